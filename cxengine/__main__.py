@@ -1,0 +1,5 @@
+"""`python -m cxengine` runs the command line."""
+
+from cxengine.cli import main
+
+main()

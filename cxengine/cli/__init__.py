@@ -1,0 +1,59 @@
+"""The `cxengine` command line: a thin click layer over the library.
+
+Each command parses options, calls one library function and formats the result.
+Exit codes are a contract (see `cxengine.errors.ExitCode`): 0 ok, 1 a check failed,
+2 usage error, 3 internal or plugin error.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+
+import click
+
+from cxengine.cli.app import CliState, cli
+from cxengine.plugins import PluginManager, get_plugin_manager, strict_from_env
+from cxengine.errors import CxError, ExitCode
+
+__all__ = ["cli", "main"]
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run the command line and exit with cxengine's exit codes."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        state = CliState(_plugin_manager(strict="--strict-plugins" in args))
+        state.pm.hook.register_commands(cli=cli)
+        code = cli.main(args=args, prog_name="cxengine", standalone_mode=False, obj=state)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        code = ExitCode.INTERNAL
+    except click.exceptions.Exit as exc:
+        code = exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        code = ExitCode.USAGE
+    except CxError as exc:  # raised outside a command (plugin loading); commands map their own
+        click.echo(f"error: {exc}", err=True)
+        code = exc.exit_code
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        code = ExitCode.INTERNAL
+    except Exception as exc:  # anything else is our bug or a plugin's
+        if os.environ.get("CXENGINE_DEBUG"):
+            traceback.print_exc()
+        click.echo(
+            f"internal error: {type(exc).__name__}: {exc}\n(set CXENGINE_DEBUG=1 to see the traceback)",
+            err=True,
+        )
+        code = ExitCode.INTERNAL
+    sys.exit(int(code or 0))
+
+
+def _plugin_manager(strict: bool) -> PluginManager:
+    # Built once per process: plugins may add commands, and a broken plugin is
+    # reported once, here, rather than by every command that looks at plugins.
+    return get_plugin_manager(strict=strict or strict_from_env())

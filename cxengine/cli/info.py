@@ -1,0 +1,133 @@
+"""Commands that describe what is available: metrics, sources, plugins, schema."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from cxengine.cli.app import cli, echo_json, get_state, json_option
+from cxengine.errors import SpecError
+
+
+@cli.command("metrics")
+@json_option
+@click.pass_context
+def metrics_command(ctx: click.Context, as_json: bool) -> None:
+    """List the metric specs of the project.
+
+    \b
+    Example:
+        cxengine metrics --json
+    """
+    from cxengine.runner import load_project_specs
+
+    state = get_state(ctx)
+    specs, problems = load_project_specs(state.project(), state.registry)
+    errors = [p for p in problems if p.severity == "error"]
+    rows = [
+        {
+            "name": s.name,
+            "kind": s.spec.kind,
+            "dataset": s.spec.dataset,
+            "period": s.spec.period,
+            "by": s.spec.by,
+            "title": s.spec.title,
+            "file": s.file,
+        }
+        for s in specs
+    ]
+    if as_json:
+        echo_json(rows)
+    else:
+        _table(rows, ["name", "kind", "dataset", "period", "by", "title"])
+    if errors:
+        raise SpecError(errors)
+
+
+@cli.command("sources")
+@json_option
+@click.pass_context
+def sources_command(ctx: click.Context, as_json: bool) -> None:
+    """List the data sources that plugins provide, with their options.
+
+    \b
+    Example:
+        cxengine sources --json
+    """
+    reg = get_state(ctx).registry
+    rows = [
+        {
+            "name": name,
+            "plugin": reg.owner("source", name),
+            "description": src.description,
+            "options": sorted(src.options_model.model_fields),
+        }
+        for name, src in sorted(reg.sources.items())
+    ]
+    if as_json:
+        echo_json(rows)
+    else:
+        _table(rows, ["name", "description", "options"])
+
+
+@cli.command("plugins")
+@click.option("--all", "show_all", is_flag=True, help="Include the built-in plugins.")
+@json_option
+@click.pass_context
+def plugins_command(ctx: click.Context, show_all: bool, as_json: bool) -> None:
+    """List installed plugins, what they provide, and any that failed to load.
+
+    \b
+    Example:
+        cxengine plugins --all --json
+    """
+    infos = [i for i in get_state(ctx).registry.plugin_infos() if show_all or not i.builtin]
+    if as_json:
+        echo_json([i.as_dict() for i in infos])
+        return
+    if not infos:
+        click.echo("No third-party plugins installed (use --all to see the built-in ones).")
+        return
+    rows = [
+        {
+            "name": i.name,
+            "distribution": f"{i.distribution or '?'} {i.version or ''}".strip(),
+            "provides": "; ".join(f"{k}: {', '.join(v)}" for k, v in i.provides.items()),
+            "error": i.error or "",
+        }
+        for i in infos
+    ]
+    _table(rows, ["name", "distribution", "provides", "error"])
+
+
+@cli.command("schema")
+@click.option("--config", "for_config", is_flag=True, help="Print the schema of cxengine.yaml instead.")
+@click.pass_context
+def schema_command(ctx: click.Context, for_config: bool) -> None:
+    """Print the JSON Schema of metric specs (for editor autocompletion).
+
+    \b
+    Example:
+        cxengine schema > metric_specs/.schema.json
+    """
+    from cxengine.spec.schema import config_schema, spec_schema
+
+    if for_config:
+        echo_json(config_schema())
+        return
+    reg = get_state(ctx).registry
+    echo_json(spec_schema({name: agg.spec_model for name, agg in reg.aggregations.items()}))
+
+
+def _table(rows: list[dict[str, Any]], columns: list[str]) -> None:
+    def cell(v: Any) -> str:
+        if isinstance(v, list):
+            return ", ".join(map(str, v))
+        return "" if v is None else str(v)
+
+    widths = {c: max([len(c), *(len(cell(r[c])) for r in rows)]) for c in columns}
+    click.echo("  ".join(c.ljust(widths[c]) for c in columns).rstrip())
+    click.echo("  ".join("-" * widths[c] for c in columns))
+    for r in rows:
+        click.echo("  ".join(cell(r[c]).ljust(widths[c]) for c in columns).rstrip())

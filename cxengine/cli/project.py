@@ -1,0 +1,175 @@
+"""Commands that work on a project: init, validate, run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from cxengine.cli.app import cli, echo_json, get_state, json_option, stderr_is_terminal
+from cxengine.errors import CheckFailed, ExitCode
+
+
+@cli.command("init")
+@click.argument("directory", default=".", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--rows", default=4000, show_default=True, help="Survey responses to generate.")
+@click.option("--seed", default=7, show_default=True, help="Random seed of the example data.")
+@click.option("--force", is_flag=True, help="Overwrite an existing project's files.")
+def init_command(directory: Path, rows: int, seed: int, force: bool) -> None:
+    """Create a project with the standard specs and example data.
+
+    \b
+    Example:
+        cxengine init demo && cd demo && cxengine run
+    """
+    from cxengine.scaffold import init_project
+
+    result = init_project(directory, rows=rows, seed=seed, force=force)
+    click.echo(f"Created a cxengine project in {directory}:")
+    for path in result.files:
+        click.echo(f"  {path}")
+    click.echo(f"\nNext: cd {directory} && cxengine run")
+
+
+@cli.command("validate")
+@click.option("--with-data", is_flag=True, help="Also read the datasets and check fields and types.")
+@json_option
+@click.pass_context
+def validate_command(ctx: click.Context, with_data: bool, as_json: bool) -> None:
+    """Check the project config and every metric spec; report all problems at once.
+
+    Problems are printed as `file:line: key.path: message`. Exit code 1 when any
+    error is found. No data is read unless --with-data is given.
+
+    \b
+    Example:
+        cxengine validate --with-data
+    """
+    from cxengine.runner import validate_project
+
+    state = get_state(ctx)
+    specs, problems = validate_project(state.project(), state.registry, with_data=with_data)
+    errors = [p for p in problems if p.severity == "error"]
+    if as_json:
+        echo_json(
+            {
+                "valid": not errors,
+                "metrics": [s.name for s in specs],
+                "problems": [
+                    {"file": p.file, "line": p.line, "path": p.path, "message": p.message, "severity": p.severity}
+                    for p in problems
+                ],
+            }
+        )
+    else:
+        for p in problems:
+            click.echo(str(p), err=True)
+        if not errors:
+            click.echo(f"ok: {len(specs)} metric specs valid")
+    if errors:
+        ctx.exit(ExitCode.CHECK_FAILED)
+
+
+@cli.command("run")
+@click.option("--metric", "-m", "metrics", multiple=True, help="Run only this metric (repeatable).")
+@click.option("--no-store", is_flag=True, help="Compute and print, but do not write the results database.")
+@click.option(
+    "--max-reject-rate",
+    type=click.FloatRange(0, 1),
+    default=None,
+    help="Fail (exit 1) when a dataset rejects more than this share of its rows, e.g. 0.05.",
+)
+@click.option("--tag", "tags", multiple=True, help="Name the stored run (repeatable), e.g. --tag release-42.")
+@click.option("--format", "fmt", default="table", show_default=True, help="Output format (a reporter name).")
+@json_option
+@click.pass_context
+def run_command(
+    ctx: click.Context,
+    metrics: tuple[str, ...],
+    no_store: bool,
+    max_reject_rate: float | None,
+    tags: tuple[str, ...],
+    fmt: str,
+    as_json: bool,
+) -> None:
+    """Compute every metric, print it, and store the run in the results database.
+
+    Every value comes with n and a confidence interval. Rows that cannot be used are
+    stored as rejects with file, line and reason; the summary counts them.
+
+    \b
+    Examples:
+        cxengine run
+        cxengine run --metric nps --json
+    """
+    from cxengine.runner import run_project
+
+    state = get_state(ctx)
+    project = state.project()
+    reporter = state.registry.reporter("json" if as_json else fmt)
+    with _progress() as progress:
+        result = run_project(project, state.registry, only=list(metrics) or None, store=not no_store, progress=progress)
+    if tags and result.database:
+        from cxengine.store.results import ResultsStore
+
+        with ResultsStore(result.database) as store:
+            for tag in tags:
+                store.tag_run(tag, result.run_id)
+    click.echo(reporter.render(result, color=not as_json and _stdout_color()), nl=False)
+    _summary(result, quiet=as_json)
+    if max_reject_rate is not None:
+        too_many = [
+            f"{name}: {d.rows_rejected} of {d.rows_read} rows rejected"
+            for name, d in result.datasets.items()
+            if d.rows_read and d.rows_rejected / d.rows_read > max_reject_rate
+        ]
+        if too_many:
+            raise CheckFailed(f"reject rate above {max_reject_rate:.1%}: " + "; ".join(too_many))
+
+
+def _stdout_color() -> bool:
+    import os
+    import sys
+
+    return sys.stdout.isatty() and "NO_COLOR" not in os.environ
+
+
+def _summary(result: Any, quiet: bool) -> None:
+    lines = []
+    for name, d in result.datasets.items():
+        lines.append(f"{name}: {d.rows_read} rows read, {d.rows_used} used, {d.rows_rejected} rejected ({d.origin})")
+    excluded = sum(1 for r in result.rejects if r.metric)
+    if excluded:
+        lines.append(f"{excluded} values excluded from metrics (out of scale or unusable)")
+    if result.database:
+        lines.append(f"run {result.run_id} stored in {result.database}")
+    if result.rejects and result.database:
+        lines.append(f"see rejects: sqlite3 {result.database} \"select * from rejects where run_id = '{result.run_id}'\"")
+    for line in lines:
+        click.echo(line, err=True)
+
+
+class _progress:
+    """A progress bar on stderr when a person is watching; silent otherwise."""
+
+    def __enter__(self) -> Any:
+        self.bar: Any = None
+        if not stderr_is_terminal():
+            return None
+
+        def update(what: str, done: int, total: int) -> None:
+            if self.bar is None:
+                self.bar = click.progressbar(length=total, label="cxengine", file=click.get_text_stream("stderr"))
+                self.bar.__enter__()
+            if self.bar.length != total:
+                self.bar.length = total
+                self.bar.pos = 0
+            self.bar.label = what
+            self.bar.update(done - self.bar.pos)
+
+        return update
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)

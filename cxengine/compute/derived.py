@@ -1,0 +1,51 @@
+"""Derived metrics: values computed from other metrics' values, period by period.
+
+A derived kind (``formula``) names the metrics it uses; for every period × slice
+that any of them has, the kind combines their values. The runner orders specs so
+the inputs are always computed first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from cxengine.compute.engine import MetricValue, SpecResult
+from cxengine.interfaces import Aggregation
+from cxengine.spec.models import MetricSpec
+
+
+def compute_derived(spec: MetricSpec, aggregation: Aggregation, computed: Sequence[SpecResult]) -> SpecResult:
+    """Combine the values of the metrics `spec` depends on, for each period and slice."""
+    deps: list[str] = list(aggregation.depends_on(spec))  # type: ignore[attr-defined]
+    index: dict[str, dict[tuple[Any, str], MetricValue]] = {}
+    for result in computed:
+        if result.spec.name in deps:
+            index[result.spec.name] = {(v.period, v.slice_key): v for v in result.values}
+    keys: dict[tuple[Any, str], MetricValue] = {}
+    for name in deps:
+        for key, v in index.get(name, {}).items():
+            keys.setdefault(key, v)
+    values = []
+    min_n = spec.min_n or 30
+    for key, sample in sorted(keys.items(), key=lambda kv: (kv[0][0] is not None, kv[0][0] or "", kv[0][1])):
+        inputs = {name: index.get(name, {}).get(key) for name in deps}
+        est = aggregation.combine(spec, inputs)  # type: ignore[attr-defined]
+        values.append(
+            MetricValue(
+                metric=spec.name,
+                grain=sample.grain,
+                period=sample.period,
+                slice=sample.slice,
+                value=est.value,
+                n=est.n,
+                ci_low=est.ci_low,
+                ci_high=est.ci_high,
+                low_sample=est.n < min_n,
+                rows=0,
+                excluded=0,
+                counts={name: (v.value if v else None) for name, v in inputs.items()},
+                note=est.note,
+            )
+        )
+    return SpecResult(spec, values)

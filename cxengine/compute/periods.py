@@ -1,0 +1,55 @@
+"""Time grains: which period a row falls in, and how a period is labelled."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from sqlglot import exp
+
+GRAINS = ("day", "week", "month", "quarter", "year")
+
+
+def period_start(grain: str, column: exp.Expression) -> exp.Expression:
+    """Return SQL for the first day of the row's period (weeks start on Monday, ISO)."""
+    truncated = exp.Anonymous(this="date_trunc", expressions=[exp.Literal.string(grain), column])
+    return exp.Cast(this=truncated, to=exp.DataType.build("DATE"))
+
+
+def period_floor(grain: str, day: date) -> date:
+    """Return the first day of the period containing `day` (same rule as period_start)."""
+    if grain == "day":
+        return day
+    if grain == "week":
+        return day - timedelta(days=day.weekday())
+    if grain == "month":
+        return day.replace(day=1)
+    if grain == "quarter":
+        return date(day.year, (day.month - 1) // 3 * 3 + 1, 1)
+    return date(day.year, 1, 1)
+
+
+def next_period(grain: str, start: date) -> date:
+    """Return the first day of the period after the one starting at `start`."""
+    if grain == "day":
+        return start + timedelta(days=1)
+    if grain == "week":
+        return start + timedelta(days=7)
+    months = {"month": 1, "quarter": 3, "year": 12}[grain]
+    m = start.month - 1 + months
+    return date(start.year + m // 12, m % 12 + 1, 1)
+
+
+def label(grain: str, start: date | None) -> str:
+    """Return a short human label: 2025-03, 2025-Q1, 2025-W09, 2025-03-14, 2025."""
+    if start is None:
+        return "all"
+    if grain == "month":
+        return f"{start:%Y-%m}"
+    if grain == "quarter":
+        return f"{start.year}-Q{(start.month - 1) // 3 + 1}"
+    if grain == "week":
+        year, week, _ = start.isocalendar()
+        return f"{year}-W{week:02d}"
+    if grain == "year":
+        return str(start.year)
+    return start.isoformat()

@@ -1,0 +1,202 @@
+"""The project config, `cxengine.yaml`: datasets, where specs live, the results database.
+
+Paths in the file are relative to the file's folder, so a project can be moved or
+cloned anywhere. Source options sit inline in a dataset entry (``path:``,
+``delimiter:``, …) and are validated by that source's own options model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from cxengine.errors import ConfigError, Problem, SpecError
+from cxengine.yamlsafe import Positions, YamlProblems, load_file
+
+CONFIG_NAMES = ("cxengine.yaml", "cxengine.yml")
+ENV_CONFIG = "CXENGINE_CONFIG"
+
+FieldTypeName = Literal["integer", "number", "string", "datetime", "date", "boolean"]
+FIELD_TYPES: tuple[str, ...] = ("integer", "number", "string", "datetime", "date", "boolean")
+
+
+class FieldConfig(BaseModel):
+    """How one source column becomes a typed dataset field."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: FieldTypeName = Field(description="integer, number, string, datetime, date or boolean")
+    column: str | None = Field(None, description="source column name, when it differs from the field name")
+    timezone: str | None = Field(
+        None, description="IANA zone that naive datetimes are in and periods are cut in (default UTC)"
+    )
+    format: str | None = Field(None, description="strptime format, e.g. '%d.%m.%Y %H:%M'; detected when absent")
+    decimal: Literal[".", ","] | None = Field(None, description="decimal separator; detected when absent")
+    true_values: list[str] | None = Field(None, description="texts read as true (boolean fields)")
+    false_values: list[str] | None = Field(None, description="texts read as false (boolean fields)")
+
+
+class CommentsConfig(BaseModel):
+    """A free-text field to tag with enrichers (themes, sentiment)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    field: str = Field(description="the text field")
+    key: str | None = Field(None, description="field identifying a response; row number when absent")
+    language: str = Field("auto", description="language code (en, ru) or auto")
+    enrichers: list[str] | None = Field(None, description="enricher names; all registered when absent")
+    options: dict[str, Any] = Field(default_factory=dict, description="options passed to enrichers")
+
+
+DATASET_KEYS = {"source", "fields", "null_values", "comments", "description", "key"}
+
+
+class DatasetConfig(BaseModel):
+    """One dataset: a source plugin, its options, and the field mapping."""
+
+    model_config = ConfigDict(extra="allow")  # extra keys are the source's own options
+
+    source: str = Field(description="source plugin name: csv, jsonl, json, sqlite, parquet, …")
+    description: str | None = None
+    fields: dict[str, FieldConfig] = Field(default_factory=dict)
+    null_values: list[str] = Field(
+        default_factory=lambda: ["", "NA", "N/A", "n/a", "null", "NULL", "-"],
+        description="texts read as empty (missing) values",
+    )
+    key: str | None = Field(None, description="field that identifies a row, used in reject locators")
+    comments: CommentsConfig | None = None
+
+    @field_validator("fields", mode="before")
+    @classmethod
+    def _short_form(cls, value: Any) -> Any:
+        # `recommend: integer` is shorthand for `recommend: {type: integer}`.
+        if isinstance(value, dict):
+            return {k: {"type": v} if isinstance(v, str) else v for k, v in value.items()}
+        return value
+
+    def source_options(self) -> dict[str, Any]:
+        """Return the keys meant for the source plugin."""
+        return dict(self.model_extra or {})
+
+
+class ProjectModel(BaseModel):
+    """The top level of cxengine.yaml."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    database: str = Field("cx.db", description="SQLite results database (relative to this file)")
+    metrics: list[str] = Field(default_factory=lambda: ["metric_specs"], description="spec files or folders")
+    datasets: dict[str, DatasetConfig] = Field(default_factory=dict)
+    min_n: int = Field(30, ge=1, description="default low-sample threshold for every spec")
+    confidence: float = Field(0.95, gt=0.5, lt=1, description="default confidence level")
+
+    @field_validator("metrics", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+
+@dataclass
+class ProjectConfig:
+    """A loaded project: the validated model plus where it lives."""
+
+    path: Path
+    model: ProjectModel
+    positions: Positions
+    text_hash: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent
+
+    @property
+    def database_path(self) -> Path:
+        return self.resolve(self.model.database)
+
+    def resolve(self, p: str | Path) -> Path:
+        """Resolve a path from the config against the config's folder."""
+        path = Path(p).expanduser()
+        return path if path.is_absolute() else self.base_dir / path
+
+    def spec_paths(self) -> list[Path]:
+        """Return the spec locations (files or folders) from `metrics:`."""
+        return [self.resolve(p) for p in self.model.metrics]
+
+
+def find_config(explicit: str | Path | None = None, start: Path | None = None) -> Path:
+    """Locate cxengine.yaml: --config, then $CXENGINE_CONFIG, then this folder and parents."""
+    chosen = explicit or os.environ.get(ENV_CONFIG)
+    if chosen:
+        p = Path(chosen).expanduser()
+        if p.is_dir():
+            for name in CONFIG_NAMES:
+                if (p / name).is_file():
+                    return p / name
+            raise ConfigError(f"no cxengine.yaml in {p}")
+        if not p.is_file():
+            raise ConfigError(f"config file not found: {p}")
+        return p
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        for name in CONFIG_NAMES:
+            if (folder / name).is_file():
+                return folder / name
+    raise ConfigError(
+        "no cxengine.yaml found in this folder or its parents; "
+        "run `cxengine init` to create a project or pass --config"
+    )
+
+
+def load_config(explicit: str | Path | None = None, start: Path | None = None) -> ProjectConfig:
+    """Find, read and validate the project config; raise SpecError listing every problem."""
+    path = find_config(explicit, start)
+    display = _display(path)
+    try:
+        data, positions = load_file(path, display)
+    except YamlProblems as exc:
+        raise SpecError(exc.problems) from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise SpecError([Problem(display, 1, "", "the config must be a mapping of keys to values")])
+    try:
+        model = ProjectModel.model_validate(data)
+    except ValidationError as exc:
+        raise SpecError(problems_from_validation(exc, positions)) from None
+    text_hash = hashlib.sha256(path.read_bytes()).hexdigest()
+    return ProjectConfig(path=path.resolve(), model=model, positions=positions, text_hash=text_hash)
+
+
+def problems_from_validation(
+    exc: ValidationError, positions: Positions, prefix: tuple[str | int, ...] = (), known: dict[tuple[str | int, ...], list[str]] | None = None
+) -> list[Problem]:
+    """Turn pydantic errors into located problems, with 'did you mean' for unknown keys."""
+    from cxengine.errors import did_you_mean
+
+    problems = []
+    for err in exc.errors():
+        loc = (*prefix, *err["loc"])
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            key = str(loc[-1])
+            choices = (known or {}).get(tuple(loc[:-1]), [])
+            msg = f"unknown key {key!r}{did_you_mean(key, choices)}"
+        elif err["type"] == "missing":
+            msg = "required key is missing"
+        elif "input" in err and err["type"] not in ("model_type", "dict_type"):
+            msg = f"{msg} (got {err['input']!r})"
+        problems.append(positions.problem(loc, msg))
+    return problems
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)

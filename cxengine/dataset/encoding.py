@@ -1,0 +1,140 @@
+"""Text files: detecting the encoding and delimiter, and transcoding to UTF-8 for DuckDB.
+
+DuckDB's read_csv is given only UTF-8: it reads UTF-16 and latin-1 natively too, but
+then the byte positions it reports for malformed lines are not positions in the file,
+so reject line numbers would be wrong. Every other encoding is transcoded here, in
+chunks, to a temporary UTF-8 file.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import os
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+from cxengine.errors import DataError
+
+SAMPLE_BYTES = 1 << 20
+DELIMITERS = (",", ";", "\t", "|")
+CYRILLIC_CP1251 = set(range(0xC0, 0x100)) | {0xA8, 0xB8}  # А-я, Ё, ё
+
+
+def detect_encoding(sample: bytes, *, complete: bool) -> str:
+    """Guess a file's encoding from its first bytes: BOMs, then UTF-8, cp1251, latin-1.
+
+    ``complete`` says the sample is the whole file (a cut multi-byte character at
+    the end of a partial sample is not an error).
+    """
+    if sample.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(sample, final=complete)
+        return "utf-8"
+    except UnicodeDecodeError:
+        pass
+    return "cp1251" if _looks_cyrillic(sample) else "latin-1"
+
+
+def _looks_cyrillic(sample: bytes) -> bool:
+    # In cp1251 Russian text nearly every letter is a high byte, so high bytes come
+    # in runs (whole words); in latin-1 text accented letters sit alone among ASCII.
+    high = in_runs = 0
+    run = 0
+    for b in (*sample, 0x20):
+        if b in CYRILLIC_CP1251:
+            run += 1
+            continue
+        high += run
+        if run >= 3:
+            in_runs += run
+        run = 0
+    return high > 0 and in_runs / high > 0.5
+
+
+def normalize_encoding(name: str) -> str:
+    """Return Python's canonical codec name or raise DataError for an unknown one."""
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        raise DataError(
+            f"unknown encoding {name!r} (use a Python codec name such as utf-8, cp1251, latin-1)"
+        ) from None
+
+
+def is_utf8(encoding: str) -> bool:
+    """Return True for the encodings DuckDB is given directly (UTF-8, with or without BOM)."""
+    return encoding in ("utf-8", "utf-8-sig")
+
+
+def transcode_to_utf8(path: Path, encoding: str) -> Path:
+    """Write a UTF-8 copy of a file in a temporary folder, in chunks; return its path."""
+    fd, name = tempfile.mkstemp(prefix="cxengine-", suffix=".csv")
+    decoder = codecs.getincrementaldecoder(encoding)()
+    done = 0
+    try:
+        with path.open("rb") as src, os.fdopen(fd, "wb") as dst:
+            while chunk := src.read(SAMPLE_BYTES):
+                try:
+                    text = decoder.decode(chunk)
+                except UnicodeDecodeError as exc:
+                    raise DataError(
+                        f"{path} is not valid {encoding}: "
+                        f"byte {done + exc.start} cannot be decoded; "
+                        "set `encoding:` to the file's encoding"
+                    ) from None
+                dst.write(text.encode("utf-8"))
+                done += len(chunk)
+            dst.write(decoder.decode(b"", final=True).encode("utf-8"))
+    except BaseException:
+        Path(name).unlink(missing_ok=True)
+        raise
+    return Path(name)
+
+
+def sample_text(path: Path, encoding: str, size: int = SAMPLE_BYTES) -> tuple[str, bool]:
+    """Return the decoded start of a file (BOM removed) and whether it is the whole file."""
+    with path.open("rb") as f:
+        raw = f.read(size + 1)
+    complete = len(raw) <= size
+    text = codecs.getincrementaldecoder(encoding)(errors="replace").decode(
+        raw[:size], final=complete
+    )
+    if not complete:
+        # Drop the last, probably cut, line so sniffing never sees half a record.
+        text = text[: text.rfind("\n") + 1] or text
+    return text.removeprefix("\ufeff"), complete
+
+
+def sniff_delimiter(text: str, quote: str) -> str:
+    """Pick the delimiter among , ; TAB | giving the most consistent field count above 1."""
+    best, best_score = ",", (0.0, 0)
+    for delim in DELIMITERS:
+        counts = [len(r) for r in _records(text, delim, quote, limit=200) if r]
+        if not counts:
+            continue
+        width, freq = Counter(counts).most_common(1)[0]
+        if width < 2:
+            continue
+        score = (freq / len(counts), width)
+        if score > best_score:
+            best, best_score = delim, score
+    return best
+
+
+def _records(text: str, delim: str, quote: str, limit: int) -> list[list[str]]:
+    reader = csv.reader(io.StringIO(text), delimiter=delim, quotechar=quote or None, strict=False)
+    out = []
+    try:
+        for row in reader:
+            out.append(row)
+            if len(out) >= limit:
+                break
+    except csv.Error:
+        pass
+    return out

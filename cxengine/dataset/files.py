@@ -1,0 +1,89 @@
+"""File checks, fingerprints and line numbers shared by the file-based sources."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+
+from cxengine.errors import DataError
+from cxengine.interfaces import SourceContext
+
+CHUNK = 1 << 20
+
+
+def input_file(context: SourceContext, option: str | Path) -> Path:
+    """Resolve a path option and check it names a readable file; raise DataError if not."""
+    path = context.resolve(option)
+    where = f"dataset {context.dataset!r}"
+    if not path.exists():
+        hint = ""
+        if path.parent.is_dir():
+            siblings = sorted(p.name for p in path.parent.iterdir() if p.is_file())[:10]
+            if siblings:
+                hint = f"; files in {path.parent}: {', '.join(siblings)}"
+        raise DataError(f"{where}: file not found: {path}{hint}")
+    if path.is_dir():
+        raise DataError(f"{where}: {path} is a directory, not a file")
+    if not os.access(path, os.R_OK):
+        raise DataError(f"{where}: cannot read {path}: permission denied")
+    try:
+        with path.open("rb"):
+            pass
+    except OSError as exc:
+        raise DataError(f"{where}: cannot read {path}: {exc.strerror or exc}") from None
+    return path
+
+
+class FileHasher:
+    """Hash a file in a background thread (hashlib releases the GIL) while DuckDB reads it."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._digest: str | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name=f"hash {path.name}", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            h = hashlib.blake2b(digest_size=20)
+            with self.path.open("rb") as f:
+                while chunk := f.read(CHUNK):
+                    h.update(chunk)
+            self._digest = "blake2b:" + h.hexdigest()
+        except BaseException as exc:  # reported by result(), in the caller's thread
+            self._error = exc
+
+    def result(self) -> str:
+        """Wait for the hash and return it as 'blake2b:<hex>'."""
+        self._thread.join()
+        if self._error is not None:
+            raise DataError(f"cannot read {self.path} to fingerprint it: {self._error}")
+        assert self._digest is not None
+        return self._digest
+
+
+def lines_at_offsets(path: Path, offsets: Iterable[int]) -> dict[int, int]:
+    """Return the 1-based line number of each byte offset, counting b'\\n' up to it."""
+    wanted = sorted(set(offsets))
+    found: dict[int, int] = {}
+    if not wanted:
+        return found
+    line, pos, i = 1, 0, 0
+    with path.open("rb") as f:
+        while i < len(wanted):
+            chunk = f.read(CHUNK)
+            if not chunk:
+                break
+            end = pos + len(chunk)
+            while i < len(wanted) and wanted[i] < end:
+                found[wanted[i]] = line + chunk.count(b"\n", 0, wanted[i] - pos)
+                i += 1
+            line += chunk.count(b"\n")
+            pos = end
+    for off in wanted[i:]:
+        found[off] = line
+    return found

@@ -1,0 +1,72 @@
+"""Pieces the survey-score kinds share: scale checks and SQL helpers."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlglot import exp
+
+from cxengine.interfaces import CompileContext, Exclusion
+from cxengine.spec.models import Range, Scale
+
+NUMERIC = ("integer", "number")
+
+
+def lit(value: Any) -> exp.Expression:
+    """Return a SQL literal for a Python scalar (never pasted as text)."""
+    return exp.convert(value)
+
+
+def count_all() -> exp.Expression:
+    """Return COUNT(*)."""
+    return exp.Count(this=exp.Star())
+
+
+def count_if(condition: exp.Expression) -> exp.Expression:
+    """Return COUNT(*) FILTER (WHERE condition)."""
+    return exp.Filter(this=count_all(), expression=exp.Where(this=condition))
+
+
+def in_range(column: exp.Expression, rng: Range | Scale) -> exp.Expression:
+    """Return `column BETWEEN min AND max` (or a one-sided comparison)."""
+    lo, hi = rng.min, rng.max
+    if lo is not None and hi is not None:
+        return exp.Between(this=column, low=lit(_num(lo)), high=lit(_num(hi)))
+    if lo is not None:
+        return exp.GTE(this=column, expression=lit(_num(lo)))
+    return exp.LTE(this=column, expression=lit(_num(hi)))
+
+
+def in_values(column: exp.Expression, values: Sequence[Any]) -> exp.Expression:
+    """Return `column IN (v1, v2, …)`."""
+    return exp.In(this=column, expressions=[lit(v) for v in values])
+
+
+def scale_exclusion(field: str, scale: Scale | None, ctx: CompileContext) -> list[Exclusion]:
+    """Exclude answers outside the declared scale (and non-integral answers on integer scales)."""
+    if scale is None:
+        return []
+    col = ctx.column(field)
+    outside = exp.And(
+        this=exp.Not(this=exp.Is(this=col.copy(), expression=exp.Null())),
+        expression=exp.Paren(this=exp.Not(this=in_range(col.copy(), scale))),
+    )
+    return [Exclusion(field, outside, f"{field} outside the scale {fmt(scale.min)}–{fmt(scale.max)}")]
+
+
+def fmt(x: float | None) -> str:
+    """Format a number without a useless '.0'."""
+    if x is None:
+        return ""
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
+
+
+def _num(x: float) -> int | float:
+    return int(x) if float(x).is_integer() else x
+
+
+def as_int(counts: dict[str, Any] | Any, key: str) -> int:
+    """Read a count as an int (NULL sums count as zero)."""
+    value = counts.get(key)
+    return int(value) if value is not None else 0

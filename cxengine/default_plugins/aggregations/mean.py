@@ -1,0 +1,80 @@
+"""`mean`: the average answer — CSAT mean, CES mean — optionally rescaled to 0–100."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Literal
+
+from pydantic import Field, model_validator
+from sqlglot import exp
+
+from cxengine import hookimpl
+from cxengine.compute.stats import mean_interval
+from cxengine.default_plugins.aggregations.common import as_int, scale_exclusion
+from cxengine.interfaces import CompileContext, Estimate, Exclusion
+from cxengine.spec.models import MetricSpec, Scale
+
+
+class MeanSpec(MetricSpec):
+    """The mean of a numeric field, with a t-interval."""
+
+    kind: Literal["mean"]
+    field: str = Field(description="the numeric answer field")
+    scale: Scale | None = Field(None, description="answer scale, e.g. [1, 5]; answers outside are excluded")
+    rescale: bool = Field(False, description="report on 0–100: (mean − min) / (max − min) × 100")
+
+    @model_validator(mode="after")
+    def _rescale_needs_scale(self) -> MeanSpec:
+        if self.rescale and self.scale is None:
+            raise ValueError("`rescale: true` needs a `scale` to rescale from")
+        return self
+
+
+class Mean:
+    """Mean with a t-interval, computed from n, Σx and Σx² so roll-ups stay exact."""
+
+    name = "mean"
+    description = "Average of a numeric field (optionally rescaled to 0–100), t-interval."
+    spec_model = MeanSpec
+    higher_is_better = True
+
+    def fields(self, spec: MetricSpec) -> dict[str, tuple[str, ...]]:
+        assert isinstance(spec, MeanSpec)
+        return {spec.field: ("integer", "number")}
+
+    def exclusions(self, spec: MetricSpec, ctx: CompileContext) -> list[Exclusion]:
+        assert isinstance(spec, MeanSpec)
+        return scale_exclusion(spec.field, spec.scale, ctx)
+
+    def counts(self, spec: MetricSpec, ctx: CompileContext) -> dict[str, exp.Expression]:
+        assert isinstance(spec, MeanSpec)
+        # DOUBLE before summing: BIGINT squares of large values would overflow.
+        x = exp.Cast(this=ctx.column(spec.field), to=exp.DataType.build("DOUBLE"))
+        return {
+            "n": exp.Count(this=x.copy()),
+            "sum": exp.Sum(this=x.copy()),
+            "sum_sq": exp.Sum(this=exp.Mul(this=x.copy(), expression=x.copy())),
+        }
+
+    def estimate(self, spec: MetricSpec, counts: Mapping[str, float | None]) -> Estimate:
+        assert isinstance(spec, MeanSpec)
+        n = as_int(counts, "n")
+        if n == 0:
+            return Estimate(None, 0, note="no answers")
+        total, total_sq = float(counts.get("sum") or 0.0), float(counts.get("sum_sq") or 0.0)
+        mean = total / n
+        ci = mean_interval(total, total_sq, n, spec.confidence or 0.95)
+        low, high = ci.low, ci.high
+        if spec.rescale and spec.scale is not None:
+            lo, width = spec.scale.min, spec.scale.max - spec.scale.min
+
+            def to100(v: float | None) -> float | None:
+                return None if v is None else (v - lo) / width * 100.0
+
+            return Estimate(to100(mean), n, to100(low), to100(high))
+        return Estimate(mean, n, low, high)
+
+
+@hookimpl
+def register_aggregations(register: Callable[..., None]) -> None:
+    register(Mean())

@@ -1,0 +1,167 @@
+"""Shared reading of JSON Lines and JSON array files with DuckDB's JSON reader.
+
+Each record is read as a JSON value (read_json_objects), then every key seen in any
+object becomes a text column, in order of first appearance. Records that are not
+objects, and JSON Lines that do not parse, are malformed: they are rejected with
+their line (or array index) and Python's JSON error, and take no row index.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from cxengine.dataset.files import FileHasher, input_file
+from cxengine.dataset.notes import note, unique_names
+from cxengine.dataset.sql import ident, lit, run
+from cxengine.interfaces import Reject, SourceContext, SourceData
+
+_tables = itertools.count()
+
+
+@dataclass
+class _Read:
+    dataset: str
+    path: Path
+    origin: str
+    lines: bool  # JSON Lines (True) or one top-level array (False)
+    table: str = field(default_factory=lambda: f"_cx_json_{next(_tables)}")
+    bad: list[int] = field(default_factory=list)  # record positions that are not usable objects
+
+
+def open_json(context: SourceContext, path_option: str, *, lines: bool) -> SourceData:
+    """Describe a JSON Lines (lines=True) or JSON array file as SourceData."""
+    path = input_file(context, path_option)
+    hasher = FileHasher(path)
+    if path.stat().st_size == 0 or (not lines and not path.read_bytes()[:4096].strip()):
+        return SourceData(rows=[], origin=path_option, fingerprint=hasher.result)
+    read = _Read(context.dataset, path, path_option, lines)
+    return SourceData(
+        relation=lambda con: _relation(con, read),
+        origin=path_option,
+        malformed=lambda con: _malformed(con, read),
+        locate=_locator(read),
+        fingerprint=hasher.result,
+    )
+
+
+def _relation(con: duckdb.DuckDBPyConnection, read: _Read) -> duckdb.DuckDBPyRelation:
+    fmt = "newline_delimited" if read.lines else "array"
+    ignore = ", ignore_errors = true" if read.lines else ""
+    run(
+        con,
+        f"CREATE TEMP TABLE {ident(read.table)} AS SELECT json AS j, "
+        f"coalesce(json_type(json) = 'OBJECT', false) AS ok "
+        f"FROM read_json_objects($path, format = '{fmt}'{ignore})",
+        {"path": str(read.path)},
+    )
+    read.bad = [
+        r[0]
+        for r in con.execute(
+            f"SELECT rowid FROM {ident(read.table)} WHERE NOT ok ORDER BY rowid"
+        ).fetchall()
+    ]
+    keys = [
+        r[0]
+        for r in con.execute(
+            f"SELECT k FROM (SELECT unnest(json_keys(j)) AS k, "
+            f"generate_subscripts(json_keys(j), 1) AS i, rowid AS r "
+            f"FROM {ident(read.table)} WHERE ok) GROUP BY k ORDER BY min(r * 1000000 + i)"
+        ).fetchall()
+    ]
+    names, messages = unique_names(keys)
+    for m in messages:
+        note(f"{read.origin}: {m}")
+    if not keys:
+        return con.sql(f"SELECT NULL::VARCHAR AS value FROM {ident(read.table)} WHERE ok")
+    cols = ", ".join(
+        f"json_extract_string(j, {lit(_path(k))}) AS {ident(n)}"
+        for k, n in zip(keys, names, strict=True)
+    )
+    return con.sql(f"SELECT {cols} FROM {ident(read.table)} WHERE ok")
+
+
+def _path(key: str) -> str:
+    # A quoted JSONPath member works for any key (dots, spaces, '$').
+    return '$."' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _malformed(con: duckdb.DuckDBPyConnection, read: _Read) -> list[Reject]:
+    run(con, f"DROP TABLE IF EXISTS {ident(read.table)}")
+    if not read.bad:
+        return []
+    found = _records(read, set(read.bad))
+    rejects = []
+    for pos in read.bad:
+        where, text = found.get(pos, (f"record {pos + 1}", ""))
+        try:
+            value = json.loads(text)
+            kind = type(value).__name__ if value is not None else "null"
+            reason = f"a JSON {kind} is not an object of fields"
+            reason = (
+                reason.replace("dict", "object").replace("list", "array").replace("str", "string")
+            )
+        except json.JSONDecodeError as exc:
+            reason = f"invalid JSON: {exc.msg} (column {exc.colno})"
+        rejects.append(
+            Reject(
+                read.dataset,
+                f"{read.origin}{where}",
+                f"malformed record: {reason}",
+                value=text[:200] or None,
+            )
+        )
+    return rejects
+
+
+def _records(read: _Read, wanted: set[int]) -> dict[int, tuple[str, str]]:
+    """Return the locator suffix and text of the wanted record positions (blank lines skipped)."""
+    out: dict[int, tuple[str, str]] = {}
+    if not wanted:
+        return out
+    last = max(wanted)
+    if read.lines:
+        pos = 0
+        with read.path.open("rb") as f:
+            for number, raw in enumerate(f, start=1):
+                if not raw.strip():
+                    continue  # DuckDB skips blank lines too
+                if pos in wanted:
+                    out[pos] = (f":{number}", raw.decode("utf-8", "replace").strip())
+                if pos >= last:
+                    break
+                pos += 1
+        return out
+    items = json.loads(read.path.read_bytes())
+    for pos in wanted:
+        if isinstance(items, list) and pos < len(items):
+            out[pos] = (f"[{pos}]", json.dumps(items[pos], ensure_ascii=False))
+    return out
+
+
+def _locator(read: _Read) -> Callable[[Sequence[int]], Mapping[int, str]]:
+    def locate(rows: Sequence[int]) -> Mapping[int, str]:
+        # Row indexes count usable records only; map them back to record positions.
+        bad = sorted(read.bad)
+        positions: dict[int, int] = {}
+        for row in rows:
+            pos = row
+            for b in bad:
+                if b <= pos:
+                    pos += 1
+                else:
+                    break
+            positions[row] = pos
+        if read.lines:
+            found = _records(read, set(positions.values()))
+            return {
+                row: f"{read.origin}{found[p][0]}" for row, p in positions.items() if p in found
+            }
+        return {row: f"{read.origin}[{p}]" for row, p in positions.items()}
+
+    return locate

@@ -1,0 +1,316 @@
+"""The `csv` source: delimited text files, read by DuckDB's read_csv.
+
+Python only looks at the first megabyte (encoding, delimiter, header) and, when a
+locator is needed, re-reads the file up to the requested rows. DuckDB reads the
+rows as text; malformed lines land in its reject table and come back as rejects
+with their physical line numbers, computed from the byte positions DuckDB reports.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import re
+import weakref
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from cxengine import hookimpl
+from cxengine.dataset.encoding import (
+    SAMPLE_BYTES,
+    detect_encoding,
+    is_utf8,
+    normalize_encoding,
+    sample_text,
+    sniff_delimiter,
+    transcode_to_utf8,
+)
+from cxengine.dataset.files import FileHasher, input_file, lines_at_offsets
+from cxengine.dataset.notes import note, unique_names
+from cxengine.dataset.sql import ident, run
+from cxengine.interfaces import Reject, SourceContext, SourceData
+
+_scans = itertools.count()
+csv.field_size_limit(max(csv.field_size_limit(), 1 << 30))  # quoted comments can be long
+
+
+class CsvOptions(BaseModel):
+    """Options of the csv source."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    path: str = Field(description="the CSV file, relative to cxengine.yaml")
+    delimiter: str | None = Field(
+        None, description="field separator; detected among , ; TAB | when absent"
+    )
+    quote: str = Field('"', description="quote character ('' for none)")
+    escape: str | None = Field(
+        None, description="escape character inside quotes; default: a doubled quote"
+    )
+    encoding: str = Field(
+        "auto",
+        description="auto (UTF-8 with/without BOM, UTF-16 with BOM, cp1251, latin-1) or a codec",
+    )
+    header: bool = Field(True, description="the first line (after skip_rows) names the columns")
+    skip_rows: int = Field(0, ge=0, description="lines to skip before the header")
+
+    @field_validator("delimiter")
+    @classmethod
+    def _one_char(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = {"tab": "\t", "\\t": "\t"}.get(value.lower(), value)
+        if len(value) != 1:
+            raise ValueError(f"the delimiter must be one character, got {value!r}")
+        return value
+
+    @field_validator("quote", "escape")
+    @classmethod
+    def _at_most_one_char(cls, value: str | None) -> str | None:
+        if value is not None and len(value) > 1:
+            raise ValueError(f"must be one character, got {value!r}")
+        return value
+
+
+@dataclass
+class _Scan:
+    """What one open() learned about the file, shared by its relation, malformed and locate."""
+
+    dataset: str
+    path: Path  # the file as given
+    read_path: Path  # what DuckDB reads: the file itself or a UTF-8 copy
+    encoding: str  # Python codec of `path`
+    origin: str
+    delimiter: str
+    quote: str
+    escape: str
+    header: bool
+    skip_rows: int
+    columns: list[str]
+    rejects_table: str = field(default_factory=lambda: f"_cx_csv_rejects_{next(_scans)}")
+    malformed_lines: set[int] | None = None
+
+    @property
+    def rejects_scan(self) -> str:
+        return self.rejects_table + "_scans"
+
+
+class CsvSource:
+    """Delimited text files (CSV, TSV, semicolon-separated Excel exports)."""
+
+    name = "csv"
+    description = (
+        "CSV/TSV files; encoding and delimiter detected; malformed lines rejected with line numbers"
+    )
+    options_model = CsvOptions
+
+    def open(self, context: SourceContext) -> SourceData:
+        """Inspect the file and describe how DuckDB reads it."""
+        opts = CsvOptions.model_validate(context.options)
+        path = input_file(context, opts.path)
+        hasher = FileHasher(path)
+        origin = opts.path
+        if path.stat().st_size == 0:
+            return SourceData(rows=[], origin=origin, fingerprint=hasher.result)
+
+        with path.open("rb") as f:
+            head = f.read(SAMPLE_BYTES + 1)
+        if opts.encoding == "auto":
+            encoding = detect_encoding(head[:SAMPLE_BYTES], complete=len(head) <= SAMPLE_BYTES)
+        else:
+            encoding = normalize_encoding(opts.encoding)
+        if is_utf8(encoding):
+            encoding, read_path = "utf-8-sig", path  # utf-8-sig also reads files without a BOM
+        else:
+            read_path = transcode_to_utf8(path, encoding)
+
+        text, _ = sample_text(read_path, "utf-8-sig")
+        body = _after_lines(text, opts.skip_rows)
+        delimiter = opts.delimiter or sniff_delimiter(body, opts.quote)
+        escape = opts.escape if opts.escape is not None else opts.quote
+        first = _first_records(body, delimiter, opts.quote, escape)
+        if not first:  # nothing but skipped lines
+            _unlink_copy(path, read_path)
+            return SourceData(rows=[], origin=origin, fingerprint=hasher.result)
+        if opts.header:
+            columns, messages = unique_names(first[0])
+            for m in messages:
+                note(f"{origin}: {m}")
+        else:
+            widths = [len(r) for r in first if r]
+            width = max(set(widths), key=widths.count)
+            columns = [f"column_{i}" for i in range(1, width + 1)]
+
+        scan = _Scan(
+            context.dataset,
+            path,
+            read_path,
+            encoding,
+            origin,
+            delimiter,
+            opts.quote,
+            escape,
+            opts.header,
+            opts.skip_rows,
+            columns,
+        )
+        if read_path != path:
+            # Fallback cleanup if malformed() is never called (an aborted load).
+            weakref.finalize(scan, read_path.unlink, missing_ok=True)
+        return SourceData(
+            relation=lambda con: _relation(con, scan),
+            origin=origin,
+            locate=lambda rows: _locate(scan, rows),
+            malformed=lambda con: _malformed(con, scan),
+            fingerprint=hasher.result,
+        )
+
+
+def _after_lines(text: str, n: int) -> str:
+    if n == 0:
+        return text
+    parts = text.split("\n", n)
+    return parts[n] if len(parts) > n else ""
+
+
+def _dialect(delimiter: str, quote: str, escape: str) -> dict[str, object]:
+    if not quote:
+        return {
+            "delimiter": delimiter,
+            "quoting": csv.QUOTE_NONE,
+            "escapechar": escape or None,
+            "strict": False,
+        }
+    if escape == quote:
+        return {"delimiter": delimiter, "quotechar": quote, "doublequote": True, "strict": False}
+    return {
+        "delimiter": delimiter,
+        "quotechar": quote,
+        "escapechar": escape or None,
+        "doublequote": False,
+        "strict": False,
+    }
+
+
+def _first_records(
+    text: str, delimiter: str, quote: str, escape: str, limit: int = 50
+) -> list[list[str]]:
+    reader = csv.reader(io.StringIO(text), **_dialect(delimiter, quote, escape))  # type: ignore[arg-type]
+    out: list[list[str]] = []
+    try:
+        for row in reader:
+            if row:
+                out.append(row)
+            if len(out) >= limit:
+                break
+    except csv.Error:
+        pass
+    return out
+
+
+def _relation(con: duckdb.DuckDBPyConnection, scan: _Scan) -> duckdb.DuckDBPyRelation:
+    # Every user-controlled value is a bound parameter; the reject table names are ours.
+    sql = (
+        "SELECT * FROM read_csv($path, columns = $columns, auto_detect = false, header = $header, "
+        "skip = $skip, delim = $delim, quote = $quote, escape = $escape, null_padding = false, "
+        f"store_rejects = true, rejects_table = '{scan.rejects_table}', "
+        f"rejects_scan = '{scan.rejects_scan}')"
+    )
+    params = {
+        "path": str(scan.read_path),
+        "columns": {c: "VARCHAR" for c in scan.columns},
+        "header": scan.header,
+        "skip": scan.skip_rows,
+        "delim": scan.delimiter,
+        "quote": scan.quote,
+        "escape": scan.escape,
+    }
+    return con.sql(sql, params=params)
+
+
+_EXPECTED = re.compile(r"Expected Number of Columns: (\d+) Found: (\d+)")
+
+
+def _malformed(con: duckdb.DuckDBPyConnection, scan: _Scan) -> list[Reject]:
+    """Read DuckDB's reject table into rejects located by physical line; clean up."""
+    try:
+        rows = con.execute(
+            f"SELECT line_byte_position, any_value(error_type::VARCHAR ORDER BY byte_position), "
+            f"any_value(error_message ORDER BY byte_position), "
+            f"any_value(csv_line ORDER BY byte_position) "
+            f"FROM {ident(scan.rejects_table)} "
+            "GROUP BY line_byte_position ORDER BY line_byte_position"
+        ).fetchall()
+        lines = lines_at_offsets(scan.read_path, [r[0] for r in rows])
+    finally:
+        run(con, f"DROP TABLE IF EXISTS {ident(scan.rejects_table)}")
+        run(con, f"DROP TABLE IF EXISTS {ident(scan.rejects_scan)}")
+        _unlink_copy(scan.path, scan.read_path)
+    rejects = []
+    for pos, kind, message, text in rows:
+        m = _EXPECTED.search(message or "")
+        detail = f"expected {m[1]} columns, found {m[2]}" if m else (message or "").strip()
+        rejects.append(
+            Reject(
+                dataset=scan.dataset,
+                locator=f"{scan.origin}:{lines[pos]}",
+                reason=f"malformed line ({str(kind).lower()}): {detail}",
+                value=(text or "").strip("\r\n")[:200] or None,
+            )
+        )
+    scan.malformed_lines = {lines[r[0]] for r in rows}
+    return rejects
+
+
+def _unlink_copy(path: Path, read_path: Path) -> None:
+    if read_path != path:
+        read_path.unlink(missing_ok=True)
+
+
+def _locate(scan: _Scan, rows: Sequence[int]) -> Mapping[int, str]:
+    """Map row indexes (rows DuckDB parsed, in order) to 'file:line' where each row starts."""
+    wanted = set(rows)
+    if not wanted:
+        return {}
+    last = max(wanted)
+    found: dict[int, str] = {}
+    width = len(scan.columns)
+    with scan.path.open(encoding=scan.encoding, errors="replace", newline="") as f:
+        for _ in range(scan.skip_rows):
+            f.readline()
+        reader = csv.reader(f, **_dialect(scan.delimiter, scan.quote, scan.escape))  # type: ignore[arg-type]
+        end = 0  # physical lines consumed by the reader so far
+        if scan.header:
+            next(reader, None)
+            end = reader.line_num
+        index = 0
+        try:
+            for record in reader:
+                start = scan.skip_rows + end + 1
+                end = reader.line_num
+                if not record:
+                    continue  # DuckDB skips blank lines too
+                if scan.malformed_lines is not None:
+                    if start in scan.malformed_lines:
+                        continue
+                elif len(record) != width:
+                    continue
+                if index in wanted:
+                    found[index] = f"{scan.origin}:{start}"
+                if index >= last:
+                    break
+                index += 1
+        except csv.Error:
+            pass
+    return found
+
+
+@hookimpl
+def register_sources(register: Callable[..., None]) -> None:
+    """Register the csv source."""
+    register(CsvSource())

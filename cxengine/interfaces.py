@@ -1,0 +1,225 @@
+"""What a plugin provides: sources, aggregation kinds, reporters and enrichers.
+
+These are structural protocols: a plugin implements the attributes and methods, it
+does not need to inherit from anything here. The dataclasses are what cxengine hands
+to plugins and what it expects back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    import duckdb
+    import pyarrow as pa
+    from pydantic import BaseModel
+    from sqlglot import exp
+
+    from cxengine.spec.models import MetricSpec
+
+
+# --------------------------------------------------------------------------- sources
+
+
+@dataclass(frozen=True)
+class Reject:
+    """One input row (or one value of it) that could not be used, and why."""
+
+    dataset: str
+    locator: str  # "data/survey.csv:17" (file and line), "tickets.jsonl:3", "key=42"
+    reason: str
+    field: str | None = None
+    value: str | None = None
+    metric: str | None = None  # set when only one metric excluded the value
+
+
+@dataclass(frozen=True)
+class SourceContext:
+    """What a source is told about the dataset it must open."""
+
+    dataset: str
+    options: Mapping[str, Any]  # the source's options from cxengine.yaml, validated
+    base_dir: Path  # relative paths in options resolve against the config's folder
+
+    def resolve(self, path: str | Path) -> Path:
+        """Resolve a path option against the project folder."""
+        p = Path(path).expanduser()
+        return p if p.is_absolute() else self.base_dir / p
+
+
+@dataclass
+class SourceData:
+    """What a source returns: the rows, in one of three shapes, plus how to locate them.
+
+    Give exactly one of ``relation`` (a function building a DuckDB relation: what the
+    built-in file readers use), ``arrow`` (a pyarrow Table or RecordBatchReader) or
+    ``rows`` (any iterable of mappings, consumed lazily in batches: the simplest shape
+    for a third-party plugin).
+    """
+
+    relation: Callable[[duckdb.DuckDBPyConnection], duckdb.DuckDBPyRelation] | None = None
+    arrow: pa.Table | pa.RecordBatchReader | None = None
+    rows: Iterable[Mapping[str, Any]] | None = None
+    #: Human description of where the rows come from ("data/survey.csv").
+    origin: str = ""
+    #: Turn 0-based row indexes into locators ("survey.csv:18"); default "origin:row N".
+    locate: Callable[[Sequence[int]], Mapping[int, str]] | None = None
+    #: Called after the rows were loaded: rows the reader itself could not parse.
+    malformed: Callable[[duckdb.DuckDBPyConnection], list[Reject]] | None = None
+    #: Stable fingerprint of the input (content hash); None lets cxengine hash rows.
+    fingerprint: Callable[[], str] | None = None
+    #: Source columns that already carry a type the source guarantees (Arrow, SQLite).
+    typed: bool = False
+
+
+@runtime_checkable
+class Source(Protocol):
+    """A data source plugin: reads a dataset described in cxengine.yaml."""
+
+    name: str
+    description: str
+    #: pydantic model of the options the dataset entry may set (path, delimiter, …).
+    options_model: type[BaseModel]
+
+    def open(self, context: SourceContext) -> SourceData:
+        """Open the dataset and describe its rows."""
+        ...
+
+
+# ---------------------------------------------------------------------- aggregations
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A metric value with its sample size and confidence interval."""
+
+    value: float | None
+    n: int
+    ci_low: float | None = None
+    ci_high: float | None = None
+    note: str | None = None  # why value is empty, e.g. "division by zero"
+
+
+@dataclass(frozen=True)
+class CompileContext:
+    """What an aggregation gets when it compiles a spec into SQL expressions."""
+
+    spec: MetricSpec
+    column: Callable[[str], exp.Expression]  # quoted column reference for a field name
+    field_types: Mapping[str, str]  # field -> cxengine type (integer, number, datetime, …)
+    #: Calendar kinds only: the start (inclusive) and end (exclusive) of the row's window.
+    window_start: exp.Expression | None = None
+    window_end: exp.Expression | None = None
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    """Values of a field that a spec must not use (out of scale, negative duration, …).
+
+    The engine nulls the field where ``predicate`` is true (so counts skip it), counts
+    those rows as excluded, and stores each as a reject with ``reason``.
+    """
+
+    field: str
+    predicate: exp.Expression
+    reason: str
+
+
+@runtime_checkable
+class Aggregation(Protocol):
+    """A metric kind (share, mean, nps, …): how to count and how to estimate.
+
+    The engine builds one grouped query per spec: ``counts`` gives the aggregate
+    expressions (raw counts, sums) evaluated per period × slice and for every
+    roll-up, so roll-ups are recomputed from counts, never averaged.
+    ``estimate`` turns one group's counts into a value with an interval.
+    """
+
+    name: str
+    description: str
+    #: pydantic model of a whole spec of this kind (subclass of MetricSpec).
+    spec_model: type[MetricSpec]
+    #: True when a higher value is better (CSAT); False for durations, churn.
+    higher_is_better: bool
+
+    def fields(self, spec: MetricSpec) -> dict[str, tuple[str, ...]]:
+        """Return the fields the spec reads, each with the field types it accepts (empty: any)."""
+        ...
+
+    def exclusions(self, spec: MetricSpec, ctx: CompileContext) -> list[Exclusion]:
+        """Return the values to exclude from the metric, with the reason."""
+        ...
+
+    def counts(self, spec: MetricSpec, ctx: CompileContext) -> dict[str, exp.Expression]:
+        """Return named aggregate expressions over the usable rows (must include 'n')."""
+        ...
+
+    def estimate(self, spec: MetricSpec, counts: Mapping[str, float | None]) -> Estimate | Mapping[str, Estimate]:
+        """Return the value and interval for one group's counts.
+
+        A kind with one value per category (``distribution``) returns a mapping of
+        category to estimate and defines ``category_key(spec)``: the slice key the
+        category is stored under.
+        """
+        ...
+
+
+# Optional capabilities an aggregation may add (looked up with getattr):
+#
+#   calendar_fields(spec) -> list[str]
+#       A calendar kind (backlog, retention, churn) counts rows against time windows
+#       rather than placing each row in one period. The engine derives the windows
+#       from the range of these datetime fields: one per period of the spec's grain,
+#       plus one for the whole range, and joins every row with every window.
+#   calendar_join(spec, ctx) -> exp.Expression | None
+#       Optional condition that limits the row × window join (for speed).
+#   depends_on(spec) -> list[str]  and  combine(spec, inputs) -> Estimate
+#       A derived kind (formula) computed from other metrics' values per period and
+#       slice; `inputs` maps metric name to its MetricValue for that period × slice.
+
+
+# ------------------------------------------------------------------------- reporters
+
+
+@runtime_checkable
+class Reporter(Protocol):
+    """An output format for a finished run (terminal table, JSON, JUnit, …)."""
+
+    name: str
+    description: str
+
+    def render(self, result: Any, *, color: bool = False) -> str:
+        """Render a run result as text."""
+        ...
+
+
+# ------------------------------------------------------------------------- enrichers
+
+
+@dataclass(frozen=True)
+class EnrichRequest:
+    """Texts to tag: parallel sequences of keys and texts, and the enricher options."""
+
+    dataset: str
+    keys: Sequence[str]
+    texts: Sequence[str]
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Enricher(Protocol):
+    """Reads a text field and returns tags per text (the NLP plugin is one)."""
+
+    name: str
+    description: str
+
+    def version(self, options: Mapping[str, Any]) -> str:
+        """Return a version string; cached tags are reused only for the same version."""
+        ...
+
+    def enrich(self, request: EnrichRequest) -> list[dict[str, Any]]:
+        """Return one JSON-serialisable dict of tags per text, in order."""
+        ...

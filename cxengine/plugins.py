@@ -1,0 +1,209 @@
+"""Loading plugins, and a typed view of what they registered.
+
+Nothing happens at import: `get_plugin_manager()` builds a fresh manager, registers
+the built-ins (ordinary plugins, listed in DEFAULT_PLUGINS) and then each entry point
+of group ``cxengine`` inside its own guard, so one broken third-party plugin is
+reported and skipped instead of taking the tool down (unless strict mode is on).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+import traceback
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from importlib import metadata
+from typing import Any, TypeVar
+
+import pluggy
+
+from cxengine import hookspecs
+from cxengine.errors import PluginError, did_you_mean, known_list
+from cxengine.interfaces import Aggregation, Enricher, Reporter, Source
+
+ENTRY_POINT_GROUP = "cxengine"
+STRICT_ENV = "CXENGINE_STRICT_PLUGINS"
+
+DEFAULT_PLUGINS: tuple[str, ...] = (
+    "cxengine.default_plugins.sources.csv",
+    "cxengine.default_plugins.sources.jsonl",
+    "cxengine.default_plugins.sources.json_array",
+    "cxengine.default_plugins.sources.sqlite",
+    "cxengine.default_plugins.sources.parquet",
+    "cxengine.default_plugins.aggregations.share",
+    "cxengine.default_plugins.aggregations.mean",
+    "cxengine.default_plugins.aggregations.nps",
+    "cxengine.default_plugins.aggregations.count",
+    "cxengine.default_plugins.reporters.table",
+    "cxengine.default_plugins.reporters.json",
+)
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    """A plugin as `cxengine plugins` shows it."""
+
+    name: str
+    distribution: str | None
+    version: str | None
+    builtin: bool
+    error: str | None = None
+    provides: dict[str, list[str]] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the JSON form."""
+        return {
+            "name": self.name,
+            "distribution": self.distribution,
+            "version": self.version,
+            "builtin": self.builtin,
+            "error": self.error,
+            "provides": self.provides,
+        }
+
+
+def strict_from_env() -> bool:
+    """Return True when CXENGINE_STRICT_PLUGINS asks for strict plugin loading."""
+    return os.environ.get(STRICT_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+class PluginManager(pluggy.PluginManager):
+    """A pluggy manager that remembers the plugins that failed to load."""
+
+    def __init__(self) -> None:
+        super().__init__("cxengine")
+        self.add_hookspecs(hookspecs)
+        self.failures: list[PluginInfo] = []
+        self.entry_points: dict[str, tuple[str | None, str | None]] = {}
+
+
+def get_plugin_manager(
+    *,
+    strict: bool | None = None,
+    load_entry_points: bool = True,
+    extra: Iterable[object] = (),
+    warn: Callable[[str], None] | None = None,
+) -> PluginManager:
+    """Build a plugin manager with the built-ins, installed plugins and `extra` ones."""
+    strict = strict_from_env() if strict is None else strict
+    warn = warn or (lambda msg: print(msg, file=sys.stderr))
+    pm = PluginManager()
+    for module_name in DEFAULT_PLUGINS:
+        pm.register(importlib.import_module(module_name), name=module_name)
+    if load_entry_points:
+        _load_entry_points(pm, strict=strict, warn=warn)
+    for plugin in extra:
+        pm.register(plugin)
+    pm.check_pending()
+    return pm
+
+
+def _load_entry_points(pm: PluginManager, *, strict: bool, warn: Callable[[str], None]) -> None:
+    for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        dist = getattr(ep, "dist", None)
+        dist_name = dist.name if dist else None
+        dist_version = dist.version if dist else None
+        if pm.get_plugin(ep.name) is not None or pm.is_blocked(ep.name):
+            continue
+        try:
+            plugin = ep.load()
+            pm.register(plugin, name=ep.name)
+            pm.entry_points[ep.name] = (dist_name, dist_version)
+        except Exception as exc:  # a broken plugin must never take the tool down
+            detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+            if strict:
+                raise PluginError(ep.name, f"failed to load: {detail}") from exc
+            pm.failures.append(PluginInfo(ep.name, dist_name, dist_version, False, detail))
+            warn(f"cxengine: plugin {ep.name!r} ({dist_name or 'unknown distribution'}) failed to load and was skipped: {detail}")
+
+
+T = TypeVar("T")
+
+
+class Registry:
+    """What the loaded plugins registered, by name: the engine's typed view of pm.hook."""
+
+    def __init__(self, pm: PluginManager):
+        self.pm = pm
+        self.owners: dict[tuple[str, str], str] = {}  # (what, name) -> plugin name
+        self.sources: dict[str, Source] = self._collect("register_sources", "source")
+        self.aggregations: dict[str, Aggregation] = self._collect("register_aggregations", "aggregation kind")
+        self.reporters: dict[str, Reporter] = self._collect("register_reporters", "reporter")
+        self.enrichers: dict[str, Enricher] = self._collect("register_enrichers", "enricher")
+
+    def _collect(self, hook_name: str, what: str) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        owner_of: dict[str, str] = {}
+        for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
+            plugin_name = impl.plugin_name
+
+            def register(item: Any, *, _plugin: str = plugin_name, **_: Any) -> None:
+                name = getattr(item, "name", None)
+                if not isinstance(name, str) or not name:
+                    raise PluginError(_plugin, f"registered a {what} without a name: {item!r}")
+                if name in found:
+                    raise PluginError(
+                        _plugin,
+                        f"{what} {name!r} is registered by both {owner_of[name]!r} and {_plugin!r}",
+                    )
+                found[name] = item
+                owner_of[name] = _plugin
+
+            try:
+                impl.function(register=register)
+            except PluginError:
+                raise
+            except Exception as exc:
+                raise PluginError(plugin_name, f"{hook_name} failed: {exc}") from exc
+        for name, plugin in owner_of.items():
+            self.owners[(what, name)] = plugin
+        return found
+
+    def owner(self, what: str, name: str) -> str | None:
+        """Return the plugin that registered a source/aggregation kind/… by name."""
+        return self.owners.get((what, name))
+
+    def source(self, name: str) -> Source:
+        """Return a source by name or raise with the known names."""
+        return _lookup(self.sources, name, "source")
+
+    def aggregation(self, name: str) -> Aggregation:
+        """Return an aggregation kind by name or raise with the known names."""
+        return _lookup(self.aggregations, name, "metric kind")
+
+    def reporter(self, name: str) -> Reporter:
+        """Return a reporter by name or raise with the known names."""
+        return _lookup(self.reporters, name, "reporter")
+
+    def plugin_infos(self) -> list[PluginInfo]:
+        """Describe every plugin: loaded ones with what they provide, then failures."""
+        provides: dict[str, dict[str, list[str]]] = {}
+        for (what, name), plugin in sorted(self.owners.items()):
+            provides.setdefault(plugin, {}).setdefault(what, []).append(name)
+        infos = []
+        for name, _plugin in self.pm.list_name_plugin():
+            builtin = name in DEFAULT_PLUGINS
+            dist, version = self.pm.entry_points.get(name, (None, None))
+            if builtin:
+                from cxengine import __version__
+
+                dist, version = "cxengine", __version__
+            infos.append(PluginInfo(name, dist, version, builtin, None, provides.get(name, {})))
+        return [*infos, *self.pm.failures]
+
+
+def _lookup(table: dict[str, T], name: str, what: str) -> T:
+    try:
+        return table[name]
+    except KeyError:
+        raise KeyError(
+            f"{name!r} is not a known {what}{did_you_mean(name, list(table))}. "
+            f"Known: {known_list(table)}"
+        ) from None
+
+
+def get_registry(**kwargs: Any) -> Registry:
+    """Build a plugin manager and return the typed registry over it."""
+    return Registry(get_plugin_manager(**kwargs))

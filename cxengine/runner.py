@@ -1,0 +1,387 @@
+"""Running a project: validate specs, load datasets, compute, store. The library entry point.
+
+The CLI is a thin layer over `validate_project` and `run_project`; anything the CLI
+can do, a notebook or another tool can do by calling these.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from cxengine import __version__
+from cxengine.compute.derived import compute_derived
+from cxengine.compute.engine import MetricValue, SpecResult, compute_spec
+from cxengine.config import ProjectConfig
+from cxengine.errors import Problem, SpecError
+from cxengine.interfaces import Reject
+from cxengine.plugins import Registry, get_registry
+from cxengine.spec.loader import LoadedSpec, load_specs
+from cxengine.spec.semantic import check_specs, dependency_order
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from cxengine.dataset.load import LoadedDataset
+
+Progress = Callable[[str, int, int], None]  # (what, done, total)
+
+
+@dataclass(frozen=True)
+class DatasetStats:
+    """How many rows a dataset had, used and rejected."""
+
+    name: str
+    origin: str
+    rows_read: int
+    rows_used: int
+    rows_rejected: int
+    fingerprint: str
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the JSON form."""
+        return {
+            "origin": self.origin,
+            "read": self.rows_read,
+            "used": self.rows_used,
+            "rejected": self.rows_rejected,
+        }
+
+
+@dataclass
+class RunResult:
+    """What a run computed, and where it was stored."""
+
+    run_id: str
+    specs: list[LoadedSpec]
+    values: list[MetricValue]
+    datasets: dict[str, DatasetStats]
+    rejects: list[Reject]
+    database: Path | None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def spec(self, name: str) -> LoadedSpec:
+        """Return a spec of this run by metric name."""
+        return next(s for s in self.specs if s.name == name)
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the `cxengine run --json` document."""
+        return {
+            "run_id": self.run_id,
+            "database": str(self.database) if self.database else None,
+            "datasets": {k: v.as_dict() for k, v in self.datasets.items()},
+            "values": [value_json(v) for v in self.values],
+        }
+
+
+def value_json(v: MetricValue) -> dict[str, Any]:
+    """Return one value as JSON (period as its ISO start date, None for all time)."""
+    return {
+        "metric": v.metric,
+        "period": v.period.isoformat() if v.period else None,
+        "grain": v.grain,
+        "slice": v.slice,
+        "value": v.value,
+        "n": v.n,
+        "ci_low": v.ci_low,
+        "ci_high": v.ci_high,
+        "low_sample": v.low_sample,
+        "excluded": v.excluded,
+        "note": v.note,
+    }
+
+
+# ------------------------------------------------------------------------ validate
+
+
+def load_project_specs(
+    project: ProjectConfig, registry: Registry, only: Sequence[str] | None = None
+) -> tuple[list[LoadedSpec], list[Problem]]:
+    """Load and check the project's specs without data; return specs and problems."""
+    models = {name: agg.spec_model for name, agg in registry.aggregations.items()}
+    specs, problems = load_specs(project.spec_paths(), models, project)
+    problems.extend(check_specs(specs, project, registry.aggregations))
+    problems.extend(_check_sources(project, registry))
+    if only:
+        known = {s.name for s in specs}
+        for name in only:
+            if name not in known:
+                from cxengine.errors import did_you_mean
+
+                problems.append(Problem("", 0, "", f"no metric named {name!r}{did_you_mean(name, sorted(known))}"))
+        specs = [s for s in specs if s.name in set(only)]
+    return specs, problems
+
+
+def _check_sources(project: ProjectConfig, registry: Registry) -> list[Problem]:
+    from pydantic import ValidationError
+
+    from cxengine.config import problems_from_validation
+    from cxengine.errors import did_you_mean, known_list
+
+    problems = []
+    for name, ds in project.model.datasets.items():
+        path = ("datasets", name)
+        if ds.source not in registry.sources:
+            problems.append(
+                project.positions.problem(
+                    (*path, "source"),
+                    f"{ds.source!r} is not a known source{did_you_mean(ds.source, list(registry.sources))}. "
+                    f"Known sources: {known_list(registry.sources)}",
+                )
+            )
+            continue
+        model = registry.sources[ds.source].options_model
+        try:
+            model.model_validate(ds.source_options())
+        except ValidationError as exc:
+            known = {path: [*model.model_fields, *_dataset_keys()]}
+            problems.extend(problems_from_validation(exc, project.positions, path, known))
+    return problems
+
+
+def _dataset_keys() -> list[str]:
+    from cxengine.config import DATASET_KEYS
+
+    return sorted(DATASET_KEYS)
+
+
+def validate_project(
+    project: ProjectConfig, registry: Registry | None = None, *, with_data: bool = False
+) -> tuple[list[LoadedSpec], list[Problem]]:
+    """Validate config and specs (and, with data, fields and types against the datasets)."""
+    registry = registry or get_registry()
+    specs, problems = load_project_specs(project, registry)
+    if with_data and not any(p.severity == "error" for p in problems):
+        import duckdb
+
+        con = duckdb.connect()
+        try:
+            loaded = load_datasets(con, project, registry, {s.spec.dataset for s in specs})
+            types = {name: dict(ds.fields) for name, ds in loaded.items()}
+            problems.extend(check_specs(specs, project, registry.aggregations, types))
+        finally:
+            con.close()
+    return specs, sorted(set(problems))
+
+
+# ----------------------------------------------------------------------------- run
+
+
+def load_datasets(
+    con: duckdb.DuckDBPyConnection,
+    project: ProjectConfig,
+    registry: Registry,
+    names: set[str],
+    progress: Progress | None = None,
+) -> dict[str, LoadedDataset]:
+    """Load the named datasets into DuckDB tables."""
+    from cxengine.dataset.load import load_dataset
+
+    loaded = {}
+    for i, name in enumerate(sorted(names)):
+        cfg = project.model.datasets[name]
+        loaded[name] = load_dataset(con, name, cfg, registry.source(cfg.source), base_dir=project.base_dir)
+        if progress:
+            progress(f"loaded {name}", i + 1, len(names))
+    return loaded
+
+
+def lock_down(con: duckdb.DuckDBPyConnection) -> None:
+    """Forbid file, network and extension access: a second wall behind the filter whitelist."""
+    con.execute("SET enable_external_access = false")
+    con.execute("SET autoinstall_known_extensions = false")
+    con.execute("SET autoload_known_extensions = false")
+    con.execute("SET lock_configuration = true")
+
+
+def run_project(
+    project: ProjectConfig,
+    registry: Registry | None = None,
+    *,
+    only: Sequence[str] | None = None,
+    store: bool = True,
+    progress: Progress | None = None,
+) -> RunResult:
+    """Validate, load, compute and store every spec of the project; return the result."""
+    import duckdb
+
+    # sqlite-utils is slow to import (it imports pandas when present); warm it up
+    # while DuckDB reads the data instead of after.
+    warm = threading.Thread(target=_warm_imports, daemon=True)
+    warm.start()
+    registry = registry or get_registry()
+    specs, problems = load_project_specs(project, registry, only)
+    errors = [p for p in problems if p.severity == "error"]
+    if errors:
+        raise SpecError(errors)
+
+    if only:
+        # A derived metric needs the metrics it is computed from.
+        specs = _with_dependencies(specs, load_project_specs(project, registry)[0], registry)
+    specs = dependency_order(specs, registry.aggregations)
+    con = duckdb.connect()
+    try:
+        needed = {s.spec.dataset for s in specs if not _is_derived(registry, s)}
+        datasets = load_datasets(con, project, registry, needed, progress)
+        lock_down(con)
+        results: list[SpecResult] = []
+        for i, loaded in enumerate(specs):
+            agg = registry.aggregation(loaded.spec.kind)
+            if _is_derived(registry, loaded):
+                results.append(compute_derived(loaded.spec, agg, results))
+            else:
+                ds = datasets[loaded.spec.dataset]
+                results.append(compute_spec(con, loaded.spec, agg, ds.table, ds.fields))
+            if progress:
+                progress(f"computed {loaded.name}", i + 1, len(specs))
+    finally:
+        con.close()
+
+    stats = {
+        name: DatasetStats(name, ds.origin, ds.rows_read, ds.rows_used, ds.rows_rejected, ds.fingerprint)
+        for name, ds in datasets.items()
+    }
+    rejects = [r for ds in datasets.values() for r in ds.rejects]
+    rejects.extend(_locate_exclusions(results, datasets))
+    values = [v for r in results for v in r.values]
+    run_id = make_run_id(project, specs, stats)
+    result = RunResult(run_id, specs, values, stats, rejects, project.database_path if store else None)
+    if store:
+        warm.join()
+        save_run(result, project)
+    return result
+
+
+def _is_derived(registry: Registry, loaded: LoadedSpec) -> bool:
+    return hasattr(registry.aggregation(loaded.spec.kind), "depends_on")
+
+
+def _with_dependencies(chosen: list[LoadedSpec], every: list[LoadedSpec], registry: Registry) -> list[LoadedSpec]:
+    by_name = {s.name: s for s in every}
+    out = {s.name: s for s in chosen}
+    todo = list(chosen)
+    while todo:
+        s = todo.pop()
+        depends_on = getattr(registry.aggregation(s.spec.kind), "depends_on", None)
+        for dep in depends_on(s.spec) if depends_on else []:
+            if dep in by_name and dep not in out:
+                out[dep] = by_name[dep]
+                todo.append(by_name[dep])
+    return list(out.values())
+
+
+def make_run_id(project: ProjectConfig, specs: Sequence[LoadedSpec], stats: dict[str, DatasetStats]) -> str:
+    """Hash what a run depends on: same version, config, specs and inputs → same id."""
+    h = hashlib.sha256()
+    h.update(__version__.encode())
+    h.update(project.text_hash.encode())
+    for s in sorted(specs, key=lambda s: s.name):
+        h.update(f"{s.name}:{s.text_hash}".encode())
+    for name in sorted(stats):
+        h.update(f"{name}:{stats[name].fingerprint}".encode())
+    return h.hexdigest()[:16]
+
+
+def save_run(result: RunResult, project: ProjectConfig) -> None:
+    """Write a finished run to the results database in one transaction."""
+    from cxengine.store.results import ResultsStore
+
+    meta = {
+        "cxengine_version": __version__,
+        "config_path": str(project.path),
+        "config_hash": project.text_hash,
+        "spec_hashes": json.dumps({s.name: s.text_hash for s in result.specs}, sort_keys=True),
+        "input_fingerprints": json.dumps({k: v.fingerprint for k, v in result.datasets.items()}, sort_keys=True),
+        "datasets": json.dumps({k: v.as_dict() for k, v in result.datasets.items()}, sort_keys=True),
+    }
+    with ResultsStore(project.database_path) as store:
+        store.begin_run(result.run_id, meta)
+        try:
+            store.finish_run(
+                result.run_id,
+                metrics=[_metric_row(s) for s in result.specs],
+                values=[_value_row(v) for v in result.values],
+                rejects=[_reject_row(r) for r in result.rejects],
+                meta=meta,
+            )
+        except BaseException as exc:
+            store.fail_run(result.run_id, f"{type(exc).__name__}: {exc}")
+            raise
+
+
+def _metric_row(s: LoadedSpec) -> dict[str, Any]:
+    spec = s.spec
+    return {
+        "metric": spec.name,
+        "kind": spec.kind,
+        "title": spec.title,
+        "dataset": spec.dataset or "",
+        "unit": spec.unit,
+        "grain": spec.period,
+        "spec_file": s.file,
+        "spec_hash": s.text_hash,
+        "spec": spec.model_dump(mode="json", exclude_none=True),
+    }
+
+
+def _value_row(v: MetricValue) -> dict[str, Any]:
+    return {
+        "metric": v.metric,
+        "period": v.period.isoformat() if v.period else "",
+        "slice": v.slice_key,
+        "value": v.value,
+        "n": v.n,
+        "ci_low": v.ci_low,
+        "ci_high": v.ci_high,
+        "low_sample": v.low_sample,
+        "rows": v.rows,
+        "excluded": v.excluded,
+        "counts": v.counts,
+        "note": v.note,
+    }
+
+
+def _reject_row(r: Reject) -> dict[str, Any]:
+    return {
+        "dataset": r.dataset,
+        "metric": r.metric,
+        "locator": r.locator,
+        "field": r.field,
+        "value": r.value,
+        "reason": r.reason,
+    }
+
+
+def _locate_exclusions(results: Sequence[SpecResult], datasets: dict[str, LoadedDataset]) -> list[Reject]:
+    wanted: dict[str, set[int]] = {}
+    for r in results:
+        wanted.setdefault(r.spec.dataset, set()).update(e.row for e in r.excluded)
+    located = {name: datasets[name].locate(sorted(rows)) if rows else {} for name, rows in wanted.items()}
+    out = []
+    for r in results:
+        where = located.get(r.spec.dataset, {})
+        for e in r.excluded:
+            out.append(
+                Reject(
+                    dataset=r.spec.dataset,
+                    locator=where.get(e.row, f"row {e.row + 1}"),
+                    reason=e.reason,
+                    field=e.field,
+                    value=e.value,
+                    metric=r.spec.name,
+                )
+            )
+    return out
+
+
+def _warm_imports() -> None:
+    try:
+        import sqlite_utils  # noqa: F401
+    except Exception:  # pragma: no cover - the real import reports the problem later
+        pass

@@ -1,0 +1,172 @@
+"""Semantic rules for specs that need the project config but no data.
+
+A dataset that declares its `fields` in cxengine.yaml is fully described there, so
+field names and types can be checked without opening any file. A dataset without
+declared fields is checked against real data by `cxengine validate --with-data`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from cxengine.config import ProjectConfig
+from cxengine.errors import Problem, did_you_mean, known_list
+from cxengine.expr import ExpressionError, parse_filter
+from cxengine.interfaces import Aggregation
+from cxengine.spec.loader import LoadedSpec
+
+TIME_TYPES = ("datetime", "date")
+
+
+def check_specs(
+    specs: Sequence[LoadedSpec],
+    project: ProjectConfig,
+    aggregations: dict[str, Aggregation],
+    field_types: dict[str, dict[str, str]] | None = None,
+) -> list[Problem]:
+    """Check every spec against the project; `field_types` (dataset → field → type) from data."""
+    problems: list[Problem] = []
+    for loaded in specs:
+        agg = aggregations[loaded.spec.kind]
+        if hasattr(agg, "depends_on"):
+            continue  # derived from other metrics: no dataset of its own
+        problems.extend(check_spec(loaded, project, agg, field_types))
+    problems.extend(check_dependencies(specs, aggregations))
+    return problems
+
+
+def check_dependencies(specs: Sequence[LoadedSpec], aggregations: dict[str, Aggregation]) -> list[Problem]:
+    """Check that derived metrics name existing metrics and form no cycle."""
+    by_name = {s.name: s for s in specs}
+    graph: dict[str, list[str]] = {}
+    problems: list[Problem] = []
+    for s in specs:
+        agg = aggregations[s.spec.kind]
+        depends_on = getattr(agg, "depends_on", None)
+        if depends_on is None:
+            continue
+        deps = list(depends_on(s.spec))
+        for dep in deps:
+            if dep not in by_name:
+                problems.append(
+                    s.problem(
+                        ("expression",),
+                        f"{dep!r} is not a metric of this project{did_you_mean(dep, list(by_name))}",
+                    )
+                )
+        graph[s.name] = [d for d in deps if d in by_name]
+    for cycle in find_cycles(graph):
+        first = by_name[cycle[0]]
+        problems.append(first.problem(("expression",), "metrics depend on each other in a cycle: " + " -> ".join([*cycle, cycle[0]])))
+    return problems
+
+
+def find_cycles(graph: dict[str, list[str]]) -> list[list[str]]:
+    """Return one cycle per strongly connected loop found by depth-first search."""
+    state: dict[str, int] = {}  # 1 = on the stack, 2 = done
+    stack: list[str] = []
+    cycles: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in graph.get(node, []):
+            if state.get(nxt) == 1:
+                cycles.append(stack[stack.index(nxt):])
+            elif nxt not in state:
+                visit(nxt)
+        stack.pop()
+        state[node] = 2
+
+    for node in sorted(graph):
+        if node not in state:
+            visit(node)
+    return cycles
+
+
+def dependency_order(specs: Sequence[LoadedSpec], aggregations: dict[str, Aggregation]) -> list[LoadedSpec]:
+    """Order specs so every derived metric comes after the metrics it uses."""
+    by_name = {s.name: s for s in specs}
+    done: set[str] = set()
+    out: list[LoadedSpec] = []
+
+    def visit(s: LoadedSpec) -> None:
+        if s.name in done:
+            return
+        done.add(s.name)
+        depends_on = getattr(aggregations[s.spec.kind], "depends_on", None)
+        for dep in depends_on(s.spec) if depends_on else []:
+            if dep in by_name:
+                visit(by_name[dep])
+        out.append(s)
+
+    for s in specs:
+        visit(s)
+    return out
+
+
+def check_spec(
+    loaded: LoadedSpec,
+    project: ProjectConfig,
+    aggregation: Aggregation,
+    field_types: dict[str, dict[str, str]] | None = None,
+) -> list[Problem]:
+    """Check one spec: its dataset, fields, types, slices and filter."""
+    spec = loaded.spec
+    datasets = project.model.datasets
+    if spec.dataset not in datasets:
+        return [
+            loaded.problem(
+                ("dataset",),
+                f"{spec.dataset!r} is not a dataset in {project.path.name}"
+                f"{did_you_mean(spec.dataset, list(datasets))}. Known datasets: {known_list(datasets) or 'none'}",
+            )
+        ]
+    if field_types is not None and spec.dataset in field_types:
+        types: dict[str, str] | None = field_types[spec.dataset]
+    else:
+        declared = datasets[spec.dataset].fields
+        types = {name: f.type for name, f in declared.items()} if declared else None
+
+    problems: list[Problem] = []
+
+    def need(field: str, key: tuple[str | int, ...], accepted: tuple[str, ...]) -> None:
+        if types is None:
+            return  # fields unknown until data is read
+        if field not in types:
+            problems.append(
+                loaded.problem(
+                    key,
+                    f"{field!r} is not a field of dataset {spec.dataset!r}{did_you_mean(field, list(types))}. "
+                    f"Fields: {known_list(types)}",
+                )
+            )
+        elif accepted and types[field] not in accepted:
+            problems.append(
+                loaded.problem(key, f"field {field!r} is {types[field]}, but this needs {' or '.join(accepted)}")
+            )
+
+    for field, accepted in aggregation.fields(spec).items():
+        need(field, _key_of(spec, field), accepted)
+    seen: set[str] = set()
+    for i, field in enumerate(spec.by):
+        if field in seen:
+            problems.append(loaded.problem(("by", i), f"slice field {field!r} is listed twice"))
+        seen.add(field)
+        need(field, ("by", i), ())
+    if spec.time:
+        need(spec.time, ("time",), TIME_TYPES)
+    if spec.where:
+        try:
+            parse_filter(spec.where, columns=list(types) if types is not None else None)
+        except ExpressionError as exc:
+            problems.append(loaded.problem(("where",), f"bad filter: {exc.message}"))
+    return problems
+
+
+def _key_of(spec: object, field: str) -> tuple[str | int, ...]:
+    # Point at the key that names the field, so the line number is the useful one.
+    for key in ("field", "from_field", "to_field", "customer", "category"):
+        if getattr(spec, key, None) == field:
+            return (key,)
+    return ("kind",)

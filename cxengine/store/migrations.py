@@ -1,0 +1,125 @@
+"""Numbered schema migrations of the results database.
+
+Each migration runs once, in order, inside the same transaction as the row that
+records it, so a database is never left half-migrated. Add new ones at the end;
+never edit one that has shipped.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+Migration = Callable[[sqlite3.Connection], None]
+MIGRATIONS: list[tuple[str, Migration]] = []
+
+
+def migration(fn: Migration) -> Migration:
+    """Register a migration; its position in this file is its number."""
+    MIGRATIONS.append((fn.__name__, fn))
+    return fn
+
+
+@migration
+def m001_initial(conn: sqlite3.Connection) -> None:
+    _execute_each(
+        conn,
+        """
+        CREATE TABLE runs (
+            id TEXT PRIMARY KEY,             -- content hash of version, config, specs and inputs
+            status TEXT NOT NULL,            -- running, ok, failed
+            started TEXT NOT NULL,
+            finished TEXT,
+            cxengine_version TEXT NOT NULL,
+            config_path TEXT,
+            config_hash TEXT,
+            spec_hashes TEXT,                -- JSON: metric -> sha256 of its file
+            input_fingerprints TEXT,         -- JSON: dataset -> content hash
+            datasets TEXT,                   -- JSON: dataset -> {read, used, rejected, origin}
+            value_count INTEGER,
+            reject_count INTEGER,
+            pid INTEGER,
+            host TEXT,
+            error TEXT
+        );
+        CREATE TABLE metrics (
+            run_id TEXT NOT NULL REFERENCES runs(id),
+            metric TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            title TEXT,
+            dataset TEXT NOT NULL,
+            unit TEXT,
+            grain TEXT NOT NULL,
+            spec_file TEXT,
+            spec_hash TEXT,
+            spec TEXT NOT NULL,              -- JSON of the validated spec, defaults filled
+            PRIMARY KEY (run_id, metric)
+        );
+        CREATE TABLE metric_values (
+            run_id TEXT NOT NULL REFERENCES runs(id),
+            metric TEXT NOT NULL,
+            period TEXT NOT NULL,            -- start date of the period, '' for all time
+            slice TEXT NOT NULL,             -- JSON object field -> value, '{}' for overall
+            value REAL,
+            n INTEGER NOT NULL,
+            ci_low REAL,
+            ci_high REAL,
+            low_sample INTEGER NOT NULL,
+            rows INTEGER NOT NULL,           -- rows that passed the filter
+            excluded INTEGER NOT NULL,       -- of those, values excluded (out of scale, …)
+            counts TEXT NOT NULL,            -- JSON raw counts the value was computed from
+            note TEXT,
+            PRIMARY KEY (run_id, metric, period, slice)
+        );
+        CREATE TABLE rejects (
+            id INTEGER PRIMARY KEY,
+            run_id TEXT NOT NULL REFERENCES runs(id),
+            dataset TEXT NOT NULL,
+            metric TEXT,                     -- NULL: the whole row was unusable
+            locator TEXT NOT NULL,           -- file:line, file[index] or key=value
+            field TEXT,
+            value TEXT,
+            reason TEXT NOT NULL
+        );
+        CREATE INDEX rejects_run ON rejects(run_id, dataset);
+        CREATE TABLE run_tags (
+            tag TEXT PRIMARY KEY,
+            run_id TEXT NOT NULL REFERENCES runs(id),
+            created TEXT NOT NULL
+        );
+        """
+    )
+
+
+def _execute_each(conn: sqlite3.Connection, script: str) -> None:
+    # executescript() would COMMIT the surrounding transaction; run statements one by one.
+    for statement in script.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+
+
+def apply_migrations(conn: sqlite3.Connection) -> list[str]:
+    """Apply pending migrations; return the names applied. Safe to call concurrently."""
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS _cxengine_migrations (id INTEGER PRIMARY KEY, name TEXT, applied TEXT)"
+    )
+    applied: list[str] = []
+    for number, (name, fn) in enumerate(MIGRATIONS, start=1):
+        # IMMEDIATE takes the write lock first, so two processes cannot both decide
+        # that the same migration is pending.
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            done = conn.execute("SELECT 1 FROM _cxengine_migrations WHERE id = ?", (number,)).fetchone()
+            if not done:
+                fn(conn)
+                conn.execute(
+                    "INSERT INTO _cxengine_migrations (id, name, applied) VALUES (?, ?, ?)",
+                    (number, name, datetime.now(UTC).isoformat(timespec="seconds")),
+                )
+                applied.append(name)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    return applied

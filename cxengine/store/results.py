@@ -1,0 +1,256 @@
+"""The results database: runs, metric values with n and intervals, rejects.
+
+Writes are transactional and idempotent. A run's id is a content hash of what it
+computed from, so rerunning over the same inputs replaces that run instead of adding
+a copy. Its values and rejects are written in one IMMEDIATE transaction at the end:
+a run killed midway leaves only its 'running' marker, which later shows as failed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from cxengine.errors import ConfigError, CxError
+from cxengine.store.migrations import apply_migrations
+
+BUSY_TIMEOUT_S = 60.0
+WRITE_RETRIES = 8
+
+
+def now_iso() -> str:
+    """Return the current UTC time as ISO 8601 text, to the millisecond."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+class StoreError(CxError):
+    """The results database cannot be used."""
+
+
+class ResultsStore:
+    """A results database file, migrated and ready."""
+
+    def __init__(self, path: Path | str):
+        self.path = Path(path)
+        self._db: Any = None
+        if self.path.is_dir():
+            raise ConfigError(f"results database {self.path} is a folder, not a file")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # isolation_level=None: transactions are explicit (BEGIN IMMEDIATE), never implicit.
+        self.conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        self.conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+        self._retry(lambda: self.conn.execute("PRAGMA journal_mode = WAL"))
+        self.conn.execute("PRAGMA synchronous = NORMAL")
+        self._retry(lambda: apply_migrations(self.conn))
+        self.reap_interrupted_runs()
+
+    # ------------------------------------------------------------------ plumbing
+
+    @property
+    def db(self) -> Any:
+        """A sqlite-utils view of the same connection (imported lazily: it is slow)."""
+        if self._db is None:
+            import sqlite_utils
+
+            self._db = sqlite_utils.Database(self.conn, execute_plugins=False)
+        return self._db
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.conn.close()
+
+    def __enter__(self) -> ResultsStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """Run a block in one IMMEDIATE transaction: all of it is written, or none."""
+        self._retry(lambda: self.conn.execute("BEGIN IMMEDIATE"))
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        else:
+            self.conn.execute("COMMIT")
+
+    def _retry(self, action: Any) -> Any:
+        # busy_timeout covers most contention; a few retries cover the cases SQLite
+        # reports as "locked" at once (WAL checkpoints, journal mode changes).
+        for attempt in range(WRITE_RETRIES):
+            try:
+                return action()
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc) or attempt == WRITE_RETRIES - 1:
+                    raise
+                time.sleep(0.05 * (2**attempt))
+        return None
+
+    # ---------------------------------------------------------------------- runs
+
+    def begin_run(self, run_id: str, meta: Mapping[str, Any]) -> None:
+        """Record that a run started, unless the same run already finished earlier."""
+        with self.write() as conn:
+            row = conn.execute("SELECT status FROM runs WHERE id = ?", (run_id,)).fetchone()
+            fields = {
+                "status": "running",
+                "started": now_iso(),
+                "finished": None,
+                "pid": os.getpid(),
+                "host": socket.gethostname(),
+                "error": None,
+                **meta,
+            }
+            if row is None:
+                cols = ", ".join(fields)
+                marks = ", ".join("?" for _ in fields)
+                conn.execute(f"INSERT INTO runs (id, {cols}) VALUES (?, {marks})", (run_id, *fields.values()))
+            elif row[0] != "ok":
+                sets = ", ".join(f"{k} = ?" for k in fields)
+                conn.execute(f"UPDATE runs SET {sets} WHERE id = ?", (*fields.values(), run_id))
+            # An earlier successful run of identical inputs stays visible while this
+            # one recomputes; its values are replaced at the end in one transaction.
+
+    def finish_run(
+        self,
+        run_id: str,
+        *,
+        metrics: Iterable[Mapping[str, Any]],
+        values: Iterable[Mapping[str, Any]],
+        rejects: Iterable[Mapping[str, Any]],
+        meta: Mapping[str, Any],
+    ) -> None:
+        """Replace the run's results with these, and mark it ok, atomically."""
+        metrics, values, rejects = list(metrics), list(values), list(rejects)
+        with self.write() as conn:
+            for table in ("metric_values", "rejects", "metrics"):
+                conn.execute(f"DELETE FROM {table} WHERE run_id = ?", (run_id,))
+            for table, rows in (("metrics", metrics), ("metric_values", values), ("rejects", rejects)):
+                # Inside our transaction sqlite-utils nests a savepoint, never a commit.
+                self.db[table].insert_all(
+                    ({"run_id": run_id, **{k: _cell(v) for k, v in r.items()}} for r in rows),
+                    batch_size=500,
+                )
+            fields = {
+                **meta,
+                "status": "ok",
+                "finished": now_iso(),
+                "error": None,
+                "value_count": len(values),
+                "reject_count": len(rejects),
+            }
+            sets = ", ".join(f"{k} = ?" for k in fields)
+            conn.execute(f"UPDATE runs SET {sets} WHERE id = ?", (*fields.values(), run_id))
+
+    def fail_run(self, run_id: str, error: str) -> None:
+        """Mark a run failed with its error (its earlier results, if any, are kept)."""
+        with self.write() as conn:
+            conn.execute(
+                "UPDATE runs SET status = 'failed', finished = ?, error = ? WHERE id = ? AND status = 'running'",
+                (now_iso(), error[:2000], run_id),
+            )
+
+    def reap_interrupted_runs(self) -> int:
+        """Mark as failed the 'running' runs of this host whose process is gone."""
+        host = socket.gethostname()
+        rows = self.conn.execute("SELECT id, pid FROM runs WHERE status = 'running' AND host = ?", (host,)).fetchall()
+        dead = [run_id for run_id, pid in rows if not _pid_alive(pid)]
+        if dead:
+            with self.write() as conn:
+                conn.executemany(
+                    "UPDATE runs SET status = 'failed', error = 'interrupted: the process ended before the run finished' "
+                    "WHERE id = ? AND status = 'running'",
+                    [(d,) for d in dead],
+                )
+        return len(dead)
+
+    def tag_run(self, tag: str, run_id: str) -> None:
+        """Point a tag at a run (moving it if it pointed elsewhere)."""
+        with self.write() as conn:
+            conn.execute(
+                "INSERT INTO run_tags (tag, run_id, created) VALUES (?, ?, ?) "
+                "ON CONFLICT(tag) DO UPDATE SET run_id = excluded.run_id, created = excluded.created",
+                (tag, run_id, now_iso()),
+            )
+
+    # --------------------------------------------------------------------- reads
+
+    def resolve_run(self, ref: str) -> str:
+        """Turn 'last', a tag, a run id or a unique id prefix into a run id."""
+        if ref == "last":
+            # rowid breaks ties between runs finished within the same millisecond.
+            row = self.conn.execute(
+                "SELECT id FROM runs WHERE status = 'ok' ORDER BY finished DESC, rowid DESC LIMIT 1"
+            ).fetchone()
+        else:
+            row = self.conn.execute("SELECT run_id FROM run_tags WHERE tag = ?", (ref,)).fetchone()
+            if row is None:
+                matches = self.conn.execute("SELECT id FROM runs WHERE id LIKE ? || '%'", (ref,)).fetchall()
+                if len(matches) > 1:
+                    raise StoreError(f"run id prefix {ref!r} is ambiguous")
+                row = matches[0] if matches else None
+        if row is None:
+            raise StoreError(f"no run {ref!r} in {self.path}")
+        return str(row[0])
+
+    def runs(self, limit: int = 50) -> list[dict[str, Any]]:
+        """Return the most recent runs, newest first."""
+        cur = self.conn.execute("SELECT * FROM runs ORDER BY started DESC LIMIT ?", (limit,))
+        return _dicts(cur)
+
+    def run(self, run_id: str) -> dict[str, Any]:
+        """Return one run's row."""
+        rows = _dicts(self.conn.execute("SELECT * FROM runs WHERE id = ?", (run_id,)))
+        if not rows:
+            raise StoreError(f"no run {run_id!r}")
+        return rows[0]
+
+    def values(self, run_id: str) -> list[dict[str, Any]]:
+        """Return a run's metric values in a stable order."""
+        cur = self.conn.execute(
+            "SELECT * FROM metric_values WHERE run_id = ? ORDER BY metric, period, slice", (run_id,)
+        )
+        return _dicts(cur)
+
+    def rejects(self, run_id: str) -> list[dict[str, Any]]:
+        """Return a run's rejects in a stable order."""
+        cur = self.conn.execute("SELECT * FROM rejects WHERE run_id = ? ORDER BY id", (run_id,))
+        return _dicts(cur)
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, dict | list):
+        return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
+    if isinstance(value, bool):
+        return int(value)
+    return value
+
+
+def _dicts(cur: sqlite3.Cursor) -> list[dict[str, Any]]:
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+def _pid_alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
