@@ -1,0 +1,276 @@
+"""Loading datasets: typing fields, rejecting rows, and guarding against plugin sources.
+
+A tiny in-test source (`RowsSource`) gives plain Python rows, the simplest shape a
+third-party plugin can return, so these tests exercise the typing rules directly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pytest
+from pydantic import BaseModel, ConfigDict
+
+from cxengine.config import DatasetConfig
+from cxengine.dataset.load import LoadedDataset, load_dataset
+from cxengine.dataset.sql import ident
+from cxengine.errors import DataError, PluginError
+from cxengine.interfaces import SourceContext, SourceData
+
+
+class NoOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RowsSource:
+    """A third-party style source handing over Python rows (or anything it is given)."""
+
+    name = "rows_plugin"
+    description = "rows from a test"
+    options_model = NoOptions
+
+    def __init__(
+        self, rows: Iterable[Any] | None = None, *, arrow: Any = None, fail_open: bool = False
+    ):
+        self.rows, self.arrow, self.fail_open = rows, arrow, fail_open
+
+    def open(self, context: SourceContext) -> SourceData:
+        if self.fail_open:
+            raise ConnectionError("service unavailable")
+        if self.arrow is not None:
+            return SourceData(arrow=self.arrow, origin="api")
+        return SourceData(rows=self.rows, origin="api")
+
+
+def load(
+    rows: Iterable[Any] | RowsSource, fields: dict[str, Any] | None = None, **config: Any
+) -> tuple[LoadedDataset, list[tuple[Any, ...]]]:
+    source = rows if isinstance(rows, RowsSource) else RowsSource(rows)
+    batch_size = config.pop("batch_size", 50_000)
+    con = duckdb.connect()
+    cfg = DatasetConfig.model_validate({"source": "rows_plugin", "fields": fields or {}, **config})
+    ds = load_dataset(con, "survey", cfg, source, base_dir=Path("."), batch_size=batch_size)
+    assert ds.rows_read == ds.rows_used + ds.rows_rejected
+    cols = ", ".join(ident(f) for f in ds.fields)
+    rows_out = con.execute(f'SELECT _cx_row, {cols} FROM "{ds.table}" ORDER BY _cx_row').fetchall()
+    return ds, rows_out
+
+
+# ---------------------------------------------------------------------- declared
+
+
+def test_bad_integer_rejects_the_row_with_locator_and_reason() -> None:
+    ds, rows = load(
+        [{"recommend": "10"}, {"recommend": "ten"}, {"recommend": " 7 "}], {"recommend": "integer"}
+    )
+    assert (ds.rows_read, ds.rows_used, ds.rows_rejected) == (3, 2, 1)
+    (r,) = ds.rejects
+    assert (r.dataset, r.locator, r.field, r.value) == ("survey", "api row 2", "recommend", "ten")
+    assert r.reason == "field 'recommend': 'ten' is not an integer"
+    assert rows == [(0, 10), (2, 7)]
+
+
+def test_integer_accepts_integral_decimals_only() -> None:
+    ds, rows = load([{"n": "5.0"}, {"n": "5.5"}, {"n": "1e3"}], {"n": "integer"})
+    assert rows == [(0, 5)]
+    assert [r.value for r in ds.rejects] == ["5.5", "1e3"]
+
+
+def test_excel_mangled_ids() -> None:
+    ds, rows = load(
+        [{"id": "5.70306E+17", "ref": "5.70306E+17"}], {"id": "integer", "ref": "string"}
+    )
+    assert "looks like an Excel-mangled number" in ds.rejects[0].reason
+    ds, rows = load([{"ref": "5.70306E+17"}], {"ref": "string"})
+    assert rows == [(0, "5.70306E+17")]  # strings are never "fixed"
+
+
+def test_null_values_are_missing_not_rejected() -> None:
+    rows_in = [{"score": v} for v in ["", "NA", " n/a ", "-", None, "3"]]
+    ds, rows = load(rows_in, {"score": "integer"})
+    assert ds.rows_rejected == 0
+    assert [r[1] for r in rows] == [None, None, None, None, None, 3]
+    ds, rows = load([{"score": "9999"}, {"score": "4"}], {"score": "integer"}, null_values=["9999"])
+    assert [r[1] for r in rows] == [None, 4]
+
+
+def test_numbers_with_decimal_comma_and_group_spaces() -> None:
+    ds, rows = load([{"x": "1\u00a0234,5"}, {"x": "-0,25"}, {"x": "7"}], {"x": "number"})
+    assert [r[1] for r in rows] == [1234.5, -0.25, 7.0]
+    ds, rows = load([{"x": "1,5"}], {"x": {"type": "number", "decimal": "."}})
+    assert ds.rejects[0].reason == "field 'x': '1,5' is not a number (reading with a decimal point)"
+    ds, rows = load([{"x": "nan"}, {"x": "2.5"}], {"x": "number"})
+    assert [r[1] for r in rows] == [2.5]
+
+
+def test_booleans_in_english_russian_and_custom_words() -> None:
+    words = ["true", "No", "да", "нет", "Y", "0", "Resolved", "maybe"]
+    cfg = {"ok": {"type": "boolean", "true_values": ["Resolved"]}}
+    ds, rows = load([{"ok": w} for w in words], cfg)
+    assert [r[1] for r in rows] == [True, False, True, False, True, False, True]
+    assert ds.rejects[0].value == "maybe"
+
+
+def test_datetimes_naive_are_in_the_field_zone_and_offsets_are_converted() -> None:
+    fields = {"at": {"type": "datetime", "timezone": "Europe/Moscow"}}
+    _ds, rows = load(
+        [
+            {"at": "2024-03-01 10:00"},
+            {"at": "2024-03-01T10:00:00Z"},
+            {"at": "2024-03-01T10:00:00+05:00"},
+        ],
+        fields,
+    )
+    assert [r[1] for r in rows] == [
+        dt.datetime(2024, 3, 1, 10),
+        dt.datetime(2024, 3, 1, 13),
+        dt.datetime(2024, 3, 1, 8),
+    ]
+
+
+def test_date_format_detected_from_the_column() -> None:
+    ds, rows = load([{"d": "31.01.2024"}, {"d": "01.02.2024 10:30"}, {"d": "junk"}], {"d": "date"})
+    assert [r[1] for r in rows] == [dt.date(2024, 1, 31), dt.date(2024, 2, 1)]
+    assert ds.rejects[0].reason.startswith("field 'd': 'junk' is not a date in format %d.%m.%Y")
+
+
+def test_ambiguous_slash_dates_read_month_first_with_a_note() -> None:
+    ds, rows = load([{"d": "03/04/2024"}], {"d": "date"})
+    assert rows == [(0, dt.date(2024, 3, 4))]
+    assert any("month/day" in n for n in ds.notes)
+    ds, rows = load([{"d": "03/04/2024"}, {"d": "25/04/2024"}], {"d": "date"})
+    assert [r[1] for r in rows] == [dt.date(2024, 4, 3), dt.date(2024, 4, 25)]
+
+
+def test_explicit_format() -> None:
+    _ds, rows = load([{"d": "2024|03|05"}], {"d": {"type": "date", "format": "%Y|%m|%d"}})
+    assert rows == [(0, dt.date(2024, 3, 5))]
+
+
+def test_renamed_column_and_missing_column() -> None:
+    _ds, rows = load([{"Q1 score": "5"}], {"score": {"type": "integer", "column": "Q1 score"}})
+    assert rows == [(0, 5)]
+    with pytest.raises(
+        DataError,
+        match=r"field 'recommend' reads column 'recommnd'.*did you mean 'recommend'.*"
+        r"Available columns: recommend",
+    ):
+        load([{"recommend": "5"}], {"recommend": {"type": "integer", "column": "recommnd"}})
+
+
+def test_unknown_timezone_is_a_data_error() -> None:
+    with pytest.raises(DataError, match="unknown timezone 'Mars/Olympus'"):
+        load([{"at": "2024-01-01"}], {"at": {"type": "datetime", "timezone": "Mars/Olympus"}})
+
+
+def test_odd_names_are_quoted_not_pasted() -> None:
+    name = 'x"; DROP TABLE t; --'
+    _ds, rows = load([{name: "1"}], {name: "integer"}, null_values=["it's"])
+    assert rows == [(0, 1)]
+
+
+# ---------------------------------------------------------------------- inferred
+
+
+def test_inferred_types_over_the_whole_column_never_reject() -> None:
+    rows_in = [
+        {"i": str(n), "x": str(n), "b": "yes", "d": "2024-01-02", "t": "2024-01-02 10:00"}
+        for n in range(30_000)
+    ]
+    rows_in[-1]["x"] = "2.5"  # far beyond the sample
+    ds, _rows = load(rows_in)
+    assert ds.fields == {
+        "i": "integer",
+        "x": "number",
+        "b": "boolean",
+        "d": "date",
+        "t": "datetime",
+    }
+    assert ds.rows_rejected == 0
+    ds, _ = load([{"v": "1"}, {"v": "abc"}])
+    assert ds.fields == {"v": "string"}
+
+
+def test_rows_with_different_keys_and_python_values() -> None:
+    rows_in: list[dict[str, Any]] = [
+        {"a": 1, "flag": True},
+        {"a": 2, "when": dt.datetime(2024, 5, 1, 8, 30), "flag": False},
+        {"b": None, "flag": None},
+    ]
+    ds, rows = load(rows_in)
+    assert ds.fields == {"a": "integer", "flag": "boolean", "when": "datetime", "b": "string"}
+    assert rows == [
+        (0, 1, True, None, None),
+        (1, 2, False, dt.datetime(2024, 5, 1, 8, 30), None),
+        (2, None, None, None, None),
+    ]
+    assert ds.fingerprint.startswith("rows:")
+    assert load(rows_in)[0].fingerprint == ds.fingerprint
+
+
+def test_arrow_source_keeps_native_types() -> None:
+    table = pa.table({"n": [1, 2], "s": ["a", "b"]})
+    ds, rows = load(RowsSource(arrow=table))
+    assert ds.fields == {"n": "integer", "s": "string"}
+    assert rows == [(0, 1, "a"), (1, 2, "b")]
+
+
+def test_empty_rows() -> None:
+    ds, rows = load([], {"score": "integer"})
+    assert (ds.rows_read, rows, ds.fields) == (0, [], {"score": "integer"})
+
+
+def test_a_million_lazy_rows_load_in_small_batches() -> None:
+    produced = itertools.count()
+
+    def generate() -> Iterator[Mapping[str, Any]]:
+        for i in range(1_000_000):
+            next(produced)
+            yield {"id": i, "score": i % 11}
+
+    ds, _ = load(RowsSource(generate()), {"score": "integer"}, batch_size=100_000)
+    assert (ds.rows_read, ds.rows_used) == (1_000_000, 1_000_000)
+    assert next(produced) == 1_000_000
+
+
+# ------------------------------------------------------------- misbehaving plugins
+
+
+def test_plugin_raising_midway_is_a_plugin_error() -> None:
+    def rows() -> Iterator[dict[str, str]]:
+        yield {"a": "1"}
+        raise RuntimeError("API quota exceeded")
+
+    with pytest.raises(
+        PluginError,
+        match=r"plugin 'rows_plugin': failed while producing row 2: "
+        r"RuntimeError: API quota exceeded",
+    ):
+        load(RowsSource(rows()), batch_size=10)
+
+
+def test_plugin_yielding_a_non_mapping_is_a_plugin_error() -> None:
+    with pytest.raises(PluginError, match=r"plugin 'rows_plugin': row 2 is a list, not a mapping"):
+        load(RowsSource([{"a": "1"}, ["a", "1"]]))
+
+
+def test_plugin_failing_to_open_is_a_plugin_error() -> None:
+    with pytest.raises(
+        PluginError, match=r"plugin 'rows_plugin': ConnectionError: service unavailable"
+    ):
+        load(RowsSource(fail_open=True))
+
+
+def test_plugin_returning_garbage_is_a_plugin_error() -> None:
+    class Broken(RowsSource):
+        def open(self, context: SourceContext) -> SourceData:
+            return "rows"  # type: ignore[return-value]
+
+    with pytest.raises(PluginError, match="open\\(\\) returned str, not SourceData"):
+        load(Broken([]))
