@@ -1,0 +1,147 @@
+"""Benchmark: `cxengine run` end to end against a hand-written DuckDB query.
+
+Generates N survey responses (default 1,000,000), then alternates, REPEAT times each:
+  a) `cxengine run --json` with the five standard survey specs (CSAT, CSAT mean, NPS,
+     CES, CES mean per touchpoint × month, with every roll-up), results stored in SQLite;
+  b) one hand-written DuckDB query over the same CSV computing the same numbers.
+Both run as fresh processes (Python start-up included), the values are compared, and
+the figures are printed side by side as ratios against the reference.
+
+    python bench/bench_run.py            # 1M rows
+    python bench/bench_run.py --rows 200000 --repeat 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+REFERENCE = r'''
+import duckdb, json, sys
+con = duckdb.connect()
+rows = con.execute("""
+WITH r AS (
+  SELECT touchpoint, CAST(date_trunc('month', CAST(submitted_at AS TIMESTAMP)) AS DATE) AS m,
+         TRY_CAST(recommend AS BIGINT) AS rec, TRY_CAST(satisfaction AS BIGINT) AS sat,
+         TRY_CAST(effort AS BIGINT) AS eff
+  FROM read_csv(?, all_varchar = true)
+)
+SELECT m, touchpoint, GROUPING(m, touchpoint) AS g,
+  count(sat) FILTER (sat BETWEEN 1 AND 5) AS sat_n,
+  count(*) FILTER (sat BETWEEN 4 AND 5) AS sat_pos,
+  avg(sat) FILTER (sat BETWEEN 1 AND 5) AS sat_mean,
+  count(rec) FILTER (rec BETWEEN 0 AND 10) AS rec_n,
+  count(*) FILTER (rec BETWEEN 9 AND 10) AS rec_p,
+  count(*) FILTER (rec BETWEEN 0 AND 6) AS rec_d,
+  count(eff) FILTER (eff BETWEEN 1 AND 7) AS eff_n,
+  count(*) FILTER (eff BETWEEN 5 AND 7) AS eff_pos,
+  avg(eff) FILTER (eff BETWEEN 1 AND 7) AS eff_mean
+FROM r GROUP BY GROUPING SETS ((m, touchpoint), (m), (touchpoint), ())
+""", [sys.argv[1]]).fetchall()
+out = {}
+for m, tp, g, sat_n, sat_pos, sat_mean, rec_n, rec_p, rec_d, eff_n, eff_pos, eff_mean in rows:
+    key = (str(m) if not g & 2 else None, tp if not g & 1 else None)
+    k = json.dumps(key)
+    out["csat|" + k] = 100 * sat_pos / sat_n
+    out["csat_mean|" + k] = sat_mean
+    out["nps|" + k] = 100 * (rec_p - rec_d) / rec_n
+    out["ces|" + k] = 100 * eff_pos / eff_n
+    out["ces_mean|" + k] = eff_mean
+print(json.dumps(out))
+'''
+
+
+def timed(cmd: list[str], cwd: Path) -> tuple[float, float, str]:
+    """Run a command; return wall seconds, peak RSS in MiB (of that child) and stdout."""
+    wrapper = [sys.executable, "-c",
+               "import resource, subprocess, sys;"
+               "p = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE);"
+               "sys.stdout.buffer.write(p.stdout);"
+               "sys.stderr.write('\\nMAXRSS %d\\n' % resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss);"
+               "sys.exit(p.returncode)", *cmd]
+    start = time.perf_counter()
+    proc = subprocess.run(wrapper, cwd=cwd, capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"{cmd[0]} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    rss_kib = int(proc.stderr.rsplit("MAXRSS", 1)[1].split()[0])
+    return wall, rss_kib / 1024, proc.stdout
+
+
+def cxengine_values(stdout: str) -> dict[str, float]:
+    """Key cxengine's --json values like the reference does."""
+    doc = json.loads(stdout)
+    out = {}
+    for v in doc["values"]:
+        key = json.dumps([v["period"], v["slice"].get("touchpoint")])
+        out[f"{v['metric']}|{key}"] = v["value"]
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--keep", action="store_true", help="keep the generated project")
+    args = parser.parse_args()
+
+    from cxengine.scaffold import init_project, write_responses_csv
+
+    work = Path(tempfile.mkdtemp(prefix="cxbench-"))
+    project = work / "project"
+    init_project(project, rows=200)
+    csv_path = project / "data" / "responses.csv"
+    t0 = time.perf_counter()
+    write_responses_csv(csv_path, n=args.rows, seed=11)
+    gen = time.perf_counter() - t0
+    # Only the five survey specs: they are what the reference query computes.
+    for spec in (project / "metric_specs").glob("*.yaml"):
+        if spec.stem not in {"csat", "csat_mean", "nps", "ces", "ces_mean"}:
+            spec.unlink()
+    size_mb = csv_path.stat().st_size / 1e6
+    print(f"data: {args.rows:,} responses, {size_mb:.0f} MB CSV (generated in {gen:.1f} s)")
+
+    cx_cmd = [sys.executable, "-m", "cxengine", "run", "--json"]
+    ref_cmd = [sys.executable, "-c", REFERENCE, str(csv_path)]
+    cx_times, ref_times, cx_rss, ref_rss = [], [], [], []
+    cx_out = ref_out = ""
+    for _ in range(args.repeat):  # alternate, so machine noise hits both alike
+        w, r, cx_out = timed(cx_cmd, project)
+        cx_times.append(w)
+        cx_rss.append(r)
+        w, r, ref_out = timed(ref_cmd, project)
+        ref_times.append(w)
+        ref_rss.append(r)
+
+    ours, ref = cxengine_values(cx_out), json.loads(ref_out)
+    missing = sorted(set(ref) - set(ours))
+    diffs = [k for k in ref if k in ours and abs((ours[k] or 0) - (ref[k] or 0)) > 1e-9]
+    same = not missing and not diffs
+    cx_med, ref_med = statistics.median(cx_times), statistics.median(ref_times)
+    print(f"{'':28}{'cxengine run':>14}{'DuckDB by hand':>16}{'ratio':>8}")
+    print(f"{'wall time, median (s)':28}{cx_med:>14.2f}{ref_med:>16.2f}{cx_med / ref_med:>8.2f}")
+    print(f"{'peak memory (MiB)':28}{max(cx_rss):>14.0f}{max(ref_rss):>16.0f}{max(cx_rss) / max(ref_rss):>8.2f}")
+    print(f"runs: cxengine {', '.join(f'{t:.2f}' for t in cx_times)}; reference {', '.join(f'{t:.2f}' for t in ref_times)}")
+    print(f"values compared: {len(ref)}; identical: {'yes' if same else 'NO'}")
+    if missing or diffs:
+        print(f"missing: {missing[:5]} differing: {diffs[:5]}")
+    print(f"targets: ratio <= 2.0 -> {'met' if cx_med / ref_med <= 2.0 else 'MISSED'}; "
+          f"memory < 1024 MiB -> {'met' if max(cx_rss) < 1024 else 'MISSED'}")
+    if not args.keep:
+        shutil.rmtree(work)
+    else:
+        print(f"project kept in {project}")
+    sys.exit(0 if same else 1)
+
+
+if __name__ == "__main__":
+    main()
