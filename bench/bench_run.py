@@ -62,12 +62,16 @@ print(json.dumps(out))
 
 def timed(cmd: list[str], cwd: Path) -> tuple[float, float, str]:
     """Run a command; return wall seconds, peak RSS in MiB (of that child) and stdout."""
-    wrapper = [sys.executable, "-c",
-               "import resource, subprocess, sys;"
-               "p = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE);"
-               "sys.stdout.buffer.write(p.stdout);"
-               "sys.stderr.write('\\nMAXRSS %d\\n' % resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss);"
-               "sys.exit(p.returncode)", *cmd]
+    wrapper = [
+        sys.executable,
+        "-c",
+        "import resource, subprocess, sys;"
+        "p = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE);"
+        "sys.stdout.buffer.write(p.stdout);"
+        "sys.stderr.write('\\nMAXRSS %d\\n' % resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss);"
+        "sys.exit(p.returncode)",
+        *cmd,
+    ]
     start = time.perf_counter()
     proc = subprocess.run(wrapper, cwd=cwd, capture_output=True, text=True)
     wall = time.perf_counter() - start
@@ -129,13 +133,19 @@ def main() -> None:
     cx_med, ref_med = statistics.median(cx_times), statistics.median(ref_times)
     print(f"{'':28}{'cxengine run':>14}{'DuckDB by hand':>16}{'ratio':>8}")
     print(f"{'wall time, median (s)':28}{cx_med:>14.2f}{ref_med:>16.2f}{cx_med / ref_med:>8.2f}")
-    print(f"{'peak memory (MiB)':28}{max(cx_rss):>14.0f}{max(ref_rss):>16.0f}{max(cx_rss) / max(ref_rss):>8.2f}")
-    print(f"runs: cxengine {', '.join(f'{t:.2f}' for t in cx_times)}; reference {', '.join(f'{t:.2f}' for t in ref_times)}")
+    print(
+        f"{'peak memory (MiB)':28}{max(cx_rss):>14.0f}{max(ref_rss):>16.0f}{max(cx_rss) / max(ref_rss):>8.2f}"
+    )
+    print(
+        f"runs: cxengine {', '.join(f'{t:.2f}' for t in cx_times)}; reference {', '.join(f'{t:.2f}' for t in ref_times)}"
+    )
     print(f"values compared: {len(ref)}; identical: {'yes' if same else 'NO'}")
     if missing or diffs:
         print(f"missing: {missing[:5]} differing: {diffs[:5]}")
-    print(f"targets: ratio <= 2.0 -> {'met' if cx_med / ref_med <= 2.0 else 'MISSED'}; "
-          f"memory < 1024 MiB -> {'met' if max(cx_rss) < 1024 else 'MISSED'}")
+    print(
+        f"targets: ratio <= 2.0 -> {'met' if cx_med / ref_med <= 2.0 else 'MISSED'}; "
+        f"memory < 1024 MiB -> {'met' if max(cx_rss) < 1024 else 'MISSED'}"
+    )
     if not args.keep:
         shutil.rmtree(work)
     else:

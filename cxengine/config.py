@@ -31,12 +31,19 @@ class FieldConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     type: FieldTypeName = Field(description="integer, number, string, datetime, date or boolean")
-    column: str | None = Field(None, description="source column name, when it differs from the field name")
-    timezone: str | None = Field(
-        None, description="IANA zone that naive datetimes are in and periods are cut in (default UTC)"
+    column: str | None = Field(
+        None, description="source column name, when it differs from the field name"
     )
-    format: str | None = Field(None, description="strptime format, e.g. '%d.%m.%Y %H:%M'; detected when absent")
-    decimal: Literal[".", ","] | None = Field(None, description="decimal separator; detected when absent")
+    timezone: str | None = Field(
+        None,
+        description="IANA zone that naive datetimes are in and periods are cut in (default UTC)",
+    )
+    format: str | None = Field(
+        None, description="strptime format, e.g. '%d.%m.%Y %H:%M'; detected when absent"
+    )
+    decimal: Literal[".", ","] | None = Field(
+        None, description="decimal separator; detected when absent"
+    )
     true_values: list[str] | None = Field(None, description="texts read as true (boolean fields)")
     false_values: list[str] | None = Field(None, description="texts read as false (boolean fields)")
 
@@ -47,9 +54,13 @@ class CommentsConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     field: str = Field(description="the text field")
-    key: str | None = Field(None, description="field identifying a response; row number when absent")
+    key: str | None = Field(
+        None, description="field identifying a response; row number when absent"
+    )
     language: str = Field("auto", description="language code (en, ru) or auto")
-    enrichers: list[str] | None = Field(None, description="enricher names; all registered when absent")
+    enrichers: list[str] | None = Field(
+        None, description="enricher names; all registered when absent"
+    )
     options: dict[str, Any] = Field(default_factory=dict, description="options passed to enrichers")
 
 
@@ -68,7 +79,9 @@ class DatasetConfig(BaseModel):
         default_factory=lambda: ["", "NA", "N/A", "n/a", "null", "NULL", "-"],
         description="texts read as empty (missing) values",
     )
-    key: str | None = Field(None, description="field that identifies a row, used in reject locators")
+    key: str | None = Field(
+        None, description="field that identifies a row, used in reject locators"
+    )
     comments: CommentsConfig | None = None
 
     @field_validator("fields", mode="before")
@@ -90,7 +103,9 @@ class ProjectModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     database: str = Field("cx.db", description="SQLite results database (relative to this file)")
-    metrics: list[str] = Field(default_factory=lambda: ["metric_specs"], description="spec files or folders")
+    metrics: list[str] = Field(
+        default_factory=lambda: ["metric_specs"], description="spec files or folders"
+    )
     datasets: dict[str, DatasetConfig] = Field(default_factory=dict)
     min_n: int = Field(30, ge=1, description="default low-sample threshold for every spec")
     confidence: float = Field(0.95, gt=0.5, lt=1, description="default confidence level")
@@ -174,7 +189,10 @@ def load_config(explicit: str | Path | None = None, start: Path | None = None) -
 
 
 def problems_from_validation(
-    exc: ValidationError, positions: Positions, prefix: tuple[str | int, ...] = (), known: dict[tuple[str | int, ...], list[str]] | None = None
+    exc: ValidationError,
+    positions: Positions,
+    prefix: tuple[str | int, ...] = (),
+    known: dict[tuple[str | int, ...], list[str]] | None = None,
 ) -> list[Problem]:
     """Turn pydantic errors into located problems, with 'did you mean' for unknown keys."""
     from cxengine.errors import did_you_mean

@@ -157,7 +157,9 @@ class Aggregation(Protocol):
         """Return named aggregate expressions over the usable rows (must include 'n')."""
         ...
 
-    def estimate(self, spec: MetricSpec, counts: Mapping[str, float | None]) -> Estimate | Mapping[str, Estimate]:
+    def estimate(
+        self, spec: MetricSpec, counts: Mapping[str, float | None]
+    ) -> Estimate | Mapping[str, Estimate]:
         """Return the value and interval for one group's counts.
 
         A kind with one value per category (``distribution``) returns a mapping of

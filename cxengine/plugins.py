@@ -116,7 +116,9 @@ def _load_entry_points(pm: PluginManager, *, strict: bool, warn: Callable[[str],
             if strict:
                 raise PluginError(ep.name, f"failed to load: {detail}") from exc
             pm.failures.append(PluginInfo(ep.name, dist_name, dist_version, False, detail))
-            warn(f"cxengine: plugin {ep.name!r} ({dist_name or 'unknown distribution'}) failed to load and was skipped: {detail}")
+            warn(
+                f"cxengine: plugin {ep.name!r} ({dist_name or 'unknown distribution'}) failed to load and was skipped: {detail}"
+            )
 
 
 T = TypeVar("T")
@@ -129,7 +131,9 @@ class Registry:
         self.pm = pm
         self.owners: dict[tuple[str, str], str] = {}  # (what, name) -> plugin name
         self.sources: dict[str, Source] = self._collect("register_sources", "source")
-        self.aggregations: dict[str, Aggregation] = self._collect("register_aggregations", "aggregation kind")
+        self.aggregations: dict[str, Aggregation] = self._collect(
+            "register_aggregations", "aggregation kind"
+        )
         self.reporters: dict[str, Reporter] = self._collect("register_reporters", "reporter")
         self.enrichers: dict[str, Enricher] = self._collect("register_enrichers", "enricher")
 

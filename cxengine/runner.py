@@ -113,7 +113,11 @@ def load_project_specs(
             if name not in known:
                 from cxengine.errors import did_you_mean
 
-                problems.append(Problem("", 0, "", f"no metric named {name!r}{did_you_mean(name, sorted(known))}"))
+                problems.append(
+                    Problem(
+                        "", 0, "", f"no metric named {name!r}{did_you_mean(name, sorted(known))}"
+                    )
+                )
         specs = [s for s in specs if s.name in set(only)]
     return specs, problems
 
@@ -186,7 +190,9 @@ def load_datasets(
     loaded = {}
     for i, name in enumerate(sorted(names)):
         cfg = project.model.datasets[name]
-        loaded[name] = load_dataset(con, name, cfg, registry.source(cfg.source), base_dir=project.base_dir)
+        loaded[name] = load_dataset(
+            con, name, cfg, registry.source(cfg.source), base_dir=project.base_dir
+        )
         if progress:
             progress(f"loaded {name}", i + 1, len(names))
     return loaded
@@ -244,14 +250,18 @@ def run_project(
         con.close()
 
     stats = {
-        name: DatasetStats(name, ds.origin, ds.rows_read, ds.rows_used, ds.rows_rejected, ds.fingerprint)
+        name: DatasetStats(
+            name, ds.origin, ds.rows_read, ds.rows_used, ds.rows_rejected, ds.fingerprint
+        )
         for name, ds in datasets.items()
     }
     rejects = [r for ds in datasets.values() for r in ds.rejects]
     rejects.extend(_locate_exclusions(results, datasets))
     values = [v for r in results for v in r.values]
     run_id = make_run_id(project, specs, stats)
-    result = RunResult(run_id, specs, values, stats, rejects, project.database_path if store else None)
+    result = RunResult(
+        run_id, specs, values, stats, rejects, project.database_path if store else None
+    )
     if store:
         warm.join()
         save_run(result, project)
@@ -262,7 +272,9 @@ def _is_derived(registry: Registry, loaded: LoadedSpec) -> bool:
     return hasattr(registry.aggregation(loaded.spec.kind), "depends_on")
 
 
-def _with_dependencies(chosen: list[LoadedSpec], every: list[LoadedSpec], registry: Registry) -> list[LoadedSpec]:
+def _with_dependencies(
+    chosen: list[LoadedSpec], every: list[LoadedSpec], registry: Registry
+) -> list[LoadedSpec]:
     by_name = {s.name: s for s in every}
     out = {s.name: s for s in chosen}
     todo = list(chosen)
@@ -276,7 +288,9 @@ def _with_dependencies(chosen: list[LoadedSpec], every: list[LoadedSpec], regist
     return list(out.values())
 
 
-def make_run_id(project: ProjectConfig, specs: Sequence[LoadedSpec], stats: dict[str, DatasetStats]) -> str:
+def make_run_id(
+    project: ProjectConfig, specs: Sequence[LoadedSpec], stats: dict[str, DatasetStats]
+) -> str:
     """Hash what a run depends on: same version, config, specs and inputs → same id."""
     h = hashlib.sha256()
     h.update(__version__.encode())
@@ -297,8 +311,12 @@ def save_run(result: RunResult, project: ProjectConfig) -> None:
         "config_path": str(project.path),
         "config_hash": project.text_hash,
         "spec_hashes": json.dumps({s.name: s.text_hash for s in result.specs}, sort_keys=True),
-        "input_fingerprints": json.dumps({k: v.fingerprint for k, v in result.datasets.items()}, sort_keys=True),
-        "datasets": json.dumps({k: v.as_dict() for k, v in result.datasets.items()}, sort_keys=True),
+        "input_fingerprints": json.dumps(
+            {k: v.fingerprint for k, v in result.datasets.items()}, sort_keys=True
+        ),
+        "datasets": json.dumps(
+            {k: v.as_dict() for k, v in result.datasets.items()}, sort_keys=True
+        ),
     }
     with ResultsStore(project.database_path) as store:
         store.begin_run(result.run_id, meta)
@@ -358,11 +376,15 @@ def _reject_row(r: Reject) -> dict[str, Any]:
     }
 
 
-def _locate_exclusions(results: Sequence[SpecResult], datasets: dict[str, LoadedDataset]) -> list[Reject]:
+def _locate_exclusions(
+    results: Sequence[SpecResult], datasets: dict[str, LoadedDataset]
+) -> list[Reject]:
     wanted: dict[str, set[int]] = {}
     for r in results:
         wanted.setdefault(r.spec.dataset, set()).update(e.row for e in r.excluded)
-    located = {name: datasets[name].locate(sorted(rows)) if rows else {} for name, rows in wanted.items()}
+    located = {
+        name: datasets[name].locate(sorted(rows)) if rows else {} for name, rows in wanted.items()
+    }
     out = []
     for r in results:
         where = located.get(r.spec.dataset, {})

@@ -77,7 +77,13 @@ class _Builder:
     def build(self, node: yaml.Node, path: KeyPath, depth: int) -> Any:
         self.visited += 1
         if self.visited > MAX_NODES:
-            raise YamlProblems([self._at(node, path, f"document expands to more than {MAX_NODES} nodes (alias bomb?)")])
+            raise YamlProblems(
+                [
+                    self._at(
+                        node, path, f"document expands to more than {MAX_NODES} nodes (alias bomb?)"
+                    )
+                ]
+            )
         if depth > MAX_DEPTH:
             raise YamlProblems([self._at(node, path, f"nesting deeper than {MAX_DEPTH} levels")])
         self.positions.lines.setdefault(path, node.start_mark.line + 1)
@@ -104,7 +110,11 @@ class _Builder:
             child = (*path, key)
             if key in out:
                 first = self.positions.lines.get(child, 0)
-                self.problems.append(self._at(key_node, child, f"duplicate key {key!r} (first defined on line {first})"))
+                self.problems.append(
+                    self._at(
+                        key_node, child, f"duplicate key {key!r} (first defined on line {first})"
+                    )
+                )
                 continue
             self.positions.lines[child] = key_node.start_mark.line + 1
             out[key] = self.build(value_node, child, depth + 1)
@@ -130,7 +140,9 @@ def load_text(text: str, file: str) -> tuple[Any, Positions]:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
-        raise YamlProblems([Problem(file, line, "", f"invalid YAML: {exc.problem or exc}")]) from None
+        raise YamlProblems(
+            [Problem(file, line, "", f"invalid YAML: {exc.problem or exc}")]
+        ) from None
     except yaml.YAMLError as exc:
         raise YamlProblems([Problem(file, 1, "", f"invalid YAML: {exc}")]) from None
     except RecursionError:
@@ -150,7 +162,9 @@ def load_file(path: Path, display: str | None = None) -> tuple[Any, Positions]:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise YamlProblems([Problem(name, 0, "", f"cannot read file: {exc.strerror or exc}")]) from None
+        raise YamlProblems(
+            [Problem(name, 0, "", f"cannot read file: {exc.strerror or exc}")]
+        ) from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -35,7 +35,11 @@ def test_init_refuses_to_overwrite_a_project(demo: Path) -> None:
 def test_run_prints_every_standard_metric_per_touchpoint_and_month(demo: Path) -> None:
     code, out, err = run(demo, "run")
     assert code == 0, err
-    for title in ("Customer Satisfaction (CSAT)", "Net Promoter Score (NPS)", "Customer Effort Score (CES), % easy"):
+    for title in (
+        "Customer Satisfaction (CSAT)",
+        "Net Promoter Score (NPS)",
+        "Customer Effort Score (CES), % easy",
+    ):
         assert title in out
     assert "95% CI" in out and "2025-11" in out and "delivery" in out
     assert "responses: " in err and " rejected" in err
@@ -47,7 +51,16 @@ def test_run_json_has_the_documented_shape(demo: Path) -> None:
     doc = json.loads(out)
     assert set(doc) >= {"run_id", "values", "datasets"}
     overall = next(v for v in doc["values"] if v["period"] is None and v["slice"] == {})
-    assert set(overall) >= {"metric", "period", "slice", "value", "n", "ci_low", "ci_high", "low_sample"}
+    assert set(overall) >= {
+        "metric",
+        "period",
+        "slice",
+        "value",
+        "n",
+        "ci_low",
+        "ci_high",
+        "low_sample",
+    }
     assert overall["metric"] == "nps" and overall["ci_low"] < overall["value"] < overall["ci_high"]
     touchpoints = {v["slice"]["touchpoint"] for v in doc["values"] if v["slice"]}
     assert touchpoints == {"website", "checkout", "onboarding", "support", "delivery", "renewal"}
@@ -63,7 +76,9 @@ def test_rerun_over_the_same_inputs_is_the_same_run(demo: Path) -> None:
 
     conn = sqlite3.connect(demo / "cx.db")
     (count,) = conn.execute("SELECT count(*) FROM runs WHERE id = ?", (first,)).fetchone()
-    (values,) = conn.execute("SELECT count(*) FROM metric_values WHERE run_id = ?", (first,)).fetchone()
+    (values,) = conn.execute(
+        "SELECT count(*) FROM metric_values WHERE run_id = ?", (first,)
+    ).fetchone()
     assert count == 1 and values == len(json.loads(run(demo, "run", "--json")[1])["values"])
 
 
@@ -87,7 +102,8 @@ def test_validate_on_the_example_project(demo: Path) -> None:
 def test_a_hostile_filter_is_refused_before_anything_runs(demo: Path) -> None:
     spec = demo / "metric_specs" / "evil.yaml"
     spec.write_text(
-        "name: evil\nkind: count\ndataset: responses\nwhere: \"1=1; ATTACH 'x.db'\"\n", encoding="utf-8"
+        "name: evil\nkind: count\ndataset: responses\nwhere: \"1=1; ATTACH 'x.db'\"\n",
+        encoding="utf-8",
     )
     try:
         code, _, err = run(demo, "run")
@@ -122,11 +138,16 @@ def test_missing_config_is_a_usage_error(tmp_path: Path, monkeypatch: pytest.Mon
 
 
 def _commands(group: click.Group) -> list[click.Command]:
-    return [group.get_command(click.Context(group), name) for name in group.list_commands(click.Context(group))]  # type: ignore[misc]
+    return [
+        group.get_command(click.Context(group), name)
+        for name in group.list_commands(click.Context(group))
+    ]  # type: ignore[misc]
 
 
 def test_every_command_has_help_with_an_example() -> None:
     for command in [cli, *_commands(cli)]:
-        result = CliRunner().invoke(cli, [*([command.name] if command is not cli else []), "--help"])
+        result = CliRunner().invoke(
+            cli, [*([command.name] if command is not cli else []), "--help"]
+        )
         assert result.exit_code == 0
         assert "Example" in result.output, f"`cxengine {command.name} --help` shows no example"

@@ -26,7 +26,10 @@ def table(rows: list[dict[str, Any]], types: dict[str, str]) -> duckdb.DuckDBPyC
     cols = ", ".join(f'"{k}" {t}' for k, t in types.items())
     con.execute(f"CREATE TABLE ds (_cx_row BIGINT, {cols})")
     for i, r in enumerate(rows):
-        con.execute(f"INSERT INTO ds VALUES (?, {', '.join('?' for _ in types)})", [i, *(r.get(k) for k in types)])
+        con.execute(
+            f"INSERT INTO ds VALUES (?, {', '.join('?' for _ in types)})",
+            [i, *(r.get(k) for k in types)],
+        )
     return con
 
 
@@ -41,7 +44,9 @@ def answers(**counts: int) -> list[dict[str, Any]]:
 
 def test_csat_worked_example_62_of_100_is_62() -> None:
     con = table(answers(**{"5": 40, "4": 22, "3": 20, "2": 10, "1": 8}), {"satisfaction": "BIGINT"})
-    spec = Share.spec_model(name="csat", kind="share", dataset="r", field="satisfaction", scale=[1, 5])
+    spec = Share.spec_model(
+        name="csat", kind="share", dataset="r", field="satisfaction", scale=[1, 5]
+    )
     result = compute_spec(con, spec, Share(), "ds", {"satisfaction": "integer"})
     v = overall(result.values)
     assert (v.value, v.n) == (62.0, 100)
@@ -52,13 +57,20 @@ def test_csat_worked_example_62_of_100_is_62() -> None:
 def test_csat_on_ten_point_scale_counts_9_and_10_as_positive_by_default() -> None:
     rows = [{"satisfaction": s} for s in [10, 9, 8, 7, 10, 3, 9, 9, 1, 5]]
     con = table(rows, {"satisfaction": "BIGINT"})
-    spec = Share.spec_model(name="csat10", kind="share", dataset="r", field="satisfaction", scale=[1, 10])
+    spec = Share.spec_model(
+        name="csat10", kind="share", dataset="r", field="satisfaction", scale=[1, 10]
+    )
     v = overall(compute_spec(con, spec, Share(), "ds", {"satisfaction": "integer"}).values)
     assert (v.value, v.n, v.counts["positive"]) == (50.0, 10, 5)
 
 
 def test_nps_worked_example_50_30_20_is_30() -> None:
-    rows = [{"recommend": 10}] * 30 + [{"recommend": 9}] * 20 + [{"recommend": 8}] * 30 + [{"recommend": 3}] * 20
+    rows = (
+        [{"recommend": 10}] * 30
+        + [{"recommend": 9}] * 20
+        + [{"recommend": 8}] * 30
+        + [{"recommend": 3}] * 20
+    )
     con = table(rows, {"recommend": "BIGINT"})
     spec = Nps.spec_model(name="nps", kind="nps", dataset="r", field="recommend")
     v = overall(compute_spec(con, spec, Nps(), "ds", {"recommend": "integer"}).values)
@@ -69,12 +81,22 @@ def test_nps_worked_example_50_30_20_is_30() -> None:
 
 
 def test_out_of_scale_answers_are_excluded_and_reported_not_counted() -> None:
-    rows = [{"recommend": 10}, {"recommend": 11}, {"recommend": -1}, {"recommend": 0}, {"recommend": None}]
+    rows = [
+        {"recommend": 10},
+        {"recommend": 11},
+        {"recommend": -1},
+        {"recommend": 0},
+        {"recommend": None},
+    ]
     con = table(rows, {"recommend": "BIGINT"})
     spec = Nps.spec_model(name="nps", kind="nps", dataset="r", field="recommend")
     result = compute_spec(con, spec, Nps(), "ds", {"recommend": "integer"})
     v = overall(result.values)
-    assert (v.n, v.rows, v.excluded) == (2, 5, 2)  # 11 and -1 excluded, the empty answer is not an answer
+    assert (v.n, v.rows, v.excluded) == (
+        2,
+        5,
+        2,
+    )  # 11 and -1 excluded, the empty answer is not an answer
     assert [(e.row, e.value, e.reason) for e in result.excluded] == [
         (1, "11", "recommend outside the scale 0–10"),
         (2, "-1", "recommend outside the scale 0–10"),
@@ -90,9 +112,19 @@ def test_slices_and_periods_with_rollups_recomputed_from_counts() -> None:
     )
     con = table(rows, {"tp": "VARCHAR", "at": "TIMESTAMP", "s": "BIGINT"})
     spec = Share.spec_model(
-        name="csat", kind="share", dataset="r", field="s", scale=[1, 5], by=["tp"], period="month", time="at"
+        name="csat",
+        kind="share",
+        dataset="r",
+        field="s",
+        scale=[1, 5],
+        by=["tp"],
+        period="month",
+        time="at",
     )
-    vals = {(v.period, tuple(v.slice.items())): v for v in compute_spec(con, spec, Share(), "ds", {}).values}
+    vals = {
+        (v.period, tuple(v.slice.items())): v
+        for v in compute_spec(con, spec, Share(), "ds", {}).values
+    }
     jan, feb = date(2025, 1, 1), date(2025, 2, 1)
     assert vals[(jan, (("tp", "web"),))].value == 90.0
     assert vals[(jan, (("tp", "shop"),))].value == 100.0
@@ -107,7 +139,9 @@ def test_slices_and_periods_with_rollups_recomputed_from_counts() -> None:
 def test_filter_applies_before_counting() -> None:
     rows = [{"ch": "test", "s": 1}] * 5 + [{"ch": "web", "s": 5}] * 5
     con = table(rows, {"ch": "VARCHAR", "s": "BIGINT"})
-    spec = Share.spec_model(name="c", kind="share", dataset="r", field="s", scale=[1, 5], where="ch <> 'test'")
+    spec = Share.spec_model(
+        name="c", kind="share", dataset="r", field="s", scale=[1, 5], where="ch <> 'test'"
+    )
     v = overall(compute_spec(con, spec, Share(), "ds", {"ch": "string", "s": "integer"}).values)
     assert (v.value, v.n) == (100.0, 5)
 
@@ -122,7 +156,9 @@ def test_mean_with_t_interval_and_rescaling() -> None:
     low, high = stats.t.interval(0.95, len(xs) - 1, loc=stats.tmean(xs), scale=stats.sem(xs))
     assert v.value == pytest.approx(3.5)
     assert (v.ci_low, v.ci_high) == (pytest.approx(low), pytest.approx(high))
-    spec100 = Mean.spec_model(name="m", kind="mean", dataset="r", field="x", scale=[1, 5], rescale=True)
+    spec100 = Mean.spec_model(
+        name="m", kind="mean", dataset="r", field="x", scale=[1, 5], rescale=True
+    )
     v100 = overall(compute_spec(con, spec100, Mean(), "ds", {}).values)
     assert v100.value == pytest.approx(62.5)
     assert v100.ci_low == pytest.approx((low - 1) / 4 * 100)
@@ -131,7 +167,9 @@ def test_mean_with_t_interval_and_rescaling() -> None:
 def test_low_sample_flag_follows_min_n() -> None:
     con = table([{"x": 5}] * 10, {"x": "BIGINT"})
     small = Share.spec_model(name="c", kind="share", dataset="r", field="x", scale=[1, 5], min_n=11)
-    enough = Share.spec_model(name="c", kind="share", dataset="r", field="x", scale=[1, 5], min_n=10)
+    enough = Share.spec_model(
+        name="c", kind="share", dataset="r", field="x", scale=[1, 5], min_n=10
+    )
     assert overall(compute_spec(con, small, Share(), "ds", {}).values).low_sample
     assert not overall(compute_spec(con, enough, Share(), "ds", {}).values).low_sample
 
@@ -152,8 +190,12 @@ def test_empty_group_gives_an_empty_value_not_an_error() -> None:
 
 
 def test_rows_without_a_time_are_excluded_from_periods_and_reported() -> None:
-    con = table([{"at": "2025-01-01", "x": 5}, {"at": None, "x": 5}], {"at": "TIMESTAMP", "x": "BIGINT"})
-    spec = Share.spec_model(name="c", kind="share", dataset="r", field="x", scale=[1, 5], period="month", time="at")
+    con = table(
+        [{"at": "2025-01-01", "x": 5}, {"at": None, "x": 5}], {"at": "TIMESTAMP", "x": "BIGINT"}
+    )
+    spec = Share.spec_model(
+        name="c", kind="share", dataset="r", field="x", scale=[1, 5], period="month", time="at"
+    )
     result = compute_spec(con, spec, Share(), "ds", {})
     assert overall(result.values).n == 1
     assert [(e.row, e.reason) for e in result.excluded] == [(1, "at is empty")]

@@ -10,10 +10,10 @@ from click.testing import CliRunner
 
 import cxengine
 from cxengine.cli import cli
+from cxengine.config import load_config
 from cxengine.errors import PluginError
 from cxengine.plugins import DEFAULT_PLUGINS, Registry, get_plugin_manager, get_registry
 from cxengine.runner import run_project
-from cxengine.config import load_config
 
 
 def test_built_in_plugins_provide_the_core_kinds_sources_and_reporters() -> None:
@@ -26,7 +26,9 @@ def test_built_in_plugins_provide_the_core_kinds_sources_and_reporters() -> None
 
 def test_nothing_is_loaded_at_import_time() -> None:
     # A fresh manager each call: no global state to reset between tests.
-    assert get_plugin_manager(load_entry_points=False) is not get_plugin_manager(load_entry_points=False)
+    assert get_plugin_manager(load_entry_points=False) is not get_plugin_manager(
+        load_entry_points=False
+    )
 
 
 def test_a_third_party_source_is_used_end_to_end(
@@ -40,7 +42,9 @@ def test_a_third_party_source_is_used_end_to_end(
           tickets: 50
           fields: {ticket: string, score: integer, team: string}
         """,
-        {"csat.yaml": "name: csat\nkind: share\ndataset: helpdesk\nfield: score\nscale: [1, 5]\nby: [team]\n"},
+        {
+            "csat.yaml": "name: csat\nkind: share\ndataset: helpdesk\nfield: score\nscale: [1, 5]\nby: [team]\n"
+        },
     )
     reg = get_registry()
     assert reg.owner("source", "example_helpdesk") == "example_source"
@@ -50,7 +54,9 @@ def test_a_third_party_source_is_used_end_to_end(
     assert result.datasets["helpdesk"].rows_read == 50
 
 
-def test_a_plugin_that_fails_to_import_is_reported_and_skipped(fake_entry_points: Callable[..., None]) -> None:
+def test_a_plugin_that_fails_to_import_is_reported_and_skipped(
+    fake_entry_points: Callable[..., None],
+) -> None:
     fake_entry_points("broken", "cxengine_broken_plugin")
     warnings: list[str] = []
     pm = get_plugin_manager(warn=warnings.append)
@@ -68,14 +74,18 @@ def test_strict_mode_makes_a_broken_plugin_fatal(fake_entry_points: Callable[...
         get_plugin_manager(strict=True)
 
 
-def test_strict_mode_from_the_environment(fake_entry_points: Callable[..., None], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_strict_mode_from_the_environment(
+    fake_entry_points: Callable[..., None], monkeypatch: pytest.MonkeyPatch
+) -> None:
     fake_entry_points("broken", "cxengine_broken_plugin")
     monkeypatch.setenv("CXENGINE_STRICT_PLUGINS", "1")
     with pytest.raises(PluginError):
         get_plugin_manager()
 
 
-def test_cli_plugins_lists_the_failure_and_exits_3_in_strict_mode(fake_entry_points: Callable[..., None]) -> None:
+def test_cli_plugins_lists_the_failure_and_exits_3_in_strict_mode(
+    fake_entry_points: Callable[..., None],
+) -> None:
     from cxengine.cli import main
 
     fake_entry_points("broken", "cxengine_broken_plugin")
@@ -111,4 +121,7 @@ def test_every_default_plugin_module_implements_at_least_one_hook() -> None:
 
     for name in DEFAULT_PLUGINS:
         module = importlib.import_module(name)
-        assert any(hasattr(module, h) for h in ("register_sources", "register_aggregations", "register_reporters")), name
+        assert any(
+            hasattr(module, h)
+            for h in ("register_sources", "register_aggregations", "register_reporters")
+        ), name

@@ -48,7 +48,9 @@ def test_a_valid_project_passes(make_project: Callable[..., Path]) -> None:
     assert (code, out) == (0, "ok: 1 metric specs valid\n")
 
 
-def test_three_mistakes_give_three_located_errors_and_exit_1(make_project: Callable[..., Path], monkeypatch) -> None:
+def test_three_mistakes_give_three_located_errors_and_exit_1(
+    make_project: Callable[..., Path], monkeypatch
+) -> None:
     config = make_project(
         DATASET,
         {
@@ -89,7 +91,9 @@ def test_three_mistakes_give_three_located_errors_and_exit_1(make_project: Calla
     ]
 
 
-def test_unknown_dataset_and_bad_filter_are_reported_together(make_project: Callable[..., Path]) -> None:
+def test_unknown_dataset_and_bad_filter_are_reported_together(
+    make_project: Callable[..., Path],
+) -> None:
     config = make_project(
         DATASET,
         {
@@ -99,12 +103,17 @@ def test_unknown_dataset_and_bad_filter_are_reported_together(make_project: Call
     )
     code, out = validate(config)
     assert code == 1
-    assert "a.yaml:3: dataset: 'respones' is not a dataset in cxengine.yaml (did you mean 'responses'?)" in out
+    assert (
+        "a.yaml:3: dataset: 'respones' is not a dataset in cxengine.yaml (did you mean 'responses'?)"
+        in out
+    )
     assert "b.yaml:8: where: bad filter:" in out
 
 
 def test_time_field_must_be_a_datetime(make_project: Callable[..., Path]) -> None:
-    config = make_project(DATASET, {"nps.yaml": GOOD.replace("time: submitted_at", "time: touchpoint")})
+    config = make_project(
+        DATASET, {"nps.yaml": GOOD.replace("time: submitted_at", "time: touchpoint")}
+    )
     code, out = validate(config)
     assert code == 1
     assert "nps.yaml:7: time: field 'touchpoint' is string, but this needs datetime or date" in out
@@ -120,15 +129,21 @@ def test_duplicate_metric_names_across_files(make_project: Callable[..., Path]) 
 def test_validate_json_lists_problems(make_project: Callable[..., Path]) -> None:
     import json
 
-    config = make_project(DATASET, {"nps.yaml": GOOD.replace("field: recommend", "field: recomend")})
+    config = make_project(
+        DATASET, {"nps.yaml": GOOD.replace("field: recommend", "field: recomend")}
+    )
     code, out = validate(config, "--json")
     doc = json.loads(out)
     assert code == 1 and doc["valid"] is False
     assert doc["problems"][0]["line"] == 4 and doc["problems"][0]["path"] == "field"
 
 
-def test_unknown_source_option_is_reported_with_a_suggestion(make_project: Callable[..., Path]) -> None:
-    config = make_project(DATASET.replace("path: data/responses.csv", "pth: data/responses.csv"), {"nps.yaml": GOOD})
+def test_unknown_source_option_is_reported_with_a_suggestion(
+    make_project: Callable[..., Path],
+) -> None:
+    config = make_project(
+        DATASET.replace("path: data/responses.csv", "pth: data/responses.csv"), {"nps.yaml": GOOD}
+    )
     code, out = validate(config)
     assert code == 1
     assert "did you mean 'path'?" in out
@@ -138,7 +153,9 @@ def test_every_standard_spec_validates_against_the_example_project(tmp_path: Pat
     from cxengine.scaffold import init_project
 
     init_project(tmp_path / "demo", rows=200)
-    specs, problems = validate_project(load_config(tmp_path / "demo" / "cxengine.yaml"), get_registry())
+    specs, problems = validate_project(
+        load_config(tmp_path / "demo" / "cxengine.yaml"), get_registry()
+    )
     assert problems == []
     shipped = {p.stem for p in (REPO / "metric_specs").glob("*.yaml")}
     assert {s.name for s in specs} == shipped

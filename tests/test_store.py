@@ -11,17 +11,37 @@ from cxengine.store.migrations import MIGRATIONS
 from cxengine.store.results import ResultsStore, StoreError
 
 
-def value(metric: str = "csat", period: str = "", slice_: str = "{}", v: float = 62.0) -> dict[str, object]:
+def value(
+    metric: str = "csat", period: str = "", slice_: str = "{}", v: float = 62.0
+) -> dict[str, object]:
     return {
-        "metric": metric, "period": period, "slice": slice_, "value": v, "n": 100, "ci_low": 52.2,
-        "ci_high": 70.9, "low_sample": False, "rows": 100, "excluded": 0, "counts": {"n": 100, "positive": 62},
+        "metric": metric,
+        "period": period,
+        "slice": slice_,
+        "value": v,
+        "n": 100,
+        "ci_low": 52.2,
+        "ci_high": 70.9,
+        "low_sample": False,
+        "rows": 100,
+        "excluded": 0,
+        "counts": {"n": 100, "positive": 62},
         "note": None,
     }
 
 
 def metric(name: str = "csat") -> dict[str, object]:
-    return {"metric": name, "kind": "share", "title": None, "dataset": "responses", "unit": "%",
-            "grain": "none", "spec_file": "csat.yaml", "spec_hash": "h", "spec": {"name": name}}
+    return {
+        "metric": name,
+        "kind": "share",
+        "title": None,
+        "dataset": "responses",
+        "unit": "%",
+        "grain": "none",
+        "spec_file": "csat.yaml",
+        "spec_hash": "h",
+        "spec": {"name": name},
+    }
 
 
 def finish(store: ResultsStore, run_id: str, values: list[dict[str, object]]) -> None:
@@ -33,7 +53,9 @@ def test_migrations_apply_once_and_are_recorded(tmp_path: Path) -> None:
     ResultsStore(tmp_path / "cx.db").close()
     ResultsStore(tmp_path / "cx.db").close()
     conn = sqlite3.connect(tmp_path / "cx.db")
-    assert conn.execute("SELECT count(*) FROM _cxengine_migrations").fetchone()[0] == len(MIGRATIONS)
+    assert conn.execute("SELECT count(*) FROM _cxengine_migrations").fetchone()[0] == len(
+        MIGRATIONS
+    )
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 

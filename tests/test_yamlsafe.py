@@ -8,7 +8,9 @@ from cxengine.yamlsafe import MAX_DEPTH, YamlProblems, load_text
 
 
 def test_every_key_path_has_its_line() -> None:
-    data, pos = load_text("name: csat\nby:\n  - touchpoint\n  - channel\ntarget:\n  warn_below: 70\n", "s.yaml")
+    data, pos = load_text(
+        "name: csat\nby:\n  - touchpoint\n  - channel\ntarget:\n  warn_below: 70\n", "s.yaml"
+    )
     assert data == {"name": "csat", "by": ["touchpoint", "channel"], "target": {"warn_below": 70}}
     assert pos.line(("by", 1)) == 4
     assert pos.line(("target", "warn_below")) == 6

@@ -15,8 +15,8 @@ from collections.abc import Sequence
 import click
 
 from cxengine.cli.app import CliState, cli
-from cxengine.plugins import PluginManager, get_plugin_manager, strict_from_env
 from cxengine.errors import CxError, ExitCode
+from cxengine.plugins import PluginManager, get_plugin_manager, strict_from_env
 
 __all__ = ["cli", "main"]
 

@@ -46,7 +46,9 @@ def get_state(ctx: click.Context) -> CliState:
 
 def json_option(fn: F) -> F:
     """Add --json to a command whose output is data."""
-    return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")(fn)
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")(
+        fn
+    )
 
 
 def echo_json(data: Any) -> None:

@@ -102,7 +102,9 @@ def plugins_command(ctx: click.Context, show_all: bool, as_json: bool) -> None:
 
 
 @cli.command("schema")
-@click.option("--config", "for_config", is_flag=True, help="Print the schema of cxengine.yaml instead.")
+@click.option(
+    "--config", "for_config", is_flag=True, help="Print the schema of cxengine.yaml instead."
+)
 @click.pass_context
 def schema_command(ctx: click.Context, for_config: bool) -> None:
     """Print the JSON Schema of metric specs (for editor autocompletion).

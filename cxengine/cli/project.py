@@ -33,7 +33,9 @@ def init_command(directory: Path, rows: int, seed: int, force: bool) -> None:
 
 
 @cli.command("validate")
-@click.option("--with-data", is_flag=True, help="Also read the datasets and check fields and types.")
+@click.option(
+    "--with-data", is_flag=True, help="Also read the datasets and check fields and types."
+)
 @json_option
 @click.pass_context
 def validate_command(ctx: click.Context, with_data: bool, as_json: bool) -> None:
@@ -57,7 +59,13 @@ def validate_command(ctx: click.Context, with_data: bool, as_json: bool) -> None
                 "valid": not errors,
                 "metrics": [s.name for s in specs],
                 "problems": [
-                    {"file": p.file, "line": p.line, "path": p.path, "message": p.message, "severity": p.severity}
+                    {
+                        "file": p.file,
+                        "line": p.line,
+                        "path": p.path,
+                        "message": p.message,
+                        "severity": p.severity,
+                    }
                     for p in problems
                 ],
             }
@@ -73,15 +81,21 @@ def validate_command(ctx: click.Context, with_data: bool, as_json: bool) -> None
 
 @cli.command("run")
 @click.option("--metric", "-m", "metrics", multiple=True, help="Run only this metric (repeatable).")
-@click.option("--no-store", is_flag=True, help="Compute and print, but do not write the results database.")
+@click.option(
+    "--no-store", is_flag=True, help="Compute and print, but do not write the results database."
+)
 @click.option(
     "--max-reject-rate",
     type=click.FloatRange(0, 1),
     default=None,
     help="Fail (exit 1) when a dataset rejects more than this share of its rows, e.g. 0.05.",
 )
-@click.option("--tag", "tags", multiple=True, help="Name the stored run (repeatable), e.g. --tag release-42.")
-@click.option("--format", "fmt", default="table", show_default=True, help="Output format (a reporter name).")
+@click.option(
+    "--tag", "tags", multiple=True, help="Name the stored run (repeatable), e.g. --tag release-42."
+)
+@click.option(
+    "--format", "fmt", default="table", show_default=True, help="Output format (a reporter name)."
+)
 @json_option
 @click.pass_context
 def run_command(
@@ -109,7 +123,13 @@ def run_command(
     project = state.project()
     reporter = state.registry.reporter("json" if as_json else fmt)
     with _progress() as progress:
-        result = run_project(project, state.registry, only=list(metrics) or None, store=not no_store, progress=progress)
+        result = run_project(
+            project,
+            state.registry,
+            only=list(metrics) or None,
+            store=not no_store,
+            progress=progress,
+        )
     if tags and result.database:
         from cxengine.store.results import ResultsStore
 
@@ -138,14 +158,18 @@ def _stdout_color() -> bool:
 def _summary(result: Any, quiet: bool) -> None:
     lines = []
     for name, d in result.datasets.items():
-        lines.append(f"{name}: {d.rows_read} rows read, {d.rows_used} used, {d.rows_rejected} rejected ({d.origin})")
+        lines.append(
+            f"{name}: {d.rows_read} rows read, {d.rows_used} used, {d.rows_rejected} rejected ({d.origin})"
+        )
     excluded = sum(1 for r in result.rejects if r.metric)
     if excluded:
         lines.append(f"{excluded} values excluded from metrics (out of scale or unusable)")
     if result.database:
         lines.append(f"run {result.run_id} stored in {result.database}")
     if result.rejects and result.database:
-        lines.append(f"see rejects: sqlite3 {result.database} \"select * from rejects where run_id = '{result.run_id}'\"")
+        lines.append(
+            f"see rejects: sqlite3 {result.database} \"select * from rejects where run_id = '{result.run_id}'\""
+        )
     for line in lines:
         click.echo(line, err=True)
 
@@ -160,7 +184,9 @@ class _progress:
 
         def update(what: str, done: int, total: int) -> None:
             if self.bar is None:
-                self.bar = click.progressbar(length=total, label="cxengine", file=click.get_text_stream("stderr"))
+                self.bar = click.progressbar(
+                    length=total, label="cxengine", file=click.get_text_stream("stderr")
+                )
                 self.bar.__enter__()
             if self.bar.length != total:
                 self.bar.length = total

@@ -15,7 +15,9 @@ from cxengine.interfaces import Aggregation
 from cxengine.spec.models import MetricSpec
 
 
-def compute_derived(spec: MetricSpec, aggregation: Aggregation, computed: Sequence[SpecResult]) -> SpecResult:
+def compute_derived(
+    spec: MetricSpec, aggregation: Aggregation, computed: Sequence[SpecResult]
+) -> SpecResult:
     """Combine the values of the metrics `spec` depends on, for each period and slice."""
     deps: list[str] = list(aggregation.depends_on(spec))  # type: ignore[attr-defined]
     index: dict[str, dict[tuple[Any, str], MetricValue]] = {}
@@ -28,7 +30,9 @@ def compute_derived(spec: MetricSpec, aggregation: Aggregation, computed: Sequen
             keys.setdefault(key, v)
     values = []
     min_n = spec.min_n or 30
-    for key, sample in sorted(keys.items(), key=lambda kv: (kv[0][0] is not None, kv[0][0] or "", kv[0][1])):
+    for key, sample in sorted(
+        keys.items(), key=lambda kv: (kv[0][0] is not None, kv[0][0] or "", kv[0][1])
+    ):
         inputs = {name: index.get(name, {}).get(key) for name in deps}
         est = aggregation.combine(spec, inputs)  # type: ignore[attr-defined]
         values.append(

@@ -107,7 +107,9 @@ def compute_spec(
         no_time = exp.Is(this=column(spec.time), expression=exp.Null())
         dropped.append(Exclusion(spec.time, no_time, f"{spec.time} is empty"))
         has_time = exp.Not(this=no_time.copy())
-        where = has_time if where is None else exp.And(this=exp.Paren(this=where), expression=has_time)
+        where = (
+            has_time if where is None else exp.And(this=exp.Paren(this=where), expression=has_time)
+        )
     values: list[MetricValue] = []
     if windows is not None or not calendar:
         query = build_query(spec, aggregation, ctx, table, exclusions, where, windows)
@@ -118,7 +120,9 @@ def compute_spec(
     if spec.period != "none" and not calendar:
         values.extend(_empty_periods(spec, values))
     values.sort(key=_order)
-    excluded = _excluded_rows(con, table, dropped, user_where) + _excluded_rows(con, table, exclusions, where)
+    excluded = _excluded_rows(con, table, dropped, user_where) + _excluded_rows(
+        con, table, exclusions, where
+    )
     return SpecResult(spec, values, excluded)
 
 
@@ -160,7 +164,9 @@ def _make_windows(
             start = end
         rows.append((None, rows[0][1], _midnight(end_all)))
     name = f"_cx_windows_{spec.name}"
-    con.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" ({PERIOD_COL} DATE, {WINDOW_START} TIMESTAMP, {WINDOW_END} TIMESTAMP)')
+    con.execute(
+        f'CREATE OR REPLACE TEMP TABLE "{name}" ({PERIOD_COL} DATE, {WINDOW_START} TIMESTAMP, {WINDOW_END} TIMESTAMP)'
+    )
     con.executemany(f'INSERT INTO "{name}" VALUES (?, ?, ?)', rows)
     return name
 
@@ -188,7 +194,9 @@ def build_query(
         if name in nulled and name not in spec.by:
             cond = _any(nulled[name])
             base_cols.append(
-                exp.alias_(exp.If(this=cond, true=exp.Null(), false=column(name)), name, quoted=True)
+                exp.alias_(
+                    exp.If(this=cond, true=exp.Null(), false=column(name)), name, quoted=True
+                )
             )
         else:
             base_cols.append(column(name))
@@ -197,7 +205,9 @@ def build_query(
     if windows is not None:
         base_cols += [column(PERIOD_COL), column(WINDOW_START), column(WINDOW_END)]
     elif spec.period != "none" and spec.time:
-        base_cols.append(exp.alias_(period_start(spec.period, column(spec.time)), PERIOD_COL, quoted=True))
+        base_cols.append(
+            exp.alias_(period_start(spec.period, column(spec.time)), PERIOD_COL, quoted=True)
+        )
     base = exp.select(*base_cols).from_(exp.to_table(table, quoted=True))
     conditions = [where.copy()] if where is not None else []
     if windows is not None:
@@ -214,11 +224,19 @@ def build_query(
     counts = aggregation.counts(spec, ctx)
     select: list[exp.Expression] = [column(k) for k in keys]
     if keys:
-        select.append(exp.alias_(exp.Anonymous(this="GROUPING", expressions=[column(k) for k in keys]), "_cx_grouping", quoted=True))
+        select.append(
+            exp.alias_(
+                exp.Anonymous(this="GROUPING", expressions=[column(k) for k in keys]),
+                "_cx_grouping",
+                quoted=True,
+            )
+        )
     select.append(exp.alias_(exp.Count(this=exp.Star()), "_cx_rows", quoted=True))
     select.append(
         exp.alias_(
-            exp.Filter(this=exp.Count(this=exp.Star()), expression=exp.Where(this=column("_cx_excluded"))),
+            exp.Filter(
+                this=exp.Count(this=exp.Star()), expression=exp.Where(this=column("_cx_excluded"))
+            ),
             "_cx_excluded_n",
             quoted=True,
         )
@@ -226,7 +244,9 @@ def build_query(
     select.extend(exp.alias_(e, f"c_{k}", quoted=True) for k, e in counts.items())
     query = exp.select(*select).from_(exp.alias_(exp.Subquery(this=base), "base", table=True))
     if keys:
-        grouping = exp.GroupingSets(expressions=[exp.Tuple(expressions=[column(c) for c in s]) for s in sets])
+        grouping = exp.GroupingSets(
+            expressions=[exp.Tuple(expressions=[column(c) for c in s]) for s in sets]
+        )
         query = query.group_by(grouping)
     return query
 
@@ -257,7 +277,9 @@ def _any(preds: Sequence[exp.Expression]) -> exp.Expression:
     return exp.Coalesce(this=out, expressions=[exp.false()])
 
 
-def _to_values(spec: MetricSpec, aggregation: Aggregation, row: dict[str, Any]) -> list[MetricValue]:
+def _to_values(
+    spec: MetricSpec, aggregation: Aggregation, row: dict[str, Any]
+) -> list[MetricValue]:
     keys = [k for k in (PERIOD_COL, *spec.by) if k in row]
     grouping = int(row.get("_cx_grouping") or 0)
     # GROUPING() sets bit (len-1-i) when key i is rolled up in this row.
@@ -309,7 +331,21 @@ def _empty_periods(spec: MetricSpec, values: Sequence[MetricValue]) -> list[Metr
         for key, sl in slices.items():
             if (p, key) not in present:
                 out.append(
-                    MetricValue(spec.name, spec.period, p, sl, None, 0, None, None, True, 0, 0, {}, "no rows in this period")
+                    MetricValue(
+                        spec.name,
+                        spec.period,
+                        p,
+                        sl,
+                        None,
+                        0,
+                        None,
+                        None,
+                        True,
+                        0,
+                        0,
+                        {},
+                        "no rows in this period",
+                    )
                 )
         p = next_period(spec.period, p)
     return out
@@ -335,7 +371,10 @@ def _jsonable(v: Any) -> Any:
 
 
 def _excluded_rows(
-    con: duckdb.DuckDBPyConnection, table: str, exclusions: Sequence[Exclusion], where: exp.Expression | None
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    exclusions: Sequence[Exclusion],
+    where: exp.Expression | None,
 ) -> list[ExcludedValue]:
     out: list[ExcludedValue] = []
     for ex in exclusions:
@@ -343,7 +382,9 @@ def _excluded_rows(
         if where is not None:
             cond = exp.And(this=exp.Paren(this=where.copy()), expression=cond)
         q = (
-            exp.select(column(ROW_COL), exp.Cast(this=column(ex.field), to=exp.DataType.build("VARCHAR")))
+            exp.select(
+                column(ROW_COL), exp.Cast(this=column(ex.field), to=exp.DataType.build("VARCHAR"))
+            )
             .from_(exp.to_table(table, quoted=True))
             .where(cond)
             .order_by(column(ROW_COL))

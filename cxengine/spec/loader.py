@@ -50,7 +50,9 @@ def discover_spec_files(paths: Iterable[Path]) -> tuple[list[Path], list[Problem
     problems: list[Problem] = []
     for p in paths:
         if p.is_dir():
-            files.extend(sorted(f for f in p.rglob("*") if f.suffix in SPEC_SUFFIXES and f.is_file()))
+            files.extend(
+                sorted(f for f in p.rglob("*") if f.suffix in SPEC_SUFFIXES and f.is_file())
+            )
         elif p.is_file():
             files.append(p)
         else:
@@ -113,10 +115,16 @@ def _validate_one(
     project: ProjectConfig | None,
 ) -> tuple[MetricSpec | None, list[Problem]]:
     if not isinstance(raw, dict):
-        return None, [positions.problem(prefix, "a metric spec must be a mapping of keys to values")]
+        return None, [
+            positions.problem(prefix, "a metric spec must be a mapping of keys to values")
+        ]
     kind = raw.get("kind")
     if kind is None:
-        return None, [positions.problem(prefix, f"required key 'kind' is missing; known kinds: {known_list(spec_models)}")]
+        return None, [
+            positions.problem(
+                prefix, f"required key 'kind' is missing; known kinds: {known_list(spec_models)}"
+            )
+        ]
     if not isinstance(kind, str) or kind not in spec_models:
         return None, [
             positions.problem(
@@ -173,7 +181,10 @@ def _duplicate_names(specs: list[LoadedSpec]) -> list[Problem]:
         if s.name in seen:
             first = seen[s.name]
             problems.append(
-                s.problem(("name",), f"metric {s.name!r} is already defined in {first.file}:{first.positions.line((*first.prefix, 'name'))}")
+                s.problem(
+                    ("name",),
+                    f"metric {s.name!r} is already defined in {first.file}:{first.positions.line((*first.prefix, 'name'))}",
+                )
             )
         else:
             seen[s.name] = s

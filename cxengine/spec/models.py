@@ -45,7 +45,9 @@ class Target(Bounds):
 class Regression(StrictModel):
     """When a change against the baseline fails the build."""
 
-    max_drop: float = Field(0, ge=0, description="largest tolerated drop, in the metric's own units")
+    max_drop: float = Field(
+        0, ge=0, description="largest tolerated drop, in the metric's own units"
+    )
     confidence: float = Field(0.95, gt=0.5, lt=1, description="confidence the drop is real")
     direction: Literal["higher_is_better", "lower_is_better"] | None = Field(
         None, description="default: the kind's natural direction"
@@ -95,17 +97,27 @@ class Scale(StrictModel):
 class MetricSpec(StrictModel):
     """Keys every metric spec has, whatever its kind."""
 
-    name: str = Field(pattern=NAME_PATTERN, description="identifier: lower case, digits, underscores")
+    name: str = Field(
+        pattern=NAME_PATTERN, description="identifier: lower case, digits, underscores"
+    )
     kind: str = Field(description="aggregation kind: share, mean, nps, count, …")
     dataset: str = Field(description="dataset name from cxengine.yaml")
     title: str | None = Field(None, description="human title")
     description: str | None = Field(None, description="what the metric means and how to read it")
     where: str | None = Field(None, description="filter: a whitelisted SQL expression over fields")
-    by: list[str] = Field(default_factory=list, description="slice fields; the overall value is always computed")
-    period: Period = Field("none", description="time grain: day, week, month, quarter, year or none")
-    time: str | None = Field(None, description="datetime or date field that places a row in a period")
+    by: list[str] = Field(
+        default_factory=list, description="slice fields; the overall value is always computed"
+    )
+    period: Period = Field(
+        "none", description="time grain: day, week, month, quarter, year or none"
+    )
+    time: str | None = Field(
+        None, description="datetime or date field that places a row in a period"
+    )
     min_n: int | None = Field(None, ge=1, description="below this n a value is flagged low sample")
-    confidence: float | None = Field(None, gt=0.5, lt=1, description="confidence level of intervals")
+    confidence: float | None = Field(
+        None, gt=0.5, lt=1, description="confidence level of intervals"
+    )
     unit: str | None = Field(None, description="unit shown with values (%, points, s, …)")
     target: Target | None = None
     regression: Regression | None = None
@@ -119,7 +131,9 @@ class MetricSpec(StrictModel):
     @model_validator(mode="after")
     def _time_needed(self) -> MetricSpec:
         if self.period != "none" and not self.time:
-            raise ValueError(f"period {self.period!r} needs a `time` field to place rows in periods")
+            raise ValueError(
+                f"period {self.period!r} needs a `time` field to place rows in periods"
+            )
         return self
 
     def grouping_fields(self) -> list[str]:

@@ -31,4 +31,8 @@ def spec_schema(spec_models: dict[str, type[MetricSpec]]) -> dict[str, Any]:
 
 def config_schema() -> dict[str, Any]:
     """Return the JSON Schema of cxengine.yaml."""
-    return {"$schema": SCHEMA_DIALECT, "title": "cxengine project config", **ProjectModel.model_json_schema()}
+    return {
+        "$schema": SCHEMA_DIALECT,
+        "title": "cxengine project config",
+        **ProjectModel.model_json_schema(),
+    }

@@ -35,7 +35,9 @@ def check_specs(
     return problems
 
 
-def check_dependencies(specs: Sequence[LoadedSpec], aggregations: dict[str, Aggregation]) -> list[Problem]:
+def check_dependencies(
+    specs: Sequence[LoadedSpec], aggregations: dict[str, Aggregation]
+) -> list[Problem]:
     """Check that derived metrics name existing metrics and form no cycle."""
     by_name = {s.name: s for s in specs}
     graph: dict[str, list[str]] = {}
@@ -57,7 +59,12 @@ def check_dependencies(specs: Sequence[LoadedSpec], aggregations: dict[str, Aggr
         graph[s.name] = [d for d in deps if d in by_name]
     for cycle in find_cycles(graph):
         first = by_name[cycle[0]]
-        problems.append(first.problem(("expression",), "metrics depend on each other in a cycle: " + " -> ".join([*cycle, cycle[0]])))
+        problems.append(
+            first.problem(
+                ("expression",),
+                "metrics depend on each other in a cycle: " + " -> ".join([*cycle, cycle[0]]),
+            )
+        )
     return problems
 
 
@@ -72,7 +79,7 @@ def find_cycles(graph: dict[str, list[str]]) -> list[list[str]]:
         stack.append(node)
         for nxt in graph.get(node, []):
             if state.get(nxt) == 1:
-                cycles.append(stack[stack.index(nxt):])
+                cycles.append(stack[stack.index(nxt) :])
             elif nxt not in state:
                 visit(nxt)
         stack.pop()
@@ -84,7 +91,9 @@ def find_cycles(graph: dict[str, list[str]]) -> list[list[str]]:
     return cycles
 
 
-def dependency_order(specs: Sequence[LoadedSpec], aggregations: dict[str, Aggregation]) -> list[LoadedSpec]:
+def dependency_order(
+    specs: Sequence[LoadedSpec], aggregations: dict[str, Aggregation]
+) -> list[LoadedSpec]:
     """Order specs so every derived metric comes after the metrics it uses."""
     by_name = {s.name: s for s in specs}
     done: set[str] = set()
@@ -143,7 +152,10 @@ def check_spec(
             )
         elif accepted and types[field] not in accepted:
             problems.append(
-                loaded.problem(key, f"field {field!r} is {types[field]}, but this needs {' or '.join(accepted)}")
+                loaded.problem(
+                    key,
+                    f"field {field!r} is {types[field]}, but this needs {' or '.join(accepted)}",
+                )
             )
 
     for field, accepted in aggregation.fields(spec).items():

@@ -88,7 +88,7 @@ def m001_initial(conn: sqlite3.Connection) -> None:
             run_id TEXT NOT NULL REFERENCES runs(id),
             created TEXT NOT NULL
         );
-        """
+        """,
     )
 
 
@@ -110,7 +110,9 @@ def apply_migrations(conn: sqlite3.Connection) -> list[str]:
         # that the same migration is pending.
         conn.execute("BEGIN IMMEDIATE")
         try:
-            done = conn.execute("SELECT 1 FROM _cxengine_migrations WHERE id = ?", (number,)).fetchone()
+            done = conn.execute(
+                "SELECT 1 FROM _cxengine_migrations WHERE id = ?", (number,)
+            ).fetchone()
             if not done:
                 fn(conn)
                 conn.execute(

@@ -92,7 +92,11 @@ class ResultsStore:
             try:
                 return action()
             except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) and "busy" not in str(exc) or attempt == WRITE_RETRIES - 1:
+                if (
+                    ("locked" not in str(exc)
+                    and "busy" not in str(exc))
+                    or attempt == WRITE_RETRIES - 1
+                ):
                     raise
                 time.sleep(0.05 * (2**attempt))
         return None
@@ -115,7 +119,9 @@ class ResultsStore:
             if row is None:
                 cols = ", ".join(fields)
                 marks = ", ".join("?" for _ in fields)
-                conn.execute(f"INSERT INTO runs (id, {cols}) VALUES (?, {marks})", (run_id, *fields.values()))
+                conn.execute(
+                    f"INSERT INTO runs (id, {cols}) VALUES (?, {marks})", (run_id, *fields.values())
+                )
             elif row[0] != "ok":
                 sets = ", ".join(f"{k} = ?" for k in fields)
                 conn.execute(f"UPDATE runs SET {sets} WHERE id = ?", (*fields.values(), run_id))
@@ -136,7 +142,11 @@ class ResultsStore:
         with self.write() as conn:
             for table in ("metric_values", "rejects", "metrics"):
                 conn.execute(f"DELETE FROM {table} WHERE run_id = ?", (run_id,))
-            for table, rows in (("metrics", metrics), ("metric_values", values), ("rejects", rejects)):
+            for table, rows in (
+                ("metrics", metrics),
+                ("metric_values", values),
+                ("rejects", rejects),
+            ):
                 # Inside our transaction sqlite-utils nests a savepoint, never a commit.
                 self.db[table].insert_all(
                     ({"run_id": run_id, **{k: _cell(v) for k, v in r.items()}} for r in rows),
@@ -164,7 +174,9 @@ class ResultsStore:
     def reap_interrupted_runs(self) -> int:
         """Mark as failed the 'running' runs of this host whose process is gone."""
         host = socket.gethostname()
-        rows = self.conn.execute("SELECT id, pid FROM runs WHERE status = 'running' AND host = ?", (host,)).fetchall()
+        rows = self.conn.execute(
+            "SELECT id, pid FROM runs WHERE status = 'running' AND host = ?", (host,)
+        ).fetchall()
         dead = [run_id for run_id, pid in rows if not _pid_alive(pid)]
         if dead:
             with self.write() as conn:
@@ -196,7 +208,9 @@ class ResultsStore:
         else:
             row = self.conn.execute("SELECT run_id FROM run_tags WHERE tag = ?", (ref,)).fetchone()
             if row is None:
-                matches = self.conn.execute("SELECT id FROM runs WHERE id LIKE ? || '%'", (ref,)).fetchall()
+                matches = self.conn.execute(
+                    "SELECT id FROM runs WHERE id LIKE ? || '%'", (ref,)
+                ).fetchall()
                 if len(matches) > 1:
                     raise StoreError(f"run id prefix {ref!r} is ambiguous")
                 row = matches[0] if matches else None

@@ -52,7 +52,9 @@ def scale_exclusion(field: str, scale: Scale | None, ctx: CompileContext) -> lis
         this=exp.Not(this=exp.Is(this=col.copy(), expression=exp.Null())),
         expression=exp.Paren(this=exp.Not(this=in_range(col.copy(), scale))),
     )
-    return [Exclusion(field, outside, f"{field} outside the scale {fmt(scale.min)}–{fmt(scale.max)}")]
+    return [
+        Exclusion(field, outside, f"{field} outside the scale {fmt(scale.min)}–{fmt(scale.max)}")
+    ]
 
 
 def fmt(x: float | None) -> str:

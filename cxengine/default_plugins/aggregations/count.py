@@ -18,7 +18,9 @@ class CountSpec(MetricSpec):
     """A count of rows, of non-empty values of a field, or of its distinct values."""
 
     kind: Literal["count"]
-    field: str | None = Field(None, description="count non-empty values of this field (default: rows)")
+    field: str | None = Field(
+        None, description="count non-empty values of this field (default: rows)"
+    )
     distinct: bool = Field(False, description="count distinct values of `field`")
     unit: str | None = "rows"
 

@@ -20,7 +20,9 @@ class MeanSpec(MetricSpec):
 
     kind: Literal["mean"]
     field: str = Field(description="the numeric answer field")
-    scale: Scale | None = Field(None, description="answer scale, e.g. [1, 5]; answers outside are excluded")
+    scale: Scale | None = Field(
+        None, description="answer scale, e.g. [1, 5]; answers outside are excluded"
+    )
     rescale: bool = Field(False, description="report on 0–100: (mean − min) / (max − min) × 100")
 
     @model_validator(mode="after")

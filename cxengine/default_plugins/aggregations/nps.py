@@ -21,8 +21,12 @@ class NpsSpec(MetricSpec):
     kind: Literal["nps"]
     field: str = Field(description="the 0–10 recommend answer")
     scale: Scale = Field(default_factory=lambda: Scale(min=0, max=10), description="answer scale")
-    promoters: Range = Field(default_factory=lambda: Range(min=9, max=10), description="promoter answers")
-    detractors: Range = Field(default_factory=lambda: Range(min=0, max=6), description="detractor answers")
+    promoters: Range = Field(
+        default_factory=lambda: Range(min=9, max=10), description="promoter answers"
+    )
+    detractors: Range = Field(
+        default_factory=lambda: Range(min=0, max=6), description="detractor answers"
+    )
     unit: str | None = "points"
 
     @model_validator(mode="after")

@@ -26,9 +26,12 @@ class ShareSpec(MetricSpec):
 
     kind: Literal["share"]
     field: str = Field(description="the answer field")
-    scale: Scale | None = Field(None, description="answer scale, e.g. [1, 5]; answers outside are excluded")
+    scale: Scale | None = Field(
+        None, description="answer scale, e.g. [1, 5]; answers outside are excluded"
+    )
     positive: list[Scalar] | Range | None = Field(
-        None, description="answers counted as positive: a list, or {min: 4}; default top-2-box of the scale"
+        None,
+        description="answers counted as positive: a list, or {min: 4}; default top-2-box of the scale",
     )
     unit: str | None = "%"
 
@@ -67,7 +70,11 @@ class Share:
         assert isinstance(spec, ShareSpec)
         col = ctx.column(spec.field)
         positive = spec.positive_range()
-        is_positive = in_range(col.copy(), positive) if isinstance(positive, Range) else in_values(col.copy(), positive)
+        is_positive = (
+            in_range(col.copy(), positive)
+            if isinstance(positive, Range)
+            else in_values(col.copy(), positive)
+        )
         return {"n": exp.Count(this=col), "positive": count_if(is_positive)}
 
     def estimate(self, spec: MetricSpec, counts: Mapping[str, float | None]) -> Estimate:

@@ -34,12 +34,18 @@ class TableReporter:
             head += f", {spec.unit}]" if spec.unit else "]"
             out.append(click.style(head, bold=True) if color else head)
             confidence = int(round((spec.confidence or 0.95) * 100))
-            columns = (["period"] if grain != "none" else []) + by + ["value", f"{confidence}% CI", "n", ""]
+            columns = (
+                (["period"] if grain != "none" else [])
+                + by
+                + ["value", f"{confidence}% CI", "n", ""]
+            )
             rows = []
             for v in vals:
                 row = [label(grain, v.period)] if grain != "none" else []
                 row += [_slice_cell(v.slice, b) for b in by]
-                ci = "" if v.ci_low is None else f"[{fmt_number(v.ci_low)}, {fmt_number(v.ci_high)}]"
+                ci = (
+                    "" if v.ci_low is None else f"[{fmt_number(v.ci_low)}, {fmt_number(v.ci_high)}]"
+                )
                 flags = []
                 if v.low_sample:
                     flags.append(f"low n (<{spec.min_n})")
@@ -62,12 +68,18 @@ def _slice_cell(slice_: dict[str, Any], field: str) -> str:
 
 
 def _grid(columns: list[str], rows: list[tuple[list[str], bool]], color: bool) -> list[str]:
-    widths = [max(len(c), *(len(r[i]) for r, _ in rows)) if rows else len(c) for i, c in enumerate(columns)]
+    widths = [
+        max(len(c), *(len(r[i]) for r, _ in rows)) if rows else len(c)
+        for i, c in enumerate(columns)
+    ]
     numeric = {"value", "n"}
     dim: Callable[[str], str] = (lambda s: click.style(s, dim=True)) if color else (lambda s: s)
 
     def line(cells: list[str]) -> str:
-        parts = [c.rjust(w) if columns[i] in numeric else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True))]
+        parts = [
+            c.rjust(w) if columns[i] in numeric else c.ljust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        ]
         return "  ".join(parts).rstrip()
 
     out = [line(columns), line(["-" * w for w in widths])]

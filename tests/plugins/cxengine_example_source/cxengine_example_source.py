@@ -32,7 +32,11 @@ class HelpdeskSource:
         def rows() -> Iterator[dict[str, Any]]:
             for i in range(count):
                 # Every fifth answer is a 5, the rest 3: CSAT (4–5) is exactly 20 %.
-                yield {"ticket": f"T{i}", "score": 5 if i % 5 == 0 else 3, "team": "a" if i % 2 else "b"}
+                yield {
+                    "ticket": f"T{i}",
+                    "score": 5 if i % 5 == 0 else 3,
+                    "team": "a" if i % 2 else "b",
+                }
 
         return SourceData(rows=rows(), origin=f"helpdesk export ({count} tickets)")
 
