@@ -1,0 +1,112 @@
+"""Measure cxengine-nlp throughput: comments per second, one process, and a cached rerun.
+
+    python plugins/cxengine-nlp/bench/throughput.py [--n 100000] [--workers 2] [--json]
+
+Generates `--n` synthetic CX comments per language (deterministic seed, see
+comments.py) and runs the full analysis (language detection, lemmas, themes,
+sentiment) through `cxengine_nlp.analyze`. The cached rerun simulates the host's
+result cache: a dict keyed by sha1(text + analyzer_version).
+The machine is shared: compare figures from alternating runs and read the ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from comments import make_comments
+
+from cxengine_nlp import CommentAnalysis, analyze, analyzer_version
+from cxengine_nlp.taxonomy import default_taxonomy
+
+TARGETS = {"en": 10_000.0, "ru": 8_000.0}
+CACHE_TARGET = 20.0
+
+
+def cache_key(text: str, version: str) -> str:
+    """Return the host-style cache key of one comment."""
+    return hashlib.sha1(f"{version}\x00{text}".encode()).hexdigest()
+
+
+def measure(lang: str, n: int, workers: int) -> dict[str, Any]:
+    """Time a cold analysis, a cached rerun and optionally a sharded run for one language."""
+    taxonomy = default_taxonomy()
+    texts = make_comments(n, lang)
+    analyze(texts[:1000], language="auto", taxonomy=taxonomy)  # build the pipeline, warm caches
+    start = time.perf_counter()
+    results = analyze(texts, language="auto", taxonomy=taxonomy)
+    seconds = time.perf_counter() - start
+    version = analyzer_version(taxonomy)
+    cache: dict[str, CommentAnalysis] = {
+        cache_key(t, version): r for t, r in zip(texts, results, strict=True)
+    }
+    start = time.perf_counter()
+    version = analyzer_version(taxonomy)
+    cached = [cache[cache_key(t, version)] for t in texts]
+    cached_seconds = time.perf_counter() - start
+    assert cached == results
+    out: dict[str, Any] = {
+        "language": lang,
+        "comments": n,
+        "seconds": seconds,
+        "per_second": n / seconds,
+        "target": TARGETS[lang],
+        "ratio_to_target": n / seconds / TARGETS[lang],
+        "labels": {
+            k: sum(1 for r in results if r.label == k) for k in ("negative", "neutral", "positive")
+        },
+        "with_theme": sum(1 for r in results if r.themes) / n,
+        "cached_seconds": cached_seconds,
+        "cached_speedup": seconds / cached_seconds,
+    }
+    if workers > 1:
+        start = time.perf_counter()
+        parallel = analyze(texts, language="auto", taxonomy=taxonomy, workers=workers)
+        parallel_seconds = time.perf_counter() - start
+        assert parallel == results
+        out["workers"] = workers
+        out["parallel_per_second"] = n / parallel_seconds
+        out["parallel_speedup"] = seconds / parallel_seconds
+    return out
+
+
+def main() -> int:
+    """Run the benchmark for English and Russian and print a side-by-side table."""
+    parser = argparse.ArgumentParser(description="cxengine-nlp throughput")
+    parser.add_argument("--n", type=int, default=100_000, help="comments per language")
+    parser.add_argument("--workers", type=int, default=1, help="also time analyze(workers=N)")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    args = parser.parse_args()
+    rows = [measure(lang, args.n, args.workers) for lang in ("en", "ru")]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    print(
+        f"{'lang':<6}{'comments':>9}{'comments/s':>12}{'target':>9}{'ratio':>7}"
+        f"{'cached x':>10}{'target':>8}{'ratio':>7}"
+    )
+    for r in rows:
+        print(
+            f"{r['language']:<6}{r['comments']:>9}{r['per_second']:>12,.0f}{r['target']:>9,.0f}"
+            f"{r['ratio_to_target']:>7.2f}{r['cached_speedup']:>10.0f}{CACHE_TARGET:>8.0f}"
+            f"{r['cached_speedup'] / CACHE_TARGET:>7.2f}"
+        )
+    for r in rows:
+        if "workers" in r:
+            print(
+                f"{r['language']}: workers={r['workers']}: "
+                f"{r['parallel_per_second']:,.0f} comments/s "
+                f"({r['parallel_speedup']:.2f}x one process)"
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

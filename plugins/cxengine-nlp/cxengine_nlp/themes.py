@@ -1,0 +1,87 @@
+"""The `cx_themes` component: taxonomy terms matched on lemmas with a PhraseMatcher.
+
+Terms are tokenised with the pipeline's own tokenizer and lemmatised with the same
+cached lemmatizer as the comments, so a term written "служба поддержки" matches
+"службу поддержки" and "службой поддержки".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from spacy.language import Language
+from spacy.matcher import PhraseMatcher
+from spacy.tokens import Doc
+
+from cxengine_nlp.extensions import register_extensions, state
+from cxengine_nlp.lemmatizer import ensure_lemmas, lemma_function
+from cxengine_nlp.taxonomy import Taxonomy, load_taxonomy, resolve_taxonomy_names
+
+#: (theme id, start token, end token) for every match, in document order.
+ThemeMatch = tuple[str, int, int]
+
+
+register_extensions()
+
+
+class CxThemes:
+    """Find taxonomy themes in a Doc (read them as `doc._.cx_themes`, `doc._.cx_theme_matches`)."""
+
+    def __init__(
+        self, nlp: Language, name: str = "cx_themes", taxonomy: Taxonomy | None = None
+    ) -> None:
+        self.name = name
+        self._nlp = nlp
+        self.taxonomy = taxonomy or load_taxonomy([], replace=False)
+        self._build()
+
+    def set_taxonomy(self, taxonomy: Taxonomy) -> None:
+        """Replace the taxonomy and rebuild the matcher."""
+        self.taxonomy = taxonomy
+        self._build()
+
+    def _build(self) -> None:
+        nlp = self._nlp
+        lang = nlp.lang or "xx"
+        lemma = lemma_function(lang)
+        self._matcher = PhraseMatcher(nlp.vocab, attr="LEMMA")
+        self._order = {theme_id: k for k, theme_id in enumerate(self.taxonomy.ids)}
+        self._names: dict[int, str] = {}
+        #: theme id -> the lemma sequences its terms became (what actually matches).
+        self.lemmatised_terms: dict[str, tuple[tuple[str, ...], ...]] = {}
+        for theme_id, terms in self.taxonomy.terms(lang).items():
+            patterns = []
+            sequences = []
+            for term in terms:
+                words = [t.text for t in nlp.tokenizer(term)]
+                if words:
+                    lemmas = [lemma(w.lower()) for w in words]
+                    patterns.append(Doc(nlp.vocab, words=words, lemmas=lemmas))
+                    sequences.append(tuple(lemmas))
+            if patterns:
+                self._matcher.add(theme_id, patterns)
+                self._names[nlp.vocab.strings[theme_id]] = theme_id
+                self.lemmatised_terms[theme_id] = tuple(sequences)
+
+    def __call__(self, doc: Doc) -> Doc:
+        data = state(doc)
+        if not self._names or len(doc) == 0:
+            data["themes"] = ()
+            data["matches"] = ()
+            return doc
+        ensure_lemmas(doc)
+        names = self._names
+        matches: list[ThemeMatch] = [(names[m], s, e) for m, s, e in self._matcher(doc)]
+        if len(matches) > 1:
+            matches.sort(key=lambda m: (m[1], m[2]))
+        found = {theme for theme, _, _ in matches}
+        data["themes"] = tuple(sorted(found, key=self._order.__getitem__))
+        data["matches"] = tuple(matches)
+        return doc
+
+
+@Language.factory("cx_themes", default_config={"taxonomies": ["default"]})
+def make_themes(nlp: Language, name: str, taxonomies: Sequence[str]) -> CxThemes:
+    """Create the theme matcher from shipped taxonomy names ("default", "restaurant") or paths."""
+    taxonomy = load_taxonomy(resolve_taxonomy_names(taxonomies), replace=True)
+    return CxThemes(nlp, name, taxonomy)

@@ -1,0 +1,41 @@
+"""Shared fixtures: pipelines built once per session, and the shared data location."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from spacy.language import Language
+
+from cxengine_nlp.pipeline import get_pipeline
+from cxengine_nlp.taxonomy import Taxonomy, restaurant_taxonomy
+
+PLUGIN_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = PLUGIN_ROOT.parents[1]
+SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def restaurant() -> Taxonomy:
+    """The default CX taxonomy plus food, interior and service."""
+    return restaurant_taxonomy()
+
+
+@pytest.fixture(scope="session")
+def en(restaurant: Taxonomy) -> Language:
+    """An English pipeline with the restaurant taxonomy."""
+    return get_pipeline("en", restaurant)
+
+
+@pytest.fixture(scope="session")
+def ru(restaurant: Taxonomy) -> Language:
+    """A Russian pipeline with the restaurant taxonomy."""
+    return get_pipeline("ru", restaurant)
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The shared evaluation data; tests using it skip when ../shared is absent."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"shared data not found at {SHARED_DATA}")
+    return SHARED_DATA
