@@ -68,7 +68,8 @@ def timed(cmd: list[str], cwd: Path) -> tuple[float, float, str]:
         "import resource, subprocess, sys;"
         "p = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE);"
         "sys.stdout.buffer.write(p.stdout);"
-        "sys.stderr.write('\\nMAXRSS %d\\n' % resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss);"
+        "rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss;"
+        "sys.stderr.write('\\nMAXRSS %d\\n' % rss);"
         "sys.exit(p.returncode)",
         *cmd,
     ]
@@ -133,12 +134,11 @@ def main() -> None:
     cx_med, ref_med = statistics.median(cx_times), statistics.median(ref_times)
     print(f"{'':28}{'cxengine run':>14}{'DuckDB by hand':>16}{'ratio':>8}")
     print(f"{'wall time, median (s)':28}{cx_med:>14.2f}{ref_med:>16.2f}{cx_med / ref_med:>8.2f}")
-    print(
-        f"{'peak memory (MiB)':28}{max(cx_rss):>14.0f}{max(ref_rss):>16.0f}{max(cx_rss) / max(ref_rss):>8.2f}"
-    )
-    print(
-        f"runs: cxengine {', '.join(f'{t:.2f}' for t in cx_times)}; reference {', '.join(f'{t:.2f}' for t in ref_times)}"
-    )
+    cx_mem, ref_mem = max(cx_rss), max(ref_rss)
+    print(f"{'peak memory (MiB)':28}{cx_mem:>14.0f}{ref_mem:>16.0f}{cx_mem / ref_mem:>8.2f}")
+    cx_runs = ", ".join(f"{t:.2f}" for t in cx_times)
+    ref_runs = ", ".join(f"{t:.2f}" for t in ref_times)
+    print(f"runs: cxengine {cx_runs}; reference {ref_runs}")
     print(f"values compared: {len(ref)}; identical: {'yes' if same else 'NO'}")
     if missing or diffs:
         print(f"missing: {missing[:5]} differing: {diffs[:5]}")

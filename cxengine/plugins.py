@@ -117,7 +117,8 @@ def _load_entry_points(pm: PluginManager, *, strict: bool, warn: Callable[[str],
                 raise PluginError(ep.name, f"failed to load: {detail}") from exc
             pm.failures.append(PluginInfo(ep.name, dist_name, dist_version, False, detail))
             warn(
-                f"cxengine: plugin {ep.name!r} ({dist_name or 'unknown distribution'}) failed to load and was skipped: {detail}"
+                f"cxengine: plugin {ep.name!r} ({dist_name or 'unknown distribution'}) "
+                f"failed to load and was skipped: {detail}"
             )
 
 

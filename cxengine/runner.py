@@ -6,6 +6,7 @@ can do, a notebook or another tool can do by calling these.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import threading
@@ -135,7 +136,8 @@ def _check_sources(project: ProjectConfig, registry: Registry) -> list[Problem]:
             problems.append(
                 project.positions.problem(
                     (*path, "source"),
-                    f"{ds.source!r} is not a known source{did_you_mean(ds.source, list(registry.sources))}. "
+                    f"{ds.source!r} is not a known source"
+                    f"{did_you_mean(ds.source, list(registry.sources))}. "
                     f"Known sources: {known_list(registry.sources)}",
                 )
             )
@@ -403,7 +405,6 @@ def _locate_exclusions(
 
 
 def _warm_imports() -> None:
-    try:
+    # Any import failure is reported later by the real import, with its context.
+    with contextlib.suppress(Exception):
         import sqlite_utils  # noqa: F401
-    except Exception:  # pragma: no cover - the real import reports the problem later
-        pass

@@ -18,7 +18,8 @@ def test_storage_doc_lists_every_table_and_column() -> None:
     tables = [
         r[0]
         for r in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_%' ESCAPE '\\'"
+            "SELECT name FROM sqlite_master "
+            "WHERE type = 'table' AND name NOT LIKE '\\_%' ESCAPE '\\'"
         )
     ]
     for table in tables:

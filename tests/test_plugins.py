@@ -43,7 +43,10 @@ def test_a_third_party_source_is_used_end_to_end(
           fields: {ticket: string, score: integer, team: string}
         """,
         {
-            "csat.yaml": "name: csat\nkind: share\ndataset: helpdesk\nfield: score\nscale: [1, 5]\nby: [team]\n"
+            "csat.yaml": (
+                "name: csat\nkind: share\ndataset: helpdesk\nfield: score\nscale: [1, 5]\n"
+                "by: [team]\n"
+            )
         },
     )
     reg = get_registry()

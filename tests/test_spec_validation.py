@@ -82,7 +82,8 @@ def test_three_mistakes_give_three_located_errors_and_exit_1(
     assert code == 1
     lines = out.splitlines()
     assert lines == [
-        "metric_specs/ces.yaml:6: by[1]: 'chanel' is not a field of dataset 'responses' (did you mean 'channel'?). "
+        "metric_specs/ces.yaml:6: by[1]: 'chanel' is not a field of dataset 'responses' "
+        "(did you mean 'channel'?). "
         "Fields: channel, recommend, satisfaction, submitted_at, touchpoint",
         "metric_specs/csat.yaml:1: field: required key is missing",
         "metric_specs/csat.yaml:4: feild: unknown key 'feild' (did you mean 'field'?)",
@@ -104,7 +105,8 @@ def test_unknown_dataset_and_bad_filter_are_reported_together(
     code, out = validate(config)
     assert code == 1
     assert (
-        "a.yaml:3: dataset: 'respones' is not a dataset in cxengine.yaml (did you mean 'responses'?)"
+        "a.yaml:3: dataset: 'respones' is not a dataset in cxengine.yaml "
+        "(did you mean 'responses'?)"
         in out
     )
     assert "b.yaml:8: where: bad filter:" in out

@@ -46,7 +46,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         if os.environ.get("CXENGINE_DEBUG"):
             traceback.print_exc()
         click.echo(
-            f"internal error: {type(exc).__name__}: {exc}\n(set CXENGINE_DEBUG=1 to see the traceback)",
+            f"internal error: {type(exc).__name__}: {exc}\n"
+            "(set CXENGINE_DEBUG=1 to see the traceback)",
             err=True,
         )
         code = ExitCode.INTERNAL

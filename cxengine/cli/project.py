@@ -159,7 +159,8 @@ def _summary(result: Any, quiet: bool) -> None:
     lines = []
     for name, d in result.datasets.items():
         lines.append(
-            f"{name}: {d.rows_read} rows read, {d.rows_used} used, {d.rows_rejected} rejected ({d.origin})"
+            f"{name}: {d.rows_read} rows read, {d.rows_used} used, "
+            f"{d.rows_rejected} rejected ({d.origin})"
         )
     excluded = sum(1 for r in result.rejects if r.metric)
     if excluded:
@@ -168,7 +169,8 @@ def _summary(result: Any, quiet: bool) -> None:
         lines.append(f"run {result.run_id} stored in {result.database}")
     if result.rejects and result.database:
         lines.append(
-            f"see rejects: sqlite3 {result.database} \"select * from rejects where run_id = '{result.run_id}'\""
+            f"see rejects: sqlite3 {result.database} "
+            f"\"select * from rejects where run_id = '{result.run_id}'\""
         )
     for line in lines:
         click.echo(line, err=True)

@@ -165,7 +165,8 @@ def _make_windows(
         rows.append((None, rows[0][1], _midnight(end_all)))
     name = f"_cx_windows_{spec.name}"
     con.execute(
-        f'CREATE OR REPLACE TEMP TABLE "{name}" ({PERIOD_COL} DATE, {WINDOW_START} TIMESTAMP, {WINDOW_END} TIMESTAMP)'
+        f'CREATE OR REPLACE TEMP TABLE "{name}" '
+        f"({PERIOD_COL} DATE, {WINDOW_START} TIMESTAMP, {WINDOW_END} TIMESTAMP)"
     )
     con.executemany(f'INSERT INTO "{name}" VALUES (?, ?, ?)', rows)
     return name

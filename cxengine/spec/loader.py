@@ -183,7 +183,8 @@ def _duplicate_names(specs: list[LoadedSpec]) -> list[Problem]:
             problems.append(
                 s.problem(
                     ("name",),
-                    f"metric {s.name!r} is already defined in {first.file}:{first.positions.line((*first.prefix, 'name'))}",
+                    f"metric {s.name!r} is already defined in "
+                    f"{first.file}:{first.positions.line((*first.prefix, 'name'))}",
                 )
             )
         else:

@@ -53,7 +53,8 @@ def check_dependencies(
                 problems.append(
                     s.problem(
                         ("expression",),
-                        f"{dep!r} is not a metric of this project{did_you_mean(dep, list(by_name))}",
+                        f"{dep!r} is not a metric of this project"
+                        f"{did_you_mean(dep, list(by_name))}",
                     )
                 )
         graph[s.name] = [d for d in deps if d in by_name]
@@ -128,7 +129,8 @@ def check_spec(
             loaded.problem(
                 ("dataset",),
                 f"{spec.dataset!r} is not a dataset in {project.path.name}"
-                f"{did_you_mean(spec.dataset, list(datasets))}. Known datasets: {known_list(datasets) or 'none'}",
+                f"{did_you_mean(spec.dataset, list(datasets))}. "
+                f"Known datasets: {known_list(datasets) or 'none'}",
             )
         ]
     if field_types is not None and spec.dataset in field_types:
@@ -146,7 +148,8 @@ def check_spec(
             problems.append(
                 loaded.problem(
                     key,
-                    f"{field!r} is not a field of dataset {spec.dataset!r}{did_you_mean(field, list(types))}. "
+                    f"{field!r} is not a field of dataset {spec.dataset!r}"
+                    f"{did_you_mean(field, list(types))}. "
                     f"Fields: {known_list(types)}",
                 )
             )

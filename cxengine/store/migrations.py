@@ -102,7 +102,8 @@ def _execute_each(conn: sqlite3.Connection, script: str) -> None:
 def apply_migrations(conn: sqlite3.Connection) -> list[str]:
     """Apply pending migrations; return the names applied. Safe to call concurrently."""
     conn.execute(
-        "CREATE TABLE IF NOT EXISTS _cxengine_migrations (id INTEGER PRIMARY KEY, name TEXT, applied TEXT)"
+        "CREATE TABLE IF NOT EXISTS _cxengine_migrations "
+        "(id INTEGER PRIMARY KEY, name TEXT, applied TEXT)"
     )
     applied: list[str] = []
     for number, (name, fn) in enumerate(MIGRATIONS, start=1):

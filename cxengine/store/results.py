@@ -93,10 +93,8 @@ class ResultsStore:
                 return action()
             except sqlite3.OperationalError as exc:
                 if (
-                    ("locked" not in str(exc)
-                    and "busy" not in str(exc))
-                    or attempt == WRITE_RETRIES - 1
-                ):
+                    "locked" not in str(exc) and "busy" not in str(exc)
+                ) or attempt == WRITE_RETRIES - 1:
                     raise
                 time.sleep(0.05 * (2**attempt))
         return None
@@ -167,7 +165,8 @@ class ResultsStore:
         """Mark a run failed with its error (its earlier results, if any, are kept)."""
         with self.write() as conn:
             conn.execute(
-                "UPDATE runs SET status = 'failed', finished = ?, error = ? WHERE id = ? AND status = 'running'",
+                "UPDATE runs SET status = 'failed', finished = ?, error = ? "
+                "WHERE id = ? AND status = 'running'",
                 (now_iso(), error[:2000], run_id),
             )
 
@@ -181,7 +180,8 @@ class ResultsStore:
         if dead:
             with self.write() as conn:
                 conn.executemany(
-                    "UPDATE runs SET status = 'failed', error = 'interrupted: the process ended before the run finished' "
+                    "UPDATE runs SET status = 'failed', "
+                    "error = 'interrupted: the process ended before the run finished' "
                     "WHERE id = ? AND status = 'running'",
                     [(d,) for d in dead],
                 )
@@ -192,7 +192,8 @@ class ResultsStore:
         with self.write() as conn:
             conn.execute(
                 "INSERT INTO run_tags (tag, run_id, created) VALUES (?, ?, ?) "
-                "ON CONFLICT(tag) DO UPDATE SET run_id = excluded.run_id, created = excluded.created",
+                "ON CONFLICT(tag) DO UPDATE "
+                "SET run_id = excluded.run_id, created = excluded.created",
                 (tag, run_id, now_iso()),
             )
 

@@ -31,7 +31,9 @@ class ShareSpec(MetricSpec):
     )
     positive: list[Scalar] | Range | None = Field(
         None,
-        description="answers counted as positive: a list, or {min: 4}; default top-2-box of the scale",
+        description=(
+            "answers counted as positive: a list, or {min: 4}; default top-2-box of the scale"
+        ),
     )
     unit: str | None = "%"
 

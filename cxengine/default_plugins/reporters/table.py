@@ -33,7 +33,7 @@ class TableReporter:
             head = f"{spec.title or metric} [{metric}: {spec.kind}"
             head += f", {spec.unit}]" if spec.unit else "]"
             out.append(click.style(head, bold=True) if color else head)
-            confidence = int(round((spec.confidence or 0.95) * 100))
+            confidence = round((spec.confidence or 0.95) * 100)
             columns = (
                 (["period"] if grain != "none" else [])
                 + by
