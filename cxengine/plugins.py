@@ -32,6 +32,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "cxengine.default_plugins.sources.json_array",
     "cxengine.default_plugins.sources.sqlite",
     "cxengine.default_plugins.sources.parquet",
+    "cxengine.default_plugins.sources.excel",
     "cxengine.default_plugins.aggregations.share",
     "cxengine.default_plugins.aggregations.mean",
     "cxengine.default_plugins.aggregations.nps",
