@@ -13,6 +13,7 @@ import io
 import itertools
 import re
 import weakref
+from array import array
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,7 @@ from cxengine.dataset.encoding import (
 from cxengine.dataset.files import FileHasher, input_file, lines_at_offsets
 from cxengine.dataset.notes import note, unique_names
 from cxengine.dataset.sql import ident, run
+from cxengine.default_plugins.sources.csv_lines import CsvLayout, dialect, row_start_lines
 from cxengine.interfaces import Reject, SourceContext, SourceData
 
 _scans = itertools.count()
@@ -94,6 +96,9 @@ class _Scan:
     columns: list[str]
     rejects_table: str = field(default_factory=lambda: f"_cx_csv_rejects_{next(_scans)}")
     malformed_lines: set[int] | None = None
+    #: Start line of each parsed row, built on the first locate and shared by later ones.
+    row_lines: array[int] | None = None
+    row_lines_complete: bool = False
 
     @property
     def rejects_scan(self) -> str:
@@ -178,29 +183,10 @@ def _after_lines(text: str, n: int) -> str:
     return parts[n] if len(parts) > n else ""
 
 
-def _dialect(delimiter: str, quote: str, escape: str) -> dict[str, object]:
-    if not quote:
-        return {
-            "delimiter": delimiter,
-            "quoting": csv.QUOTE_NONE,
-            "escapechar": escape or None,
-            "strict": False,
-        }
-    if escape == quote:
-        return {"delimiter": delimiter, "quotechar": quote, "doublequote": True, "strict": False}
-    return {
-        "delimiter": delimiter,
-        "quotechar": quote,
-        "escapechar": escape or None,
-        "doublequote": False,
-        "strict": False,
-    }
-
-
 def _first_records(
     text: str, delimiter: str, quote: str, escape: str, limit: int = 50
 ) -> list[list[str]]:
-    reader = csv.reader(io.StringIO(text), **_dialect(delimiter, quote, escape))  # type: ignore[arg-type]
+    reader = csv.reader(io.StringIO(text), **dialect(delimiter, quote, escape))  # type: ignore[arg-type]
     out: list[list[str]] = []
     try:
         for row in reader:
@@ -274,40 +260,24 @@ def _unlink_copy(path: Path, read_path: Path) -> None:
 
 def _locate(scan: _Scan, rows: Sequence[int]) -> Mapping[int, str]:
     """Map row indexes (rows DuckDB parsed, in order) to 'file:line' where each row starts."""
-    wanted = set(rows)
-    if not wanted:
+    if not rows:
         return {}
-    last = max(wanted)
-    found: dict[int, str] = {}
-    width = len(scan.columns)
-    with scan.path.open(encoding=scan.encoding, errors="replace", newline="") as f:
-        for _ in range(scan.skip_rows):
-            f.readline()
-        reader = csv.reader(f, **_dialect(scan.delimiter, scan.quote, scan.escape))  # type: ignore[arg-type]
-        end = 0  # physical lines consumed by the reader so far
-        if scan.header:
-            next(reader, None)
-            end = reader.line_num
-        index = 0
-        try:
-            for record in reader:
-                start = scan.skip_rows + end + 1
-                end = reader.line_num
-                if not record:
-                    continue  # DuckDB skips blank lines too
-                if scan.malformed_lines is not None:
-                    if start in scan.malformed_lines:
-                        continue
-                elif len(record) != width:
-                    continue
-                if index in wanted:
-                    found[index] = f"{scan.origin}:{start}"
-                if index >= last:
-                    break
-                index += 1
-        except csv.Error:
-            pass
-    return found
+    last = max(rows)
+    if scan.row_lines is None or (len(scan.row_lines) <= last and not scan.row_lines_complete):
+        layout = CsvLayout(
+            scan.path,
+            scan.encoding,
+            scan.delimiter,
+            scan.quote,
+            scan.escape,
+            scan.header,
+            scan.skip_rows,
+            len(scan.columns),
+        )
+        scan.row_lines = row_start_lines(layout, last, scan.malformed_lines)
+        scan.row_lines_complete = len(scan.row_lines) <= last  # the file ended first
+    lines = scan.row_lines
+    return {r: f"{scan.origin}:{lines[r]}" for r in rows if r < len(lines)}
 
 
 @hookimpl

@@ -1,0 +1,160 @@
+"""Where each row of a CSV file starts: the physical line a reject points at.
+
+DuckDB parses the file but does not say on which line each row began, and a quoted
+field may span lines, so the row index alone is not the line number. This module
+re-reads the file once and builds an index: row i (among the rows DuckDB parsed)
+starts on line ``index[i]``. The index is kept by the scan, so the rejects of loading
+and the later per-metric exclusions share one pass over the file.
+
+Two scanners give the same answer. The fast one splits the bytes into physical
+lines and tracks whether a quote is open by the parity of quote characters on each
+line, which is exact when quotes are escaped by doubling them (RFC 4180, what Excel
+and DuckDB write) or there is no quoting, in any encoding where a newline is one
+byte. It needs the malformed lines DuckDB rejected (they take no row index).
+Otherwise the csv module parses every record: correct for any dialect and encoding,
+about three times slower (0.77 s against 0.25 s for a 1M-row, 111 MB file).
+"""
+
+from __future__ import annotations
+
+import csv
+from array import array
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+# 4-byte line numbers: files of up to four billion lines, at half the memory of 'q'.
+LINE_TYPECODE = "I"
+CHUNK = 1 << 22
+
+
+@dataclass(frozen=True)
+class CsvLayout:
+    """How to read the file's records: what the scan learned when it was opened."""
+
+    path: Path
+    encoding: str
+    delimiter: str
+    quote: str
+    escape: str
+    header: bool
+    skip_rows: int
+    width: int  # columns in the header: records of another width are malformed
+
+
+def row_start_lines(layout: CsvLayout, last: int, malformed: set[int] | None) -> array[int]:
+    """Return the start line of rows 0..last (fewer when the file ends sooner).
+
+    ``malformed`` holds the physical lines DuckDB rejected; None when not known yet,
+    in which case a record of the wrong width is taken to be one of them.
+    """
+    doubling = not layout.quote or layout.escape in ("", layout.quote)
+    quote = _single_byte(layout.quote, layout.encoding) if layout.quote else b""
+    if malformed is not None and doubling and quote is not None and _ascii_lines(layout.encoding):
+        with layout.path.open("rb") as f:
+            return _by_quote_parity(f, layout, quote, last, malformed)
+    with layout.path.open(encoding=layout.encoding, errors="replace", newline="") as text:
+        for _ in range(layout.skip_rows):
+            text.readline()
+        return _by_parsing(text, layout, last, malformed)
+
+
+def _single_byte(char: str, encoding: str) -> bytes | None:
+    try:
+        encoded = char.encode(encoding)
+    except (UnicodeEncodeError, LookupError):
+        return None
+    return encoded if len(encoded) == 1 else None
+
+
+def _ascii_lines(encoding: str) -> bool:
+    # UTF-8, cp1251, latin-1, koi8-r…: a newline is the byte 0x0A and no other
+    # character contains it, so lines can be split as bytes. Not so in UTF-16.
+    try:
+        return "\n\r".encode(encoding) == b"\n\r"
+    except (UnicodeEncodeError, LookupError):
+        return False
+
+
+def _by_quote_parity(
+    f: BinaryIO, layout: CsvLayout, quote: bytes, last: int, malformed: set[int]
+) -> array[int]:
+    out: array[int] = array(LINE_TYPECODE)
+    header_pending = layout.header
+    number = 0
+    start = 0
+    open_quote = False
+    rest = b""
+    while True:
+        chunk = f.read(CHUNK)
+        lines = (rest + chunk).split(b"\n")
+        rest = lines.pop() if chunk else b""
+        for line in lines:
+            number += 1
+            if number <= layout.skip_rows:
+                continue
+            if not open_quote:
+                start = number
+                if not line or line == b"\r":
+                    continue  # a blank line is no record, for DuckDB as for csv
+            if quote and line.count(quote) & 1:
+                open_quote = not open_quote
+            if open_quote:
+                continue  # the record goes on over the next line
+            if header_pending:
+                header_pending = False
+            elif start not in malformed:
+                out.append(start)
+                if len(out) > last:
+                    return out
+        if not chunk:
+            return out
+
+
+def _by_parsing(
+    f: Iterable[str], layout: CsvLayout, last: int, malformed: set[int] | None
+) -> array[int]:
+    out: array[int] = array(LINE_TYPECODE)
+    reader = csv.reader(f, **dialect(layout.delimiter, layout.quote, layout.escape))  # type: ignore[arg-type]
+    end = 0  # physical lines consumed by the reader so far
+    if layout.header:
+        next(reader, None)
+        end = reader.line_num
+    try:
+        for record in reader:
+            start = layout.skip_rows + end + 1
+            end = reader.line_num
+            if not record:
+                continue  # DuckDB skips blank lines too
+            if malformed is not None:
+                if start in malformed:
+                    continue
+            elif len(record) != layout.width:
+                continue
+            out.append(start)
+            if len(out) > last:
+                break
+    except csv.Error:
+        pass
+    return out
+
+
+def dialect(delimiter: str, quote: str, escape: str) -> dict[str, object]:
+    """Return csv-module reader options matching DuckDB's delimiter, quote and escape."""
+    if not quote:
+        return {
+            "delimiter": delimiter,
+            "quoting": csv.QUOTE_NONE,
+            "escapechar": escape or None,
+            "strict": False,
+        }
+    if escape == quote:
+        return {"delimiter": delimiter, "quotechar": quote, "doublequote": True, "strict": False}
+    return {
+        "delimiter": delimiter,
+        "quotechar": quote,
+        "escapechar": escape or None,
+        "doublequote": False,
+        "strict": False,
+    }
