@@ -33,12 +33,22 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "cxengine.default_plugins.sources.sqlite",
     "cxengine.default_plugins.sources.parquet",
     "cxengine.default_plugins.sources.excel",
+    "cxengine.default_plugins.sources.xml",
     "cxengine.default_plugins.aggregations.share",
     "cxengine.default_plugins.aggregations.mean",
     "cxengine.default_plugins.aggregations.nps",
     "cxengine.default_plugins.aggregations.count",
+    "cxengine.default_plugins.aggregations.retention",
+    "cxengine.default_plugins.aggregations.churn",
+    "cxengine.default_plugins.aggregations.weighted_index",
+    "cxengine.default_plugins.aggregations.repeat_purchase",
+    "cxengine.default_plugins.aggregations.formula",
     "cxengine.default_plugins.reporters.table",
     "cxengine.default_plugins.reporters.json",
+    "cxengine.default_plugins.reporters.checks",
+    "cxengine.default_plugins.reporters.junit",
+    "cxengine.default_plugins.reporters.markdown",
+    "cxengine.default_plugins.reporters.github",
 )
 
 
@@ -111,6 +121,11 @@ def _load_entry_points(pm: PluginManager, *, strict: bool, warn: Callable[[str],
         try:
             plugin = ep.load()
             pm.register(plugin, name=ep.name)
+            try:
+                _probe_hooks(pm, plugin)
+            except BaseException:
+                pm.unregister(plugin)
+                raise
             pm.entry_points[ep.name] = (dist_name, dist_version)
         except Exception as exc:  # a broken plugin must never take the tool down
             detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
@@ -121,6 +136,27 @@ def _load_entry_points(pm: PluginManager, *, strict: bool, warn: Callable[[str],
                 f"cxengine: plugin {ep.name!r} ({dist_name or 'unknown distribution'}) "
                 f"failed to load and was skipped: {detail}"
             )
+
+
+def _probe_hooks(pm: PluginManager, plugin: object) -> None:
+    """Call each of the plugin's hooks once with throwaway arguments.
+
+    A plugin whose module imports cleanly can still fail when its hooks run (a
+    missing submodule imported inside ``register_commands``, a bug in a source's
+    constructor). Running them here, inside the load guard, lets such a plugin be
+    reported and skipped like one that fails to import, instead of failing every
+    command later. Hooks only register things, so calling them twice is harmless.
+    """
+    import click
+
+    for caller in pm.get_hookcallers(plugin) or []:
+        for impl in caller.get_hookimpls():
+            if impl.plugin is not plugin:
+                continue
+            if caller.name == "register_commands":
+                impl.function(cli=click.Group("probe"))
+            else:
+                impl.function(register=lambda *_args, **_kwargs: None)
 
 
 T = TypeVar("T")

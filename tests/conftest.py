@@ -69,5 +69,5 @@ def fake_entry_points(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[...,
         added.append(metadata.EntryPoint(name=name, value=value, group="cxengine"))
 
     yield add
-    for mod in ("cxengine_example_source", "cxengine_broken_plugin"):
+    for mod in ("cxengine_example_source", "cxengine_broken_plugin", "cxengine_broken_hooks"):
         sys.modules.pop(mod, None)

@@ -71,6 +71,21 @@ def test_a_plugin_that_fails_to_import_is_reported_and_skipped(
     assert "csv" in Registry(pm).sources
 
 
+def test_a_plugin_whose_hooks_raise_is_reported_and_skipped_too(
+    fake_entry_points: Callable[..., None],
+) -> None:
+    fake_entry_points("half_broken", "cxengine_broken_hooks")
+    warnings: list[str] = []
+    pm = get_plugin_manager(warn=warnings.append)
+    assert pm.get_plugin("half_broken") is None
+    assert "plugin 'half_broken'" in warnings[0] and "cxengine_broken_hooks_missing" in warnings[0]
+    infos = {i.name: i for i in Registry(pm).plugin_infos()}
+    assert "cxengine_broken_hooks_missing" in (infos["half_broken"].error or "")
+    assert "csv" in Registry(pm).sources
+    with pytest.raises(PluginError, match="half_broken"):
+        get_plugin_manager(strict=True)
+
+
 def test_strict_mode_makes_a_broken_plugin_fatal(fake_entry_points: Callable[..., None]) -> None:
     fake_entry_points("broken", "cxengine_broken_plugin")
     with pytest.raises(PluginError, match="broken on purpose"):
