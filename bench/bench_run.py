@@ -28,12 +28,23 @@ REPO = Path(__file__).resolve().parent.parent
 REFERENCE = r'''
 import duckdb, json, sys
 con = duckdb.connect()
+# DuckDB 2.0's type_pushdown turns TRY_CAST over read_csv into a hard cast inside the
+# scan, so one "five" in a score column aborts the query; switch that rewrite off.
+try:
+    con.execute("SET disabled_optimizers = 'type_pushdown'")
+except duckdb.Error:
+    pass  # an older DuckDB without that rewrite
 rows = con.execute("""
 WITH r AS (
   SELECT touchpoint, CAST(date_trunc('month', CAST(submitted_at AS TIMESTAMP)) AS DATE) AS m,
          TRY_CAST(recommend AS BIGINT) AS rec, TRY_CAST(satisfaction AS BIGINT) AS sat,
          TRY_CAST(effort AS BIGINT) AS eff
   FROM read_csv(?, all_varchar = true)
+  -- cxengine rejects a whole row when a typed field holds text that does not parse
+  -- ("five" in a score): such a row is suspect, so none of its answers count.
+  WHERE NOT (satisfaction IS NOT NULL AND TRY_CAST(satisfaction AS BIGINT) IS NULL)
+    AND NOT (recommend IS NOT NULL AND TRY_CAST(recommend AS BIGINT) IS NULL)
+    AND NOT (effort IS NOT NULL AND TRY_CAST(effort AS BIGINT) IS NULL)
 )
 SELECT m, touchpoint, GROUPING(m, touchpoint) AS g,
   count(sat) FILTER (sat BETWEEN 1 AND 5) AS sat_n,
