@@ -86,6 +86,13 @@ def compute_spec(
     field_types: Mapping[str, str],
 ) -> SpecResult:
     """Run one spec over a loaded dataset table and return its values and exclusions."""
+    if getattr(aggregation, "prepare", None) is not None:
+        # The kind counts entities built from the rows (customer runs, buyers).
+        from cxengine.compute.prepared import compute_prepared
+
+        prepared = compute_prepared(con, spec, aggregation, table, field_types)
+        if prepared is not None:
+            return prepared
     calendar = _calendar_fields(aggregation, spec)
     ctx = CompileContext(
         spec=spec,

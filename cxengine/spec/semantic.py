@@ -58,6 +58,12 @@ def check_dependencies(
                     )
                 )
         graph[s.name] = [d for d in deps if d in by_name]
+        check_inputs = getattr(agg, "check_inputs", None)
+        if check_inputs is not None:
+            # Inputs that cannot line up (a monthly and a quarterly metric) are a spec error.
+            known = {d: by_name[d].spec for d in graph[s.name]}
+            for severity, message in check_inputs(s.spec, known):
+                problems.append(s.problem(("expression",), message, severity))
     for cycle in find_cycles(graph):
         first = by_name[cycle[0]]
         problems.append(

@@ -1,0 +1,74 @@
+"""`churn`: churn rate per period, lost / S × 100, from customer start/end dates.
+
+`lost` counts the customers who were customers at the start of the period (S) and
+left during it, as the articles define churn. Customers who joined and left inside
+the same period are not in S and not in `lost`; they are stored as the raw count
+`new_lost`, so churn + cohort retention = 100 % for every period and slice.
+Worked example: S = 2000, 400 lost → 20 % (one article prints 2 %: a slip).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Literal
+
+from sqlglot import exp
+
+from cxengine import hookimpl
+from cxengine.compute.stats import wilson_interval
+from cxengine.default_plugins.aggregations import customer_base
+from cxengine.default_plugins.aggregations.common import as_int
+from cxengine.interfaces import CompileContext, Estimate, Exclusion
+from cxengine.spec.models import MetricSpec
+
+
+class ChurnSpec(customer_base.CustomerBaseSpec):
+    """Churn rate in %, per period and slice."""
+
+    kind: Literal["churn"]
+    unit: str | None = "%"
+
+
+class Churn:
+    """Churn with a Wilson interval on lost / S."""
+
+    name = "churn"
+    description = "Churn rate: customers lost / customers at the period start × 100, Wilson."
+    spec_model = ChurnSpec
+    higher_is_better = False
+
+    def fields(self, spec: MetricSpec) -> dict[str, tuple[str, ...]]:
+        assert isinstance(spec, ChurnSpec)
+        return customer_base.fields(spec)
+
+    def prepared_fields(self, spec: MetricSpec) -> dict[str, tuple[str, ...]]:
+        assert isinstance(spec, ChurnSpec)
+        return customer_base.prepared_fields(spec)
+
+    def calendar_fields(self, spec: MetricSpec) -> list[str]:
+        assert isinstance(spec, ChurnSpec)
+        return customer_base.calendar_fields(spec)
+
+    def prepare(self, spec: MetricSpec, source: exp.Expression) -> exp.Select | None:
+        assert isinstance(spec, ChurnSpec)
+        return customer_base.prepare(spec, source) if spec.from_events else None
+
+    def exclusions(self, spec: MetricSpec, ctx: CompileContext) -> list[Exclusion]:
+        assert isinstance(spec, ChurnSpec)
+        return customer_base.exclusions(spec, ctx)
+
+    def counts(self, spec: MetricSpec, ctx: CompileContext) -> dict[str, exp.Expression]:
+        assert isinstance(spec, ChurnSpec)
+        return customer_base.base_counts(spec, ctx)
+
+    def estimate(self, spec: MetricSpec, counts: Mapping[str, float | None]) -> Estimate:
+        s, lost = as_int(counts, "at_start"), as_int(counts, "lost")
+        if s == 0:
+            return Estimate(None, 0, note="no customers at the start of the period")
+        ci = wilson_interval(lost, s, spec.confidence or 0.95)
+        return Estimate(100.0 * lost / s, s, 100.0 * ci.low, 100.0 * ci.high)  # type: ignore[operator]
+
+
+@hookimpl
+def register_aggregations(register: Callable[..., None]) -> None:
+    register(Churn())

@@ -1,0 +1,283 @@
+"""What `retention` and `churn` share: who was a customer when, counted per time window.
+
+A customer's relationship runs from `start` (sign-up) to `end` (churn; empty while
+still a customer). Both come either straight from a customers dataset, or from
+activity events (orders, logins) with an inactivity window: each run of events with
+no gap longer than the window is one relationship, from its first event to its last
+event plus the window (the moment the customer counts as lost). A relationship whose
+window has not run out by the end of the data is still open.
+
+For every calendar window [ws, we) of the spec's grain the kinds count:
+
+    at_start  S  joined before ws and had not left before ws
+    lost         of S, left inside the window            (ws <= end < we)
+    new       N  joined inside the window                (ws <= start < we)
+    new_lost     of N, left again inside the window
+    at_end    E  joined before we and had not left before we
+
+so that E = S − lost + N − new_lost holds for every window and slice. All five are
+plain row counts: a roll-up (all slices of a period) is the same counts over more
+rows, never an average of slice rates.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field, model_validator
+from sqlglot import exp
+
+from cxengine.default_plugins.aggregations.common import count_if, lit
+from cxengine.interfaces import CompileContext, Exclusion
+from cxengine.spec.models import MetricSpec
+
+TIME_TYPES = ("date", "datetime")
+#: Columns of the table that `prepare` builds from activity events.
+SPELL_START = "_cx_spell_start"
+SPELL_END = "_cx_spell_end"
+
+
+class CustomerBaseSpec(MetricSpec):
+    """Keys shared by the customer-base kinds (retention, churn)."""
+
+    start: str | None = Field(
+        None, description="customers dataset: when the customer joined (date or datetime)"
+    )
+    end: str | None = Field(
+        None, description="customers dataset: when the customer left; empty while a customer"
+    )
+    activity: str | None = Field(
+        None, description="activity events instead: the time of each event (order, login, …)"
+    )
+    customer: str | None = Field(
+        None, description="activity events: the customer id field the events belong to"
+    )
+    inactive_after_days: float | None = Field(
+        None,
+        gt=0,
+        description="activity events: days without activity after which a customer is lost",
+    )
+
+    @model_validator(mode="after")
+    def _one_source_of_dates(self) -> CustomerBaseSpec:
+        if self.activity is None:
+            if self.start is None:
+                raise ValueError(
+                    "give `start` (and `end`) from a customers dataset, or `activity`, "
+                    "`customer` and `inactive_after_days` from activity events"
+                )
+            extra = [k for k in ("customer", "inactive_after_days") if getattr(self, k)]
+            if extra:
+                raise ValueError(f"`{extra[0]}` only applies with `activity` (events)")
+        else:
+            if self.start is not None or self.end is not None:
+                raise ValueError("give either `start`/`end` or `activity`, not both")
+            if self.customer is None or self.inactive_after_days is None:
+                raise ValueError("`activity` needs `customer` and `inactive_after_days`")
+        if self.time is not None:
+            raise ValueError(
+                "`time` is not used: periods come from the customers' start and end dates"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _time_needed(self) -> CustomerBaseSpec:
+        # Overrides MetricSpec's rule: a period needs no `time` here, the calendar
+        # windows come from the start and end dates themselves.
+        return self
+
+    @property
+    def from_events(self) -> bool:
+        """Return True when relationships are derived from activity events."""
+        return self.activity is not None
+
+    def start_field(self) -> str:
+        """Return the column holding the relationship start (after `prepare`)."""
+        return SPELL_START if self.from_events else str(self.start)
+
+    def end_field(self) -> str | None:
+        """Return the column holding the relationship end, if any."""
+        return SPELL_END if self.from_events else self.end
+
+
+def fields(spec: CustomerBaseSpec) -> dict[str, tuple[str, ...]]:
+    """Return the fields a customer-base spec reads."""
+    if spec.from_events:
+        return {str(spec.activity): TIME_TYPES, str(spec.customer): ()}
+    out = {str(spec.start): TIME_TYPES}
+    if spec.end:
+        out[spec.end] = TIME_TYPES
+    return out
+
+
+def calendar_fields(spec: CustomerBaseSpec) -> list[str]:
+    """Return the fields whose range defines the time windows."""
+    end = spec.end_field()
+    return [spec.start_field(), *([end] if end else [])]
+
+
+def exclusions(spec: CustomerBaseSpec, ctx: CompileContext) -> list[Exclusion]:
+    """Exclude customers that cannot be placed in time (on the customers dataset)."""
+    if spec.from_events:
+        # Applied to the events before `prepare` builds the customer runs.
+        return [
+            Exclusion(f, exp.Is(this=ctx.column(f), expression=exp.Null()), f"{f} is empty")
+            for f in (str(spec.customer), str(spec.activity))
+        ]
+    start = ctx.column(str(spec.start))
+    out = [
+        Exclusion(
+            str(spec.start),
+            exp.Is(this=start.copy(), expression=exp.Null()),
+            f"{spec.start} is empty: the customer cannot be placed in time",
+        )
+    ]
+    if spec.end:
+        end = ctx.column(spec.end)
+        # Null the start, not the end: a nulled end would make the customer look
+        # like a customer forever.
+        out.append(
+            Exclusion(
+                str(spec.start),
+                exp.LT(this=_ts(end), expression=_ts(start.copy())),
+                f"{spec.end} is before {spec.start}",
+            )
+        )
+    return out
+
+
+def base_counts(spec: CustomerBaseSpec, ctx: CompileContext) -> dict[str, exp.Expression]:
+    """Return the five window counts (see the module docstring) as aggregate expressions."""
+    assert ctx.window_start is not None and ctx.window_end is not None
+    ws, we = ctx.window_start, ctx.window_end
+    start = _ts(ctx.column(spec.start_field()))
+    end_name = spec.end_field()
+    end = _ts(ctx.column(end_name)) if end_name else None
+
+    def before(t: exp.Expression, bound: exp.Expression) -> exp.Expression:
+        return exp.LT(this=t.copy(), expression=bound.copy())
+
+    def not_left_before(bound: exp.Expression) -> exp.Expression:
+        if end is None:
+            return exp.true()
+        return exp.Or(
+            this=exp.Is(this=end.copy(), expression=exp.Null()),
+            expression=exp.GTE(this=end.copy(), expression=bound.copy()),
+        )
+
+    def left_inside() -> exp.Expression:
+        if end is None:
+            return exp.false()
+        return exp.And(
+            this=exp.GTE(this=end.copy(), expression=ws.copy()), expression=before(end, we)
+        )
+
+    joined_inside = exp.And(
+        this=exp.GTE(this=start.copy(), expression=ws.copy()), expression=before(start, we)
+    )
+    at_start = exp.And(this=before(start, ws), expression=exp.Paren(this=not_left_before(ws)))
+    return {
+        "n": count_if(at_start.copy()),
+        "at_start": count_if(at_start.copy()),
+        "lost": count_if(exp.And(this=before(start, ws), expression=left_inside())),
+        "new": count_if(joined_inside.copy()),
+        "new_lost": count_if(exp.And(this=joined_inside.copy(), expression=left_inside())),
+        "at_end": count_if(
+            exp.And(this=before(start, we), expression=exp.Paren(this=not_left_before(we)))
+        ),
+    }
+
+
+def prepare(spec: CustomerBaseSpec, source: exp.Expression) -> exp.Select:
+    """Turn activity events into relationships ("spells"), one row per customer run.
+
+    A run breaks where two consecutive events of a customer are more than
+    `inactive_after_days` apart; it ends at its last event plus that window, or stays
+    open (NULL end) when the window has not run out by the last event in the data.
+    Slice fields take their value from the run's first event.
+    """
+    assert spec.activity and spec.customer and spec.inactive_after_days
+    t = _ts(exp.column(spec.activity, quoted=True))
+    cust = exp.column(spec.customer, quoted=True)
+    window = exp.Interval(this=lit(round(spec.inactive_after_days * 86400)), unit=exp.var("SECOND"))
+    order = exp.Order(expressions=[exp.Ordered(this=t.copy())])
+    prev = exp.Window(
+        this=exp.Anonymous(this="lag", expressions=[t.copy()]),
+        partition_by=[cust.copy()],
+        order=order.copy(),
+    )
+    new_run = exp.If(
+        this=exp.Or(
+            this=exp.Is(this=prev.copy(), expression=exp.Null()),
+            expression=exp.GT(
+                this=exp.Sub(this=t.copy(), expression=prev.copy()), expression=window.copy()
+            ),
+        ),
+        true=lit(1),
+        false=lit(0),
+    )
+    flagged = (
+        exp.select(
+            exp.alias_(cust.copy(), "_cx_customer", quoted=True),
+            exp.alias_(t.copy(), "_cx_t", quoted=True),
+            exp.alias_(new_run, "_cx_new_run", quoted=True),
+            exp.column("_cx_row", quoted=True),
+            *[exp.column(b, quoted=True) for b in spec.by],
+        )
+        .from_(exp.alias_(exp.Subquery(this=source), "events", table=True))
+        .where(
+            exp.And(
+                this=exp.Not(this=exp.Is(this=t.copy(), expression=exp.Null())),
+                expression=exp.Not(this=exp.Is(this=cust.copy(), expression=exp.Null())),
+            )
+        )
+    )
+    tcol = exp.column("_cx_t", quoted=True)
+    ccol = exp.column("_cx_customer", quoted=True)
+    run_id = exp.Window(
+        this=exp.Sum(this=exp.column("_cx_new_run", quoted=True)),
+        partition_by=[ccol.copy()],
+        order=exp.Order(expressions=[exp.Ordered(this=tcol.copy())]),
+    )
+    numbered = exp.select(
+        exp.Star(),
+        exp.alias_(run_id, "_cx_run", quoted=True),
+        exp.alias_(exp.Window(this=exp.Max(this=tcol.copy())), "_cx_data_end", quoted=True),
+    ).from_(exp.alias_(exp.Subquery(this=flagged), "flagged", table=True))
+    last = exp.Max(this=tcol.copy())
+    last_plus = exp.Add(this=last.copy(), expression=window.copy())
+    end = exp.If(
+        this=exp.GT(
+            this=last_plus.copy(), expression=exp.Max(this=exp.column("_cx_data_end", quoted=True))
+        ),
+        true=exp.Null(),
+        false=last_plus,
+    )
+    slices = [
+        exp.alias_(
+            exp.Anonymous(this="arg_min", expressions=[exp.column(b, quoted=True), tcol.copy()]),
+            b,
+            quoted=True,
+        )
+        for b in spec.by
+    ]
+    return (
+        exp.select(
+            exp.alias_(ccol.copy(), str(spec.customer), quoted=True),
+            exp.alias_(exp.Min(this=tcol.copy()), SPELL_START, quoted=True),
+            exp.alias_(end, SPELL_END, quoted=True),
+            exp.alias_(exp.Count(this=exp.Star()), "_cx_events", quoted=True),
+            # A representative source row, so the engine can locate rows if it must.
+            exp.alias_(exp.Min(this=exp.column("_cx_row", quoted=True)), "_cx_row", quoted=True),
+            *slices,
+        )
+        .from_(exp.alias_(exp.Subquery(this=numbered), "numbered", table=True))
+        .group_by(ccol.copy(), exp.column("_cx_run", quoted=True))
+    )
+
+
+def prepared_fields(spec: CustomerBaseSpec) -> dict[str, tuple[str, ...]]:
+    """Return the fields the compiled counts read from the prepared table."""
+    return {SPELL_START: TIME_TYPES, SPELL_END: TIME_TYPES}
+
+
+def _ts(e: exp.Expression) -> exp.Expression:
+    return exp.Cast(this=e, to=exp.DataType.build("TIMESTAMP"))

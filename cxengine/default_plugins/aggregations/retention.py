@@ -1,0 +1,97 @@
+"""`retention`: customer retention rate (CRR) per period, from customer start/end dates.
+
+Two definitions, both computed from the same window counts (see customer_base):
+
+- ``method: articles`` (default), as the source articles define CRR:
+  (E − N) / S × 100, with S customers at the period start, E at the end, N new;
+- ``method: cohort``, the direct count of the starting cohort: (S − lost) / S × 100.
+
+They differ by new_lost / S: a customer who joined and left inside the period is
+in N but not in E, so (E − N) counts them as a lost *starting* customer. With no
+such customers the two are equal (the worked example: S = 1000, E = 1200, N = 300
+→ 90 %).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Literal
+
+from pydantic import Field
+from sqlglot import exp
+
+from cxengine import hookimpl
+from cxengine.compute.stats import wilson_interval
+from cxengine.default_plugins.aggregations import customer_base
+from cxengine.default_plugins.aggregations.common import as_int
+from cxengine.interfaces import CompileContext, Estimate, Exclusion
+from cxengine.spec.models import MetricSpec
+
+
+class RetentionSpec(customer_base.CustomerBaseSpec):
+    """Customer retention rate in %, per period and slice."""
+
+    kind: Literal["retention"]
+    method: Literal["articles", "cohort"] = Field(
+        "articles",
+        description="articles: (E − N) / S × 100; cohort: (S − lost) / S × 100",
+    )
+    unit: str | None = "%"
+
+
+class Retention:
+    """CRR with a Wilson interval on retained / S."""
+
+    name = "retention"
+    description = "Customer retention rate (E − N) / S × 100 or the cohort count, Wilson interval."
+    spec_model = RetentionSpec
+    higher_is_better = True
+
+    def fields(self, spec: MetricSpec) -> dict[str, tuple[str, ...]]:
+        assert isinstance(spec, RetentionSpec)
+        return customer_base.fields(spec)
+
+    def prepared_fields(self, spec: MetricSpec) -> dict[str, tuple[str, ...]]:
+        assert isinstance(spec, RetentionSpec)
+        return customer_base.prepared_fields(spec)
+
+    def calendar_fields(self, spec: MetricSpec) -> list[str]:
+        assert isinstance(spec, RetentionSpec)
+        return customer_base.calendar_fields(spec)
+
+    def prepare(self, spec: MetricSpec, source: exp.Expression) -> exp.Select | None:
+        assert isinstance(spec, RetentionSpec)
+        return customer_base.prepare(spec, source) if spec.from_events else None
+
+    def exclusions(self, spec: MetricSpec, ctx: CompileContext) -> list[Exclusion]:
+        assert isinstance(spec, RetentionSpec)
+        return customer_base.exclusions(spec, ctx)
+
+    def counts(self, spec: MetricSpec, ctx: CompileContext) -> dict[str, exp.Expression]:
+        assert isinstance(spec, RetentionSpec)
+        return customer_base.base_counts(spec, ctx)
+
+    def estimate(self, spec: MetricSpec, counts: Mapping[str, float | None]) -> Estimate:
+        assert isinstance(spec, RetentionSpec)
+        s = as_int(counts, "at_start")
+        if s == 0:
+            return Estimate(None, 0, note="no customers at the start of the period")
+        if spec.method == "cohort":
+            retained = s - as_int(counts, "lost")
+        else:
+            retained = as_int(counts, "at_end") - as_int(counts, "new")
+        value = 100.0 * retained / s
+        if not 0 <= retained <= s:
+            # (E − N) < 0 happens when more new customers left than starting ones stayed.
+            return Estimate(value, s, note="E − N is outside 0…S: no interval")
+        ci = wilson_interval(retained, s, spec.confidence or 0.95)
+        return Estimate(value, s, _pct(ci.low), _pct(ci.high))
+
+
+def _pct(x: float | None) -> float | None:
+    return None if x is None else 100.0 * x
+
+
+@hookimpl
+def register_aggregations(register: Callable[..., None]) -> None:
+    register(Retention())
