@@ -77,6 +77,7 @@ class RunResult:
             "database": str(self.database) if self.database else None,
             "datasets": {k: v.as_dict() for k, v in self.datasets.items()},
             "values": [value_json(v) for v in self.values],
+            **({"checks": self.extra["checks"].to_json()} if "checks" in self.extra else {}),
         }
 
 
@@ -215,8 +216,14 @@ def run_project(
     only: Sequence[str] | None = None,
     store: bool = True,
     progress: Progress | None = None,
+    checks: Callable[[RunResult], Any] | None = None,
 ) -> RunResult:
-    """Validate, load, compute and store every spec of the project; return the result."""
+    """Validate, load, compute and store every spec of the project; return the result.
+
+    `checks` judges the computed run (the regression gate, `cxengine.compare`); its
+    report is kept in `result.extra["checks"]` and stored with the run, in the same
+    transaction as its values.
+    """
     import duckdb
 
     # sqlite-utils is slow to import (it imports pandas when present); warm it up
@@ -264,6 +271,8 @@ def run_project(
     result = RunResult(
         run_id, specs, values, stats, rejects, project.database_path if store else None
     )
+    if checks is not None:
+        result.extra["checks"] = checks(result)
     if store:
         warm.join()
         save_run(result, project)
@@ -329,6 +338,7 @@ def save_run(result: RunResult, project: ProjectConfig) -> None:
                 values=[_value_row(v) for v in result.values],
                 rejects=[_reject_row(r) for r in result.rejects],
                 meta=meta,
+                checks=_check_rows(result),
             )
         except BaseException as exc:
             store.fail_run(result.run_id, f"{type(exc).__name__}: {exc}")
@@ -365,6 +375,11 @@ def _value_row(v: MetricValue) -> dict[str, Any]:
         "counts": v.counts,
         "note": v.note,
     }
+
+
+def _check_rows(result: RunResult) -> list[dict[str, Any]]:
+    report = result.extra.get("checks")
+    return list(report.store_rows()) if report is not None else []
 
 
 def _reject_row(r: Reject) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from cxengine.cli.app import cli, echo_json, get_state, json_option, stderr_is_terminal
+from cxengine.cli.checks import finish_gate, gate_options, prepare_gate
 from cxengine.errors import CheckFailed, ExitCode
 
 
@@ -96,6 +97,7 @@ def validate_command(ctx: click.Context, with_data: bool, as_json: bool) -> None
 @click.option(
     "--format", "fmt", default="table", show_default=True, help="Output format (a reporter name)."
 )
+@gate_options
 @json_option
 @click.pass_context
 def run_command(
@@ -106,22 +108,30 @@ def run_command(
     tags: tuple[str, ...],
     fmt: str,
     as_json: bool,
+    **gate: Any,
 ) -> None:
     """Compute every metric, print it, and store the run in the results database.
 
     Every value comes with n and a confidence interval. Rows that cannot be used are
     stored as rejects with file, line and reason; the summary counts them.
 
+    Targets and regression rules in the specs are checked on every run; with
+    --baseline FILE or --baseline-run REF each value is also compared with the
+    baseline (see docs/ci.md). Exit code 1 when a check fails.
+
     \b
     Examples:
         cxengine run
         cxengine run --metric nps --json
+        cxengine run --baseline baseline.json --junit checks.xml --markdown checks.md
     """
     from cxengine.runner import run_project
 
     state = get_state(ctx)
     project = state.project()
     reporter = state.registry.reporter("json" if as_json else fmt)
+    # Before this run is stored, so that --baseline-run last means the run before it.
+    judge = prepare_gate(state, project, gate)
     with _progress() as progress:
         result = run_project(
             project,
@@ -129,6 +139,7 @@ def run_command(
             only=list(metrics) or None,
             store=not no_store,
             progress=progress,
+            checks=judge,
         )
     if tags and result.database:
         from cxengine.store.results import ResultsStore
@@ -138,6 +149,9 @@ def run_command(
                 store.tag_run(tag, result.run_id)
     click.echo(reporter.render(result, color=not as_json and _stdout_color()), nl=False)
     _summary(result, quiet=as_json)
+    gate_failure = finish_gate(
+        state, result.extra.get("checks"), gate, as_json=as_json, color=_stdout_color()
+    )
     if max_reject_rate is not None:
         too_many = [
             f"{name}: {d.rows_rejected} of {d.rows_read} rows rejected"
@@ -146,6 +160,8 @@ def run_command(
         ]
         if too_many:
             raise CheckFailed(f"reject rate above {max_reject_rate:.1%}: " + "; ".join(too_many))
+    if gate_failure:
+        raise CheckFailed(gate_failure)
 
 
 def _stdout_color() -> bool:

@@ -126,3 +126,41 @@ def apply_migrations(conn: sqlite3.Connection) -> list[str]:
             conn.execute("ROLLBACK")
             raise
     return applied
+
+
+@migration
+def m_checks(conn: sqlite3.Connection) -> None:
+    # The regression gate's verdicts. Self-contained and IF NOT EXISTS, like every
+    # feature migration: others may land before or after it.
+    _execute_each(
+        conn,
+        """
+        CREATE TABLE IF NOT EXISTS checks (
+            run_id TEXT NOT NULL REFERENCES runs(id),
+            metric TEXT NOT NULL,
+            period TEXT NOT NULL,            -- start of the current period, '' for all periods
+            slice TEXT NOT NULL,             -- JSON object field -> value, '{}' for overall
+            compared TEXT NOT NULL,          -- 'all periods' or '2025-12 vs 2025-11'
+            verdict TEXT NOT NULL,           -- pass, warn, fail, inconclusive
+            reason TEXT NOT NULL,            -- one line for people
+            baseline TEXT,                   -- baseline file or run the values came from
+            baseline_run_id TEXT,
+            baseline_period TEXT,
+            baseline_value REAL,
+            baseline_n INTEGER,
+            current_value REAL,
+            current_n INTEGER NOT NULL,
+            change REAL,                     -- current - baseline, in the metric's units
+            p_value REAL,                    -- one-sided: is the current value worse?
+            p_adjusted REAL,                 -- after the multiple-testing correction
+            method TEXT,                     -- the test used
+            correction TEXT,                 -- holm, bh or none
+            confidence REAL,
+            max_drop REAL,
+            direction TEXT,                  -- higher_is_better or lower_is_better
+            target_verdict TEXT,
+            regression_verdict TEXT,
+            PRIMARY KEY (run_id, metric, period, slice, compared)
+        )
+        """,
+    )

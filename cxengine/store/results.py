@@ -134,16 +134,19 @@ class ResultsStore:
         values: Iterable[Mapping[str, Any]],
         rejects: Iterable[Mapping[str, Any]],
         meta: Mapping[str, Any],
+        checks: Iterable[Mapping[str, Any]] = (),
     ) -> None:
-        """Replace the run's results with these, and mark it ok, atomically."""
+        """Replace the run's results and check verdicts with these, mark it ok, atomically."""
         metrics, values, rejects = list(metrics), list(values), list(rejects)
+        checks = list(checks)
         with self.write() as conn:
-            for table in ("metric_values", "rejects", "metrics"):
+            for table in ("metric_values", "rejects", "metrics", "checks"):
                 conn.execute(f"DELETE FROM {table} WHERE run_id = ?", (run_id,))
             for table, rows in (
                 ("metrics", metrics),
                 ("metric_values", values),
                 ("rejects", rejects),
+                ("checks", checks),
             ):
                 # Inside our transaction sqlite-utils nests a savepoint, never a commit.
                 self.db[table].insert_all(
@@ -241,6 +244,13 @@ class ResultsStore:
     def rejects(self, run_id: str) -> list[dict[str, Any]]:
         """Return a run's rejects in a stable order."""
         cur = self.conn.execute("SELECT * FROM rejects WHERE run_id = ? ORDER BY id", (run_id,))
+        return _dicts(cur)
+
+    def checks(self, run_id: str) -> list[dict[str, Any]]:
+        """Return a run's check verdicts in a stable order."""
+        cur = self.conn.execute(
+            "SELECT * FROM checks WHERE run_id = ? ORDER BY metric, compared, slice", (run_id,)
+        )
         return _dicts(cur)
 
 

@@ -1,0 +1,39 @@
+"""How numbers read in verdict reasons: one convention for every reporter."""
+
+from __future__ import annotations
+
+
+def num(x: float | None, digits: int = 1) -> str:
+    """Format a value: fixed decimals, '—' for none."""
+    return "—" if x is None else f"{x:.{digits}f}"
+
+
+def change_unit(unit: str | None) -> str:
+    """Return the unit of a difference: a change of a % is in percentage points."""
+    if unit in (None, ""):
+        return ""
+    if unit == "%":
+        return " pp"
+    return f" {unit}"
+
+
+def signed(x: float | None, unit: str | None = None, digits: int = 1) -> str:
+    """Format a change with its sign and unit: '−3.2 pp', '+12.0 s'."""
+    if x is None:
+        return "—"
+    sign = "+" if x > 0 else "−" if x < 0 else "±"
+    return f"{sign}{abs(x):.{digits}f}{change_unit(unit)}"
+
+
+def pval(p: float | None) -> str:
+    """Format a p-value: 'p=0.032', 'p<0.0001', 'p=—'."""
+    if p is None:
+        return "p=—"
+    if p < 0.0001:
+        return "p<0.0001"
+    return f"p={p:.4f}" if p < 0.01 else f"p={p:.3f}"
+
+
+def level(alpha: float) -> str:
+    """Format a significance level without trailing zeros: 0.05, 0.01."""
+    return f"{alpha:.4g}"
