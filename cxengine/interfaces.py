@@ -113,6 +113,8 @@ class CompileContext:
     #: Calendar kinds only: the start (inclusive) and end (exclusive) of the row's window.
     window_start: exp.Expression | None = None
     window_end: exp.Expression | None = None
+    #: IANA zone each datetime field's naive values are in (absent: UTC).
+    field_zones: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -177,7 +179,13 @@ class Aggregation(Protocol):
 #       from the range of these datetime fields: one per period of the spec's grain,
 #       plus one for the whole range, and joins every row with every window.
 #   calendar_join(spec, ctx) -> exp.Expression | None
-#       Optional condition that limits the row × window join (for speed).
+#       Optional condition that limits the row × window join (for speed). A window
+#       (× slice) left without rows gets the kind's estimate of empty counts (every
+#       count None), so a backlog of nothing is a 0, not a missing value.
+#   absent_category(spec, counts) -> Estimate
+#       A kind with one value per category: the estimate for a category that some
+#       groups have and this group's counts lack (0 of n), so every group lists every
+#       category seen anywhere.
 #   depends_on(spec) -> list[str]  and  combine(spec, inputs) -> Estimate
 #       A derived kind (formula) computed from other metrics' values per period and
 #       slice; `inputs` maps metric name to its MetricValue for that period × slice.

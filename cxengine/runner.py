@@ -252,7 +252,8 @@ def run_project(
                 results.append(compute_derived(loaded.spec, agg, results))
             else:
                 ds = datasets[loaded.spec.dataset]
-                results.append(compute_spec(con, loaded.spec, agg, ds.table, ds.fields))
+                zones = _field_zones(project, loaded.spec.dataset)
+                results.append(compute_spec(con, loaded.spec, agg, ds.table, ds.fields, zones))
             if progress:
                 progress(f"computed {loaded.name}", i + 1, len(specs))
     finally:
@@ -277,6 +278,12 @@ def run_project(
         warm.join()
         save_run(result, project)
     return result
+
+
+def _field_zones(project: ProjectConfig, dataset: str) -> dict[str, str]:
+    """Return the zone each declared datetime field's naive values are in."""
+    fields = project.model.datasets[dataset].fields
+    return {name: f.timezone or "UTC" for name, f in fields.items() if f.type == "datetime"}
 
 
 def _is_derived(registry: Registry, loaded: LoadedSpec) -> bool:

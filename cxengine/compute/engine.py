@@ -84,6 +84,7 @@ def compute_spec(
     aggregation: Aggregation,
     table: str,
     field_types: Mapping[str, str],
+    field_zones: Mapping[str, str] | None = None,
 ) -> SpecResult:
     """Run one spec over a loaded dataset table and return its values and exclusions."""
     if getattr(aggregation, "prepare", None) is not None:
@@ -100,6 +101,7 @@ def compute_spec(
         field_types=field_types,
         window_start=column(WINDOW_START) if calendar else None,
         window_end=column(WINDOW_END) if calendar else None,
+        field_zones=field_zones or {},
     )
     exclusions = list(aggregation.exclusions(spec, ctx))
     user_where = parse_filter(spec.where, columns=list(field_types) or None) if spec.where else None
@@ -124,6 +126,13 @@ def compute_spec(
         names = [d[0] for d in cursor.description]
         for row in cursor.fetchall():
             values.extend(_to_values(spec, aggregation, dict(zip(names, row, strict=True))))
+        # Groups without a row of their own (a category absent from one slice, a
+        # window nothing overlaps) still get their value: 0 %, a backlog of 0, …
+        from cxengine.compute import completion
+
+        values.extend(completion.missing_categories(spec, aggregation, values))
+        if windows is not None:
+            values.extend(completion.missing_windows(con, spec, aggregation, ctx, windows, values))
     if spec.period != "none" and not calendar:
         values.extend(_empty_periods(spec, values))
     values.sort(key=_order)
@@ -368,6 +377,12 @@ def _plain(v: Any) -> float | int | None:
         return None
     if isinstance(v, int):
         return v
+    if isinstance(v, list | tuple):
+        # List aggregates (order statistics near a quantile's interval ranks).
+        return [_plain(x) for x in v]  # type: ignore[return-value]
+    if isinstance(v, dict):
+        # Map aggregates (a histogram of categories).
+        return {_jsonable(k): _plain(x) for k, x in v.items()}  # type: ignore[return-value]
     f = float(v)
     return int(f) if f.is_integer() and abs(f) < 2**53 else f
 

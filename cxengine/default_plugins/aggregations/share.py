@@ -13,10 +13,12 @@ from cxengine.compute.stats import wilson_interval
 from cxengine.default_plugins.aggregations.common import (
     as_int,
     count_if,
+    fmt,
     in_range,
     in_values,
     scale_exclusion,
 )
+from cxengine.expr import ExpressionError, parse_filter
 from cxengine.interfaces import CompileContext, Estimate, Exclusion
 from cxengine.spec.models import MetricSpec, Range, Scalar, Scale
 
@@ -25,7 +27,9 @@ class ShareSpec(MetricSpec):
     """A share of answers counted as positive, in % (0–100)."""
 
     kind: Literal["share"]
-    field: str = Field(description="the answer field")
+    field: str = Field(
+        description="the answer field; with `condition`, n counts its non-empty values"
+    )
     scale: Scale | None = Field(
         None, description="answer scale, e.g. [1, 5]; answers outside are excluded"
     )
@@ -35,13 +39,37 @@ class ShareSpec(MetricSpec):
             "answers counted as positive: a list, or {min: 4}; default top-2-box of the scale"
         ),
     )
+    condition: str | None = Field(
+        None,
+        description="instead of `positive`: a row counts when this filter-style expression "
+        "is true, e.g. 'first_response_min <= 120'",
+    )
+    valid: Range | None = Field(
+        None,
+        description="values of `field` outside this range are data errors, excluded and "
+        "rejected: {min: 0} for a duration",
+    )
     unit: str | None = "%"
 
     @model_validator(mode="after")
     def _positive_known(self) -> ShareSpec:
-        if self.positive is None and self.scale is None:
+        if self.condition is not None:
+            if self.positive is not None:
+                raise ValueError("give `positive` or `condition`, not both")
+            try:
+                parse_filter(self.condition)
+            except ExpressionError as exc:
+                raise ValueError(f"bad condition: {exc.message}") from None
+        elif self.positive is None and self.scale is None:
             raise ValueError("give `positive` (the answers that count) or a `scale` for top-2-box")
         return self
+
+    def condition_fields(self) -> list[str]:
+        """Return the fields the condition reads, in order of appearance."""
+        if self.condition is None:
+            return []
+        names = [c.name for c in parse_filter(self.condition).find_all(exp.Column)]
+        return list(dict.fromkeys(names))
 
     def positive_range(self) -> Range | list[Scalar]:
         """Return the positive set, defaulting to the top two boxes of the scale."""
@@ -61,15 +89,34 @@ class Share:
 
     def fields(self, spec: MetricSpec) -> dict[str, tuple[str, ...]]:
         assert isinstance(spec, ShareSpec)
-        numeric = spec.scale is not None or isinstance(spec.positive, Range)
-        return {spec.field: ("integer", "number") if numeric else ()}
+        out: dict[str, tuple[str, ...]] = {name: () for name in spec.condition_fields()}
+        numeric = (
+            spec.scale is not None or spec.valid is not None or isinstance(spec.positive, Range)
+        )
+        out[spec.field] = ("integer", "number") if numeric else ()
+        return out
 
     def exclusions(self, spec: MetricSpec, ctx: CompileContext) -> list[Exclusion]:
         assert isinstance(spec, ShareSpec)
-        return scale_exclusion(spec.field, spec.scale, ctx)
+        out = scale_exclusion(spec.field, spec.scale, ctx)
+        if spec.valid is not None:
+            col = ctx.column(spec.field)
+            outside = exp.And(
+                this=exp.Not(this=exp.Is(this=col.copy(), expression=exp.Null())),
+                expression=exp.Paren(this=exp.Not(this=in_range(col.copy(), spec.valid))),
+            )
+            lo, hi = spec.valid.min, spec.valid.max
+            if lo is not None and hi is not None:
+                where = f"outside {fmt(lo)}–{fmt(hi)}"
+            else:
+                where = f"below {fmt(lo)}" if lo is not None else f"above {fmt(hi)}"
+            out.append(Exclusion(spec.field, outside, f"{spec.field} {where}: not a valid value"))
+        return out
 
     def counts(self, spec: MetricSpec, ctx: CompileContext) -> dict[str, exp.Expression]:
         assert isinstance(spec, ShareSpec)
+        if spec.condition is not None:
+            return self._condition_counts(spec, ctx)
         col = ctx.column(spec.field)
         positive = spec.positive_range()
         is_positive = (
@@ -78,6 +125,17 @@ class Share:
             else in_values(col.copy(), positive)
         )
         return {"n": exp.Count(this=col), "positive": count_if(is_positive)}
+
+    def _condition_counts(self, spec: ShareSpec, ctx: CompileContext) -> dict[str, exp.Expression]:
+        assert spec.condition is not None
+        # Parsed and whitelisted like `where:`; columns resolved and quoted.
+        cond = parse_filter(spec.condition, columns=list(ctx.field_types) or None)
+        col = ctx.column(spec.field)
+        # n: the rows with a value; a row whose condition is NULL (a field it reads is
+        # empty) is in n but does not meet the condition.
+        has_value = exp.Not(this=exp.Is(this=col.copy(), expression=exp.Null()))
+        positive = count_if(exp.And(this=has_value, expression=exp.Paren(this=cond)))
+        return {"n": exp.Count(this=col), "positive": positive}
 
     def estimate(self, spec: MetricSpec, counts: Mapping[str, float | None]) -> Estimate:
         n, k = as_int(counts, "n"), as_int(counts, "positive")
