@@ -231,5 +231,25 @@ class Enricher(Protocol):
         ...
 
     def enrich(self, request: EnrichRequest) -> list[dict[str, Any]]:
-        """Return one JSON-serialisable dict of tags per text, in order."""
+        """Return one JSON-serialisable dict of tags per text, in order.
+
+        Standard keys (all optional): ``language`` (str), ``themes`` (list of theme
+        ids), ``sentiment`` (float, −1…1), ``label`` (str), ``theme_sentiment``
+        (theme id → float), ``lexicon_version``, ``taxonomy_version`` (str). Other
+        keys are stored as JSON in ``comment_tags.extra``.
+        """
         ...
+
+
+# Optional capabilities an enricher may add (looked up with getattr):
+#
+#   themes(options) -> Sequence[str]
+#       Every theme id it can return. The host then adds a boolean column
+#       `<field>_theme_<id>` and a number column `<field>_theme_<id>_sentiment` per theme.
+#   validate(options) -> list[Problem]
+#       Problems with its options (bad taxonomy file, unknown key), reported by
+#       `cxengine validate`; a Problem without a file is placed at the `comments:` block.
+#
+# The options an enricher receives are `comments.options` from cxengine.yaml plus
+# `language` (comments.language) and `project_dir` (the folder of cxengine.yaml, for
+# relative paths). What the engine makes of the tags is described in cxengine/enrich.py.

@@ -19,6 +19,7 @@ from cxengine import __version__
 from cxengine.compute.derived import compute_derived
 from cxengine.compute.engine import MetricValue, SpecResult, compute_spec
 from cxengine.config import ProjectConfig
+from cxengine.enrich import add_tag_types, check_enrichment, declared_tag_types, enrich_datasets
 from cxengine.errors import Problem, SpecError
 from cxengine.interfaces import Reject
 from cxengine.plugins import Registry, get_registry
@@ -107,7 +108,10 @@ def load_project_specs(
     """Load and check the project's specs without data; return specs and problems."""
     models = {name: agg.spec_model for name, agg in registry.aggregations.items()}
     specs, problems = load_specs(project.spec_paths(), models, project)
-    problems.extend(check_specs(specs, project, registry.aggregations))
+    # Tag columns (comment_sentiment, …) are fields too: specs may read and filter on them.
+    tag_types = declared_tag_types(project, registry)
+    problems.extend(check_specs(specs, project, registry.aggregations, tag_types))
+    problems.extend(check_enrichment(project, registry))
     problems.extend(_check_sources(project, registry))
     if only:
         known = {s.name for s in specs}
@@ -171,6 +175,7 @@ def validate_project(
         try:
             loaded = load_datasets(con, project, registry, {s.spec.dataset for s in specs})
             types = {name: dict(ds.fields) for name, ds in loaded.items()}
+            add_tag_types(types, project, registry)
             problems.extend(check_specs(specs, project, registry.aggregations, types))
         finally:
             con.close()
@@ -244,6 +249,11 @@ def run_project(
     try:
         needed = {s.spec.dataset for s in specs if not _is_derived(registry, s)}
         datasets = load_datasets(con, project, registry, needed, progress)
+        # Before lock_down: tags are registered as DuckDB tables next to the datasets.
+        enrichment = enrich_datasets(
+            con, project, registry, datasets,
+            database=project.database_path, write=store, progress=progress,
+        )  # fmt: skip
         lock_down(con)
         results: list[SpecResult] = []
         for i, loaded in enumerate(specs):
@@ -272,6 +282,7 @@ def run_project(
     result = RunResult(
         run_id, specs, values, stats, rejects, project.database_path if store else None
     )
+    result.extra["enrichment"] = enrichment
     if checks is not None:
         result.extra["checks"] = checks(result)
     if store:

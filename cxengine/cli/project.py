@@ -178,6 +178,13 @@ def _summary(result: Any, quiet: bool) -> None:
             f"{name}: {d.rows_read} rows read, {d.rows_used} used, "
             f"{d.rows_rejected} rejected ({d.origin})"
         )
+    enrichment = result.extra.get("enrichment")
+    for st in enrichment.stats if enrichment else ():
+        lines.append(
+            f"{st.dataset}.{st.field}: {st.comments} comments tagged by {st.enricher} "
+            f"({st.analysed} analysed, {st.cached} from cache)"
+        )
+    lines.extend(f"notice: {n}" for n in (enrichment.notices if enrichment else ()))
     excluded = sum(1 for r in result.rejects if r.metric)
     if excluded:
         lines.append(f"{excluded} values excluded from metrics (out of scale or unusable)")

@@ -164,3 +164,33 @@ def m_checks(conn: sqlite3.Connection) -> None:
         )
         """,
     )
+
+
+@migration
+def m_comment_tags(conn: sqlite3.Connection) -> None:
+    # Self-contained and IF NOT EXISTS: migrations added by other features may land
+    # before or after this one, so its number can differ between databases.
+    _execute_each(
+        conn,
+        """
+        CREATE TABLE IF NOT EXISTS comment_tags (
+            dataset TEXT NOT NULL,
+            field TEXT NOT NULL,             -- the comment field of the dataset
+            comment_key TEXT NOT NULL,       -- value of the comments key field, or 'row N'
+            enricher TEXT NOT NULL,          -- enricher name, e.g. nlp
+            version TEXT NOT NULL,           -- enricher version: code, lexicon and taxonomy
+            text_hash TEXT NOT NULL,         -- SHA-1 of the comment text: the cache key
+            language TEXT,
+            themes TEXT,                     -- JSON list of theme ids
+            sentiment REAL,                  -- -1 (negative) … 1 (positive)
+            label TEXT,                      -- negative, neutral or positive
+            theme_sentiment TEXT,            -- JSON object theme id -> score
+            lexicon_version TEXT,
+            taxonomy_version TEXT,
+            extra TEXT,                      -- JSON object of any other tags
+            tagged_at TEXT NOT NULL,
+            PRIMARY KEY (dataset, field, comment_key, enricher)
+        );
+        CREATE INDEX IF NOT EXISTS comment_tags_cache ON comment_tags(enricher, version, text_hash)
+        """,
+    )
