@@ -1,0 +1,184 @@
+"""The `nlp` enricher: what cxengine calls to tag a dataset's comments.
+
+Options (under `comments.options` in cxengine.yaml)::
+
+    comments:
+      field: comment
+      key: response_id
+      language: auto                  # en, ru, xx or auto (detected per comment)
+      options:
+        taxonomy: [themes.yaml]       # shipped names (default, restaurant) or paths
+        replace: false                # true: only these files, no default underneath
+        workers: 1                    # > 1: a process pool for large first runs
+
+Paths are relative to the project folder. Without `taxonomy` the shipped default CX
+taxonomy is used. A team file extends the default: a theme id seen again adds terms,
+a new id adds a theme, `disabled: true` removes one.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from cxengine.errors import Problem, SpecError
+from cxengine.interfaces import EnrichRequest
+
+from cxengine_nlp.languages import FALLBACK_LANGUAGE, SUPPORTED_LANGUAGES
+from cxengine_nlp.taxonomy import BUILTIN_TAXONOMIES, Taxonomy, TaxonomyError, load_taxonomy
+
+#: Keys the host adds to every enricher's options.
+HOST_KEYS = ("language", "project_dir")
+OPTION_KEYS = ("taxonomy", "replace", "workers")
+# spaCy is imported only when comments are really analysed: building the registry
+# (every cxengine command) must not pay for it.
+PIPELINE_LANGUAGES = (*SUPPORTED_LANGUAGES, FALLBACK_LANGUAGE)
+
+
+class OptionsError(ValueError):
+    """Options that cannot be used, with every problem found."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("; ".join(self.problems))
+
+
+def _option_problems(options: Mapping[str, Any]) -> list[str]:
+    problems = []
+    for key in options:
+        if key not in (*OPTION_KEYS, *HOST_KEYS):
+            problems.append(
+                f"options.{key}: unknown option for the nlp enricher. "
+                f"Known options: {', '.join(OPTION_KEYS)}"
+            )
+    language = options.get("language", "auto")
+    if language != "auto" and language not in PIPELINE_LANGUAGES:
+        problems.append(
+            f"language: {language!r} is not a language the nlp enricher knows. "
+            f"Known: auto, {', '.join(PIPELINE_LANGUAGES)}"
+        )
+    taxonomy = options.get("taxonomy", [])
+    if isinstance(taxonomy, str):
+        taxonomy = [taxonomy]
+    if not isinstance(taxonomy, list) or not all(isinstance(t, str) for t in taxonomy):
+        problems.append(
+            f"options.taxonomy: expected a list of taxonomy files or names, got {taxonomy!r}"
+        )
+    if not isinstance(options.get("replace", False), bool):
+        problems.append(f"options.replace: expected true or false, got {options['replace']!r}")
+    workers = options.get("workers", 1)
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        problems.append(f"options.workers: expected a whole number >= 1, got {workers!r}")
+    return problems
+
+
+def taxonomy_paths(options: Mapping[str, Any]) -> list[Path]:
+    """Return the taxonomy files the options name, relative paths against the project."""
+    names = options.get("taxonomy", [])
+    names = [names] if isinstance(names, str) else list(names)
+    base = Path(str(options.get("project_dir", ".")))
+    return [BUILTIN_TAXONOMIES.get(n) or _under(base, n) for n in names]
+
+
+def _under(base: Path, name: str) -> Path:
+    path = Path(name).expanduser()
+    return path if path.is_absolute() else base / path
+
+
+def taxonomy_for(options: Mapping[str, Any]) -> Taxonomy:
+    """Return the merged taxonomy the options describe; raise SpecError on bad files."""
+    problems = _option_problems(options)
+    if problems:
+        raise OptionsError(problems)
+    paths = taxonomy_paths(options)
+    replace = bool(options.get("replace", False))
+    if replace and not paths:
+        raise OptionsError(["options.replace: true needs at least one taxonomy file"])
+    # Keyed by file stamps, so an edited file is reloaded but a run loads it once.
+    stamps = tuple((str(p), *_stamp(p)) for p in paths)
+    try:
+        return _load(stamps, replace)
+    except TaxonomyError as exc:
+        raise SpecError(
+            Problem(_display(p.file), p.line, p.path, p.message) for p in exc.problems
+        ) from None
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    try:
+        st = path.stat()
+    except OSError:
+        return (0, 0)
+    return (st.st_mtime_ns, st.st_size)
+
+
+@lru_cache(maxsize=16)
+def _load(stamps: tuple[tuple[str, int, int], ...], replace: bool) -> Taxonomy:
+    return load_taxonomy([Path(s[0]) for s in stamps], replace=replace)
+
+
+def _display(file: str) -> str:
+    try:
+        return os.path.relpath(file)
+    except ValueError:
+        return file
+
+
+class NlpEnricher:
+    """Themes and sentiment for English and Russian comments (spaCy, no model download)."""
+
+    name = "nlp"
+    description = "Keyword themes and lexicon sentiment for comments (en, ru), cxengine-nlp."
+
+    def version(self, options: Mapping[str, Any]) -> str:
+        """Return package, lexicon, code and taxonomy versions: the cache key."""
+        from cxengine_nlp.api import analyzer_version
+
+        return analyzer_version(taxonomy_for(options))
+
+    def themes(self, options: Mapping[str, Any]) -> list[str]:
+        """Return the theme ids the configured taxonomy can produce, in taxonomy order."""
+        return list(taxonomy_for(options).ids)
+
+    def validate(self, options: Mapping[str, Any]) -> list[Problem]:
+        """Return problems with the options and the taxonomy files, located when possible."""
+        problems = _option_problems(options)
+        if problems:
+            return [Problem("", 0, "", p) for p in problems]
+        try:
+            taxonomy_for(options)
+        except SpecError as exc:
+            return list(exc.problems)
+        except OptionsError as exc:
+            return [Problem("", 0, "", p) for p in exc.problems]
+        return []
+
+    def enrich(self, request: EnrichRequest) -> list[dict[str, Any]]:
+        """Return language, themes, sentiment, label and per-theme sentiment per text."""
+        from cxengine_nlp.api import analyze
+        from cxengine_nlp.lexicon import lexicon_language, lexicon_versions
+
+        options = request.options
+        taxonomy = taxonomy_for(options)
+        results = analyze(
+            request.texts,
+            language=str(options.get("language", "auto")),
+            taxonomy=taxonomy,
+            workers=int(options.get("workers", 1)),
+        )
+        lexicons = lexicon_versions()
+        return [
+            {
+                "language": r.language,
+                "themes": list(r.themes),
+                "sentiment": r.score,
+                "label": r.label,
+                "theme_sentiment": r.theme_sentiment,
+                "lexicon_version": lexicons[lexicon_language(r.language)],
+                "taxonomy_version": taxonomy.version,
+            }
+            for r in results
+        ]
