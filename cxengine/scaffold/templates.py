@@ -67,6 +67,8 @@ datasets:
       first_contact_resolved: boolean
       csat: integer                 # 1-5 after closing, empty when not answered
       reopened: boolean
+      first_response_min: number    # minutes to first response, as the helpdesk reports it
+      wait_s: integer               # phone only: seconds on the line before pick-up
 
   # The customer base: retention (CRR), churn and repeat purchase rate.
   customers:

@@ -6,6 +6,11 @@ tails. Tickets still open at the end of the year have no ``resolved_at`` (they a
 mostly recent, plus a few forgotten ones), a few have no first response yet, and three
 carry a first response *before* creation (clock skew in the helpdesk export), which
 the engine must reject as a negative duration.
+
+Phone tickets also carry ``wait_s``, the telephony system's seconds on the line from
+the end of the IVR menu to pick-up (one of them a negative glitch, to be rejected),
+and every answered ticket the helpdesk's own ``first_response_min`` column, which SLA
+conditions read.
 """
 
 from __future__ import annotations
@@ -44,6 +49,8 @@ COLUMNS = (
     "first_contact_resolved",
     "csat",
     "reopened",
+    "first_response_min",
+    "wait_s",
 )
 CHANNELS = ("phone", "chat", "email", "social", "web_form")
 CHANNEL_WEIGHTS = (30, 28, 24, 8, 10)
@@ -52,7 +59,7 @@ FIRST_RESPONSE = {
     "phone": (180.0, 0.45),
     "chat": (85.0, 0.55),
     "email": (4 * 3600.0, 0.9),
-    "social": (50 * 60.0, 0.8),
+    "social": (40 * 60.0, 0.75),
     "web_form": (6 * 3600.0, 0.85),
 }
 TEAMS = ("tier1", "tier2", "billing")
@@ -72,6 +79,10 @@ RESOLUTION = {
 }
 CSAT_ANSWERED = 0.42  # share of resolved tickets with a CSAT answer
 NEGATIVE_DURATION_ERRORS = (0.23, 0.51, 0.87)  # where in the year the bad rows sit
+NEGATIVE_WAIT_ERROR = 0.62  # the first phone call after this point has a negative wait
+# Phone: the ticket opens when the call starts; the telephony system counts the wait
+# on the line from the end of the IVR menu (this many seconds, uniform) to pick-up.
+IVR_SECONDS = (10, 40)
 
 HOUR_WEIGHTS = (
     0.3, 0.2, 0.1, 0.1, 0.1, 0.2, 0.6, 1.5, 3.5, 5.0, 5.5, 5.5,
@@ -89,6 +100,10 @@ def _day_weight(day: int) -> float:
 def iter_tickets(n: int, seed: int = 7, customers: int | None = None) -> Iterator[dict[str, Any]]:
     """Yield ``n`` example tickets as dicts, ordered by creation time."""
     rng = make_rng(seed, "tickets")
+    # A stream of its own, so adding the phone waits left every other value unchanged.
+    wait_rnd = make_rng(seed, "tickets-wait").random
+    wait_error_after = int(NEGATIVE_WAIT_ERROR * n) if n >= 3 else n
+    wait_error_done = False
     rnd = rng.random
     bits = rng.getrandbits
     n_customers = max(1, customers if customers is not None else n // 2)
@@ -149,6 +164,12 @@ def iter_tickets(n: int, seed: int = 7, customers: int | None = None) -> Iterato
         if i in errors:
             # Helpdesk clock skew: a reply stamped before the ticket existed.
             first = created - 60 * (2 + int(rnd() * 45))
+        wait: int | None = None
+        if channel == "phone" and first is not None:
+            ivr = IVR_SECONDS[0] + int(wait_rnd() * (IVR_SECONDS[1] - IVR_SECONDS[0]))
+            wait = max(0, first - created - ivr)
+            if i >= wait_error_after and not wait_error_done:
+                wait, wait_error_done = -17, True  # a telephony export glitch
         yield {
             "ticket_id": f"T{i + 1:0{width}d}",
             "created_at": fmt(created),
@@ -161,6 +182,9 @@ def iter_tickets(n: int, seed: int = 7, customers: int | None = None) -> Iterato
             "first_contact_resolved": fcr and resolved is not None and not reopened,
             "csat": csat,
             "reopened": reopened and resolved is not None,
+            # The helpdesk's own "minutes to first response" column, as exports have.
+            "first_response_min": None if first is None else round((first - created) / 60, 1),
+            "wait_s": wait,
         }
 
 
