@@ -26,6 +26,7 @@ import math
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from statistics import NormalDist
 from typing import Literal
 
 Alternative = Literal["two-sided", "smaller", "larger"]
@@ -90,9 +91,9 @@ def _check_counts(name: str, part: float, n: float) -> None:
 
 
 def _z_quantile(confidence: float) -> float:
-    from scipy.special import ndtri
-
-    return float(ndtri(1.0 - (1.0 - confidence) / 2.0))
+    # The standard library's inverse normal (Wichura's AS 241, accurate to double
+    # precision) spares share- and NPS-only runs the 0.25 s import of scipy.special.
+    return NormalDist().inv_cdf(1.0 - (1.0 - confidence) / 2.0)
 
 
 def _normal_p(z: float, alternative: str) -> float:
