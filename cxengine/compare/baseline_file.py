@@ -177,7 +177,7 @@ def _entry_lines(text: str) -> list[int]:
     inside = False
     for number, line in enumerate(text.splitlines(), start=1):
         stripped = line.strip()
-        if stripped.startswith('"values"'):
+        if not inside and '"values"' in stripped:
             inside = True
         elif inside and stripped.startswith("{"):
             out.append(number)
