@@ -38,7 +38,38 @@ def detect_encoding(sample: bytes, *, complete: bool) -> str:
         return "utf-8"
     except UnicodeDecodeError:
         pass
+    if _mostly_utf8(sample, complete=complete):
+        # A UTF-8 file with a few lines pasted in from elsewhere (cp1251, latin-1):
+        # reading it all as cp1251 would silently garble every good line, so read it
+        # as UTF-8 and let the lines that are not UTF-8 be rejected with their numbers.
+        return "utf-8"
     return "cp1251" if _looks_cyrillic(sample) else "latin-1"
+
+
+def invalid_utf8_lines(sample: bytes, *, complete: bool) -> list[int]:
+    """Return the 1-based numbers of the lines in a sample that are not valid UTF-8."""
+    lines = sample.split(b"\n")
+    if not complete:
+        lines.pop()  # probably cut inside a character
+    bad = []
+    for number, line in enumerate(lines, start=1):
+        if not line.isascii():
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError:
+                bad.append(number)
+    return bad
+
+
+def _mostly_utf8(sample: bytes, *, complete: bool) -> bool:
+    # Evidence for UTF-8 is a line with non-ASCII text that decodes; against it, a
+    # line that does not. Plain ASCII lines say nothing either way.
+    bad = len(invalid_utf8_lines(sample, complete=complete))
+    lines = sample.split(b"\n")
+    if not complete:
+        lines.pop()
+    good = sum(1 for line in lines if not line.isascii()) - bad
+    return good > 0 and good >= bad
 
 
 def _looks_cyrillic(sample: bytes) -> bool:
@@ -83,10 +114,10 @@ def transcode_to_utf8(path: Path, encoding: str) -> Path:
                 try:
                     text = decoder.decode(chunk)
                 except UnicodeDecodeError as exc:
+                    at = done + exc.start
                     raise DataError(
-                        f"{path} is not valid {encoding}: "
-                        f"byte {done + exc.start} cannot be decoded; "
-                        "set `encoding:` to the file's encoding"
+                        f"{path}:{_line_at(path, at)} is not valid {encoding}: "
+                        f"byte {at} cannot be decoded; set `encoding:` to the file's encoding"
                     ) from None
                 dst.write(text.encode("utf-8"))
                 done += len(chunk)
@@ -95,6 +126,16 @@ def transcode_to_utf8(path: Path, encoding: str) -> Path:
         Path(name).unlink(missing_ok=True)
         raise
     return Path(name)
+
+
+def _line_at(path: Path, offset: int) -> int:
+    """Return the 1-based line holding a byte offset (for messages; reads up to it)."""
+    line, done = 1, 0
+    with path.open("rb") as f:
+        while done < offset and (chunk := f.read(min(SAMPLE_BYTES, offset - done))):
+            line += chunk.count(b"\n")
+            done += len(chunk)
+    return line
 
 
 def sample_text(path: Path, encoding: str, size: int = SAMPLE_BYTES) -> tuple[str, bool]:

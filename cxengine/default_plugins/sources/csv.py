@@ -134,8 +134,12 @@ class CsvSource:
         else:
             read_path = transcode_to_utf8(path, encoding)
 
-        text, _ = sample_text(read_path, "utf-8-sig")
+        text, complete = sample_text(read_path, "utf-8-sig")
         body = _after_lines(text, opts.skip_rows)
+        if complete and not body.strip():
+            # Only spaces and blank lines: an empty file, not a one-column table of blanks.
+            _unlink_copy(path, read_path)
+            return SourceData(rows=[], origin=origin, fingerprint=hasher.result)
         delimiter = opts.delimiter or sniff_delimiter(body, opts.quote)
         escape = opts.escape if opts.escape is not None else opts.quote
         first = _first_records(body, delimiter, opts.quote, escape)
@@ -146,6 +150,11 @@ class CsvSource:
             columns, messages = unique_names(first[0])
             for m in messages:
                 note(f"{origin}: {m}")
+            if all(_NUMERIC.fullmatch(c.strip()) for c in first[0]):
+                note(
+                    f"{origin}: the header line holds only numbers ({', '.join(first[0][:5])}); "
+                    "if the file has no header, set `header: false`"
+                )
         else:
             widths = [len(r) for r in first if r]
             width = max(set(widths), key=widths.count)
@@ -220,6 +229,7 @@ def _relation(con: duckdb.DuckDBPyConnection, scan: _Scan) -> duckdb.DuckDBPyRel
 
 
 _EXPECTED = re.compile(r"Expected Number of Columns: (\d+) Found: (\d+)")
+_NUMERIC = re.compile(r"[+-]?[0-9]+(?:[.,][0-9]+)?")
 
 
 def _malformed(con: duckdb.DuckDBPyConnection, scan: _Scan) -> list[Reject]:
@@ -241,6 +251,12 @@ def _malformed(con: duckdb.DuckDBPyConnection, scan: _Scan) -> list[Reject]:
     for pos, kind, message, text in rows:
         m = _EXPECTED.search(message or "")
         detail = f"expected {m[1]} columns, found {m[2]}" if m else (message or "").strip()
+        if str(kind).lower() == "invalid encoding":
+            # DuckDB only ever reads UTF-8 here (other encodings were transcoded first).
+            detail = (
+                "the line is not valid UTF-8 text; if the whole file is in another "
+                "encoding (cp1251, latin-1), set `encoding:`"
+            )
         rejects.append(
             Reject(
                 dataset=scan.dataset,
