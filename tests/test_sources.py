@@ -262,7 +262,7 @@ def test_json_array_with_a_non_object_element(tmp_path: Path) -> None:
     )
     assert (ds.rows_read, ds.rows_used, ds.rows_rejected) == (3, 1, 2)
     assert [(r.locator, r.reason) for r in ds.rejects] == [
-        ("a.json[1]", "malformed record: a JSON int is not an object of fields"),
+        ("a.json[1]", "malformed record: a JSON number is not an object of fields"),
         ("a.json[2]", "field 'id': 'x' is not an integer"),
     ]
     assert rows == [(0, 1, '["a"]')]
@@ -270,7 +270,9 @@ def test_json_array_with_a_non_object_element(tmp_path: Path) -> None:
 
 def test_json_array_that_does_not_parse_is_a_data_error(tmp_path: Path) -> None:
     (tmp_path / "bad.json").write_text('[{"a": 1} {"a": 2}]')
-    with pytest.raises(DataError, match="dataset 'ds': cannot read the data"):
+    with pytest.raises(
+        DataError, match=r"dataset 'ds': bad.json:1: invalid JSON: .* \(column 11\)"
+    ):
         load(tmp_path, {"source": "json", "path": "bad.json"})
 
 

@@ -108,17 +108,31 @@ def load_dataset(
 
     raw = f"_cx_raw_{next(_counter)}"
     try:
-        with guard:
+        # Sources that read lazily (JSON keys, Excel rows) find things worth a note
+        # only while their rows are read.
+        with warnings.catch_warnings(record=True) as caught, guard:
+            warnings.simplefilter("always", DataNote)
             has_columns = materialize(con, data, raw, batch_size)
             malformed = [
                 r if r.dataset == name else dataclasses.replace(r, dataset=name)
                 for r in (data.malformed(con) if data.malformed else [])
             ]
+        notes.extend(str(w.message) for w in caught if issubclass(w.category, DataNote))
         if has_columns:
             columns = _columns(con, raw)
             raw_count = _count(con, raw)
         else:
             columns, raw_count = {}, 0
+        if has_columns and raw_count == 0 and config.fields:
+            # No usable row (an empty JSON array, only broken lines): a source without
+            # a header cannot know the columns, so the declared fields are just empty.
+            absent = [f for f, c in config.fields.items() if (c.column or f) not in columns]
+            if absent:
+                notes.append(
+                    f"{origin}: no usable rows, and no column for the declared fields "
+                    f"{', '.join(absent)}"
+                )
+                has_columns = False
         _check_reserved(name, columns, config)
         if has_columns or not config.fields:
             typing = plan_fields(

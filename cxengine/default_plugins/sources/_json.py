@@ -8,17 +8,21 @@ their line (or array index) and Python's JSON error, and take no row index.
 
 from __future__ import annotations
 
+import codecs
 import itertools
 import json
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 
+from cxengine.dataset.encoding import transcode_to_utf8
 from cxengine.dataset.files import FileHasher, input_file
 from cxengine.dataset.notes import note, unique_names
-from cxengine.dataset.sql import ident, lit, run
+from cxengine.dataset.sql import ident, run
+from cxengine.errors import DataError
 from cxengine.interfaces import Reject, SourceContext, SourceData
 
 _tables = itertools.count()
@@ -41,6 +45,13 @@ def open_json(context: SourceContext, path_option: str, *, lines: bool) -> Sourc
     if path.stat().st_size == 0 or (not lines and not path.read_bytes()[:4096].strip()):
         return SourceData(rows=[], origin=path_option, fingerprint=hasher.result)
     read = _Read(context.dataset, path, path_option, lines)
+    with path.open("rb") as f:
+        head = f.read(2)
+    if head in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        # DuckDB's JSON reader takes UTF-8 only; a UTF-16 export (with its BOM) is
+        # transcoded, newlines and so line numbers kept.
+        read.path = transcode_to_utf8(path, "utf-16")
+        weakref.finalize(read, read.path.unlink, missing_ok=True)
     return SourceData(
         relation=lambda con: _relation(con, read),
         origin=path_option,
@@ -53,13 +64,18 @@ def open_json(context: SourceContext, path_option: str, *, lines: bool) -> Sourc
 def _relation(con: duckdb.DuckDBPyConnection, read: _Read) -> duckdb.DuckDBPyRelation:
     fmt = "newline_delimited" if read.lines else "array"
     ignore = ", ignore_errors = true" if read.lines else ""
-    run(
-        con,
-        f"CREATE TEMP TABLE {ident(read.table)} AS SELECT json AS j, "
-        f"coalesce(json_type(json) = 'OBJECT', false) AS ok "
-        f"FROM read_json_objects($path, format = '{fmt}'{ignore})",
-        {"path": str(read.path)},
-    )
+    try:
+        run(
+            con,
+            f"CREATE TEMP TABLE {ident(read.table)} AS SELECT json AS j, "
+            f"coalesce(json_type(json) = 'OBJECT', false) AS ok "
+            f"FROM read_json_objects($path, format = '{fmt}'{ignore})",
+            {"path": str(read.path)},
+        )
+    except duckdb.Error as exc:
+        if read.lines:
+            raise
+        raise DataError(f"dataset {read.dataset!r}: {_array_problem(read)}") from exc
     read.bad = [
         r[0]
         for r in con.execute(
@@ -79,16 +95,43 @@ def _relation(con: duckdb.DuckDBPyConnection, read: _Read) -> duckdb.DuckDBPyRel
         note(f"{read.origin}: {m}")
     if not keys:
         return con.sql(f"SELECT NULL::VARCHAR AS value FROM {ident(read.table)} WHERE ok")
-    cols = ", ".join(
-        f"json_extract_string(j, {lit(_path(k))}) AS {ident(n)}"
-        for k, n in zip(keys, names, strict=True)
-    )
-    return con.sql(f"SELECT {cols} FROM {ident(read.table)} WHERE ok")
+    # Keys are bound parameters, never SQL text: a key may hold quotes or even NUL.
+    cols = ", ".join(f"json_extract_string(j, $k{i}) AS {ident(n)}" for i, n in enumerate(names))
+    params = {f"k{i}": _pointer(k) for i, k in enumerate(keys)}
+    return con.sql(f"SELECT {cols} FROM {ident(read.table)} WHERE ok", params=params)
 
 
-def _path(key: str) -> str:
-    # A quoted JSONPath member works for any key (dots, spaces, '$').
-    return '$."' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
+def _pointer(key: str) -> str:
+    # A JSON Pointer (RFC 6901) names any key exactly, the empty key included, which
+    # a JSONPath member ($."…") cannot.
+    return "/" + key.replace("~", "~0").replace("/", "~1")
+
+
+def _array_problem(read: _Read) -> str:
+    """Say where and why a JSON array file does not parse (DuckDB only gives a byte)."""
+    raw = read.path.read_bytes()
+    try:
+        value = json.loads(raw)
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        return f"{read.origin}:{line}: not valid UTF-8 text (byte {exc.start}); JSON must be UTF-8"
+    except json.JSONDecodeError as exc:
+        problem = f"{read.origin}:{exc.lineno}: invalid JSON: {exc.msg} (column {exc.colno})"
+        return problem + (_JSONL_HINT if raw.lstrip()[:1] == b"{" else "")
+    if isinstance(value, list):
+        return f"{read.origin}: the JSON array could not be read"
+    hint = _JSONL_HINT if isinstance(value, dict) else ""
+    return f"{read.origin}: the top-level value is a JSON {_kind(value)}, not an array{hint}"
+
+
+_JSONL_HINT = "; a file of one object per line is JSON Lines: use `source: jsonl`"
+
+
+def _kind(value: object) -> str:
+    if value is None:
+        return "null"
+    names = {dict: "object", list: "array", str: "string", bool: "boolean", int: "number"}
+    return names.get(type(value), "number")
 
 
 def _malformed(con: duckdb.DuckDBPyConnection, read: _Read) -> list[Reject]:
@@ -98,14 +141,13 @@ def _malformed(con: duckdb.DuckDBPyConnection, read: _Read) -> list[Reject]:
     found = _records(read, set(read.bad))
     rejects = []
     for pos in read.bad:
-        where, text = found.get(pos, (f"record {pos + 1}", ""))
+        where, raw = found.get(pos, (f"record {pos + 1}", b""))
+        text = raw.decode("utf-8", "replace")
         try:
-            value = json.loads(text)
-            kind = type(value).__name__ if value is not None else "null"
-            reason = f"a JSON {kind} is not an object of fields"
-            reason = (
-                reason.replace("dict", "object").replace("list", "array").replace("str", "string")
-            )
+            value = json.loads(raw.decode("utf-8"))
+            reason = f"a JSON {_kind(value)} is not an object of fields"
+        except UnicodeDecodeError as exc:
+            reason = f"not valid UTF-8 text (byte {exc.start} of the record); JSON must be UTF-8"
         except json.JSONDecodeError as exc:
             reason = f"invalid JSON: {exc.msg} (column {exc.colno})"
         rejects.append(
@@ -119,9 +161,9 @@ def _malformed(con: duckdb.DuckDBPyConnection, read: _Read) -> list[Reject]:
     return rejects
 
 
-def _records(read: _Read, wanted: set[int]) -> dict[int, tuple[str, str]]:
-    """Return the locator suffix and text of the wanted record positions (blank lines skipped)."""
-    out: dict[int, tuple[str, str]] = {}
+def _records(read: _Read, wanted: set[int]) -> dict[int, tuple[str, bytes]]:
+    """Return the locator suffix and bytes of the wanted record positions (blank lines skipped)."""
+    out: dict[int, tuple[str, bytes]] = {}
     if not wanted:
         return out
     last = max(wanted)
@@ -132,15 +174,18 @@ def _records(read: _Read, wanted: set[int]) -> dict[int, tuple[str, str]]:
                 if not raw.strip():
                     continue  # DuckDB skips blank lines too
                 if pos in wanted:
-                    out[pos] = (f":{number}", raw.decode("utf-8", "replace").strip())
+                    out[pos] = (f":{number}", raw.strip())
                 if pos >= last:
                     break
                 pos += 1
         return out
-    items = json.loads(read.path.read_bytes())
+    try:
+        items = json.loads(read.path.read_bytes())
+    except ValueError:  # DuckDB read it; Python may still refuse (say, invalid UTF-8)
+        return out
     for pos in wanted:
         if isinstance(items, list) and pos < len(items):
-            out[pos] = (f"[{pos}]", json.dumps(items[pos], ensure_ascii=False))
+            out[pos] = (f"[{pos}]", json.dumps(items[pos], ensure_ascii=False).encode())
     return out
 
 
