@@ -25,6 +25,14 @@ FieldTypeName = Literal["integer", "number", "string", "datetime", "date", "bool
 FIELD_TYPES: tuple[str, ...] = ("integer", "number", "string", "datetime", "date", "boolean")
 
 
+def _refuse_nul(value: Any) -> Any:
+    # These texts become SQL string literals, which cannot hold a NUL character.
+    texts = value if isinstance(value, list) else [value]
+    if any(isinstance(t, str) and "\x00" in t for t in texts):
+        raise ValueError("text must not contain NUL characters (\\0)")
+    return value
+
+
 class FieldConfig(BaseModel):
     """How one source column becomes a typed dataset field."""
 
@@ -46,6 +54,11 @@ class FieldConfig(BaseModel):
     )
     true_values: list[str] | None = Field(None, description="texts read as true (boolean fields)")
     false_values: list[str] | None = Field(None, description="texts read as false (boolean fields)")
+
+    @field_validator("format", "true_values", "false_values")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        return _refuse_nul(value)
 
 
 class CommentsConfig(BaseModel):
@@ -83,6 +96,11 @@ class DatasetConfig(BaseModel):
         None, description="field that identifies a row, used in reject locators"
     )
     comments: CommentsConfig | None = None
+
+    @field_validator("null_values")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        return _refuse_nul(value)
 
     @field_validator("fields", mode="before")
     @classmethod
