@@ -376,3 +376,14 @@ def test_a_median_without_its_own_test_is_inconclusive() -> None:
         "larger",
     )
     assert "no significance test for a median" in r.reason  # type: ignore[union-attr]
+
+
+def test_the_sample_size_table_in_the_docs_is_computed() -> None:
+    from pathlib import Path
+
+    from cxengine.compare.samplesize import nps_margin_n, sample_size_table, share_margin_n
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "ci.md").read_text(encoding="utf-8")
+    assert sample_size_table() in doc
+    assert share_margin_n(5) == 385  # the classic figure for ±5 points on a share
+    assert 850 <= nps_margin_n(5, 0.4, 0.2) <= 950
