@@ -15,6 +15,7 @@ import yaml
 
 from cxengine.errors import ConfigError
 from cxengine.scaffold import (
+    example_specs,
     generate_customers,
     generate_responses,
     generate_tickets,
@@ -80,21 +81,27 @@ def test_writes_the_project_files(tmp_path: Path) -> None:
     expected = {
         "cxengine.yaml", "README.md", ".gitignore",
         "data/responses.csv", "data/tickets.jsonl", "data/customers.csv",
+        "data/invitations.csv",
     }  # fmt: skip
     written = {p.as_posix() for p in result.files}
     assert expected <= written
     assert all(p.is_file() for p in result.paths())
+    invitations = result.rows.pop("invitations")
     assert result.rows == {"responses": 300, "tickets": 150, "customers": 75}
+    assert invitations > 300  # every response was invited, most invitations unanswered
     assert "cx.db*" in (root / ".gitignore").read_text().splitlines()
     readme = (root / "README.md").read_text()
     for command in ("cxengine run", "cxengine validate", "cxengine run --json"):
         assert command in readme
 
 
-def test_copies_every_standard_spec(tmp_path: Path) -> None:
+def test_copies_every_standard_spec_that_runs_on_the_example_data(tmp_path: Path) -> None:
     result = init_project(tmp_path, rows=50)
-    specs = standard_specs()
+    specs = example_specs()
     assert result.specs == [name for name, _ in specs]
+    # The CSI example needs the restaurant reviews (examples/restaurant_csi), not copied.
+    left_out = {name for name, _ in standard_specs()} - set(result.specs)
+    assert left_out == {"csi_restaurant.yaml"}
     for name, content in specs:
         assert (tmp_path / "metric_specs" / name).read_bytes() == content
     assert (tmp_path / "metric_specs").is_dir()
@@ -105,7 +112,7 @@ def test_config_parses_and_declares_the_datasets(project: Path) -> None:
     assert config["database"] == "cx.db"
     assert config["metrics"] == ["metric_specs"]
     datasets = config["datasets"]
-    assert set(datasets) == {"responses", "tickets", "customers"}
+    assert set(datasets) == {"responses", "tickets", "customers", "invitations"}
     assert (datasets["responses"]["source"], datasets["responses"]["path"]) == (
         "csv", "data/responses.csv",
     )  # fmt: skip

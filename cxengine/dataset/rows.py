@@ -15,7 +15,7 @@ import duckdb
 import pyarrow as pa
 
 from cxengine.dataset.sql import ident, run
-from cxengine.errors import PluginError
+from cxengine.errors import CxError, PluginError
 from cxengine.interfaces import SourceData
 
 
@@ -89,6 +89,8 @@ def _batches(rows: Iterable[Mapping[str, Any]], size: int) -> Iterator[dict[str,
                 chunk.append(next(it))
         except StopIteration:
             done = True
+        except CxError:
+            raise  # the source found bad data mid-stream (DataError): not a plugin bug
         except Exception as exc:
             raise RowsError(
                 f"failed while producing row {index + len(chunk) + 1}: {type(exc).__name__}: {exc}"

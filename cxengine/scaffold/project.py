@@ -8,6 +8,7 @@ from pathlib import Path
 
 from cxengine.errors import ConfigError
 from cxengine.scaffold.customers import write_customers_csv
+from cxengine.scaffold.invitations import write_invitations_csv
 from cxengine.scaffold.responses import write_responses_csv
 from cxengine.scaffold.templates import CONFIG_YAML, GITIGNORE_LINES, README_MD
 from cxengine.scaffold.tickets import write_tickets_jsonl
@@ -17,6 +18,7 @@ SPECS_DIR = "metric_specs"
 RESPONSES = "data/responses.csv"
 TICKETS = "data/tickets.jsonl"
 CUSTOMERS = "data/customers.csv"
+INVITATIONS = "data/invitations.csv"
 
 
 @dataclass
@@ -61,6 +63,27 @@ def standard_specs() -> list[tuple[str, bytes]]:
     return sorted(found.items())
 
 
+def example_specs() -> list[tuple[str, bytes]]:
+    """Return the standard specs that run on the example data (the ones `init` copies).
+
+    A standard spec over a dataset the example project does not have (the CSI over the
+    restaurant reviews) is left out, so `cxengine validate` of a fresh project is clean.
+    """
+    import yaml
+
+    datasets = set((yaml.safe_load(CONFIG_YAML) or {}).get("datasets") or {})
+    out = []
+    for name, content in standard_specs():
+        try:
+            data = yaml.safe_load(content)
+        except yaml.YAMLError:
+            data = None
+        dataset = data.get("dataset") if isinstance(data, dict) else None
+        if dataset is None or dataset in datasets:
+            out.append((name, content))
+    return out
+
+
 def init_project(
     target: Path, *, rows: int = 4000, seed: int = 7, force: bool = False
 ) -> InitResult:
@@ -70,8 +93,8 @@ def init_project(
         raise ConfigError(f"rows must be at least 1 (got {rows})")
     if target.exists() and not target.is_dir():
         raise ConfigError(f"{target} exists and is not a folder")
-    specs = standard_specs()
-    ours = [CONFIG_NAME, RESPONSES, TICKETS, CUSTOMERS]
+    specs = example_specs()
+    ours = [CONFIG_NAME, RESPONSES, TICKETS, CUSTOMERS, INVITATIONS]
     ours += [f"{SPECS_DIR}/{name}" for name, _ in specs]
     if not force:
         if (target / CONFIG_NAME).exists():
@@ -103,9 +126,17 @@ def init_project(
     result.files.append(Path(TICKETS))
     result.rows["customers"] = write_customers_csv(target / CUSTOMERS, n_customers, seed)
     result.files.append(Path(CUSTOMERS))
+    result.rows["invitations"] = write_invitations_csv(
+        target / INVITATIONS, rows, seed, n_customers
+    )
+    result.files.append(Path(INVITATIONS))
 
     readme = README_MD.format(
-        responses=f"{rows:,}", tickets=f"{n_tickets:,}", customers=f"{n_customers:,}", seed=seed
+        responses=f"{rows:,}",
+        tickets=f"{n_tickets:,}",
+        customers=f"{n_customers:,}",
+        invitations=f"{result.rows['invitations']:,}",
+        seed=seed,
     )
     if force or not (target / "README.md").exists():
         _write(target, "README.md", readme, result)

@@ -83,6 +83,22 @@ datasets:
       plan: string                  # basic, pro, enterprise
       region: string
       orders: integer               # purchases so far
+
+  # Who was asked to answer the survey: the response rate (answered / invited) per
+  # channel and month. Every response in responses.csv has its invitation here.
+  invitations:
+    description: Survey invitations, 2025 (responded = the invitation got an answer)
+    source: csv
+    path: data/invitations.csv
+    key: invitation_id
+    fields:
+      invitation_id: string
+      sent_at: datetime
+      touchpoint: string
+      channel: string               # web, email, phone, chat
+      customer_id: string
+      responded: boolean
+      response_id: string           # the answer in responses.csv, empty when none
 """
 
 README_MD = """\
@@ -116,6 +132,8 @@ against the baseline, so it can gate a CI pipeline. Browse the results with
   resolved times, channel, agent, team, first-contact resolution, CSAT, reopened.
 - `data/customers.csv`: {customers} customers with sign-up and churn dates, plan,
   region and order count.
+- `data/invitations.csv`: the survey invitations behind the responses ({invitations}
+  sent; pop-ups on the website are ignored most, call-back surveys answered most).
 
 The data is generated (seed {seed}) and behaves like the real thing: delivery and
 support score lower than the website, scores drift gently over the year, and delivery

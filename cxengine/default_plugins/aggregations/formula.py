@@ -95,9 +95,14 @@ class Formula:
     def check_inputs(
         self, spec: MetricSpec, inputs: Mapping[str, MetricSpec]
     ) -> list[tuple[str, str]]:
-        """Return (severity, message) for inputs whose periods or slices do not line up."""
-        grains = {name: s.period for name, s in inputs.items()}
-        slices = {name: tuple(s.by) for name, s in inputs.items()}
+        """Return (severity, message) for inputs whose periods or slices do not line up.
+
+        Inputs that are formulas themselves take their grain from their own inputs and
+        are checked there.
+        """
+        own = {name: s for name, s in inputs.items() if s.kind != self.name}
+        grains = {name: s.period for name, s in own.items()}
+        slices = {name: tuple(s.by) for name, s in own.items()}
         out = []
         if len(set(grains.values())) > 1:
             listed = ", ".join(f"{n}: {g}" for n, g in grains.items())

@@ -190,12 +190,7 @@ class RepeatPurchase:
             return {
                 "n": count_if(exp.GTE(this=orders.copy(), expression=lit(1))),
                 "repeat": count_if(exp.GTE(this=orders.copy(), expression=lit(2))),
-                "no_purchase": count_if(
-                    exp.Or(
-                        this=exp.Is(this=orders.copy(), expression=exp.Null()),
-                        expression=exp.EQ(this=orders.copy(), expression=lit(0)),
-                    )
-                ),
+                "no_purchase": count_if(exp.EQ(this=orders.copy(), expression=lit(0))),
             }
         first = exp.Cast(this=ctx.column(str(spec.purchase)), to=exp.DataType.build("TIMESTAMP"))
         second = ctx.column(SECOND)
