@@ -173,7 +173,9 @@ def validate_project(
 
         con = duckdb.connect()
         try:
-            loaded = load_datasets(con, project, registry, {s.spec.dataset for s in specs})
+            # A formula has no dataset of its own.
+            named = {s.spec.dataset for s in specs if s.spec.dataset}
+            loaded = load_datasets(con, project, registry, named)
             types = {name: dict(ds.fields) for name, ds in loaded.items()}
             add_tag_types(types, project, registry)
             problems.extend(check_specs(specs, project, registry.aggregations, types))

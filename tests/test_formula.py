@@ -319,3 +319,14 @@ def test_a_run_refuses_invalid_formulas(make_project: Callable[..., Path]) -> No
     )
     with pytest.raises(SpecError):
         run_project(load_config(config), store=False)
+
+
+def test_validate_with_data_accepts_formulas(make_project: Callable[..., Path]) -> None:
+    config = make_project(
+        DATASETS,
+        {**COUNTS, "rate.yaml": formula_spec("rate", "resolved / opened * 100")},
+        {"tickets.csv": TICKETS},
+    )
+    specs, problems = validate_project(load_config(config), with_data=True)
+    assert problems == []
+    assert {s.name for s in specs} == {"opened", "resolved", "rate"}
