@@ -370,5 +370,12 @@ def business_seconds(
 def _local(ts: datetime, data_zone: str, calendar_zone: str | None) -> datetime:
     if not calendar_zone or calendar_zone == data_zone:
         return ts
-    aware = ts.replace(tzinfo=zoneinfo.ZoneInfo(data_zone))
-    return aware.astimezone(zoneinfo.ZoneInfo(calendar_zone)).replace(tzinfo=None)
+    zone = zoneinfo.ZoneInfo(data_zone)
+    first, second = ts.replace(tzinfo=zone, fold=0), ts.replace(tzinfo=zone, fold=1)
+    instant = first
+    round_trip = first.astimezone(zoneinfo.ZoneInfo("UTC")).astimezone(zone)
+    if first.utcoffset() != second.utcoffset() and round_trip.replace(tzinfo=None) == ts:
+        # An hour repeated when the clocks go back: DuckDB (ICU) reads it as the later
+        # instant, and so does this reference. A skipped hour reads as fold 0 in both.
+        instant = second
+    return instant.astimezone(zoneinfo.ZoneInfo(calendar_zone)).replace(tzinfo=None)
