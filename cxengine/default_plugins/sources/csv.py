@@ -150,9 +150,9 @@ class CsvSource:
             columns, messages = unique_names(first[0])
             for m in messages:
                 note(f"{origin}: {m}")
-            if all(_NUMERIC.fullmatch(c.strip()) for c in first[0]):
+            if sum(bool(_NUMERIC.fullmatch(c.strip())) for c in first[0]) * 2 > len(first[0]):
                 note(
-                    f"{origin}: the header line holds only numbers ({', '.join(first[0][:5])}); "
+                    f"{origin}: the header line is mostly numbers ({', '.join(first[0][:5])}); "
                     "if the file has no header, set `header: false`"
                 )
         else:
