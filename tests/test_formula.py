@@ -330,3 +330,21 @@ def test_validate_with_data_accepts_formulas(make_project: Callable[..., Path]) 
     specs, problems = validate_project(load_config(config), with_data=True)
     assert problems == []
     assert {s.name for s in specs} == {"opened", "resolved", "rate"}
+
+
+def test_table_shows_a_formulas_periods_and_slices_overall_first(
+    make_project: Callable[..., Path],
+) -> None:
+    from cxengine.default_plugins.reporters.table import TableReporter
+
+    config = make_project(
+        DATASETS,
+        {**COUNTS, "rate.yaml": formula_spec("rate", "resolved / opened * 100")},
+        {"tickets.csv": TICKETS},
+    )
+    result = run_project(load_config(config), only=["rate"], store=False)
+    result.values = [v for v in result.values if v.metric == "rate"]
+    lines = TableReporter().render(result).splitlines()
+    assert lines[1].split() == ["period", "channel", "value", "95%", "CI", "n"]
+    assert lines[3].split()[:4] == ["all", "(all)", "50.0", "4"]
+    assert lines[6].split()[:4] == ["2025-01", "(all)", "66.7", "4"]

@@ -8,6 +8,7 @@ the inputs are always computed first.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
 from cxengine.compute.engine import MetricValue, SpecResult
@@ -30,8 +31,10 @@ def compute_derived(
             keys.setdefault(key, v)
     values = []
     min_n = spec.min_n or 30
+    # The engine's order: all periods first, then each period; the overall slice first.
     for key, sample in sorted(
-        keys.items(), key=lambda kv: (kv[0][0] is not None, kv[0][0] or "", kv[0][1])
+        keys.items(),
+        key=lambda kv: (kv[0][0] is not None, kv[0][0] or date.min, kv[0][1] != "{}", kv[0][1]),
     ):
         inputs = {name: index.get(name, {}).get(key) for name in deps}
         est = aggregation.combine(spec, inputs)  # type: ignore[attr-defined]

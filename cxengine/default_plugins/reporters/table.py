@@ -28,8 +28,12 @@ class TableReporter:
         for metric, values in groupby(result.values, key=lambda v: v.metric):
             spec = result.spec(metric).spec
             vals = list(values)
-            grain = spec.period
+            # Values know their grain and slice keys: a formula takes both from its
+            # inputs, a distribution adds its category to the slice.
+            grain = vals[0].grain if vals else spec.period
             by = list(spec.by)
+            for v in vals:
+                by += [k for k in v.slice if k not in by]
             head = f"{spec.title or metric} [{metric}: {spec.kind}"
             head += f", {spec.unit}]" if spec.unit else "]"
             out.append(click.style(head, bold=True) if color else head)
