@@ -17,8 +17,6 @@ With no enricher installed the comment fields are simply not tagged, with a noti
 from __future__ import annotations
 
 import hashlib
-import json
-import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,8 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 from cxengine.config import CommentsConfig, ProjectConfig
 from cxengine.errors import CxError, PluginError, Problem, SpecError, did_you_mean, known_list
-from cxengine.interfaces import Enricher, EnrichRequest
-from cxengine.store.comment_tags import StoredTag, read_tags, write_tags
+from cxengine.interfaces import Enricher
+from cxengine.tagging import call, stage_comments, tag_field, tag_select
 
 if TYPE_CHECKING:
     import duckdb
@@ -37,9 +35,6 @@ if TYPE_CHECKING:
 
 Progress = Callable[[str, int, int], None]
 
-#: Texts handed to an enricher per call: bounded memory, and progress while it works.
-BATCH_SIZE = 5_000
-#: Where an enricher's tags appear when it is the only one tagging the field.
 NOTICE_NO_ENRICHER = (
     "{dataset}.{field}: no enricher is installed, so comments are not tagged "
     "(install one, e.g. `pip install cxengine-nlp`)"
@@ -299,7 +294,7 @@ def _enrich_dataset(
     progress: Progress | None,
     report: EnrichmentReport,
 ) -> None:
-    from cxengine.dataset.sql import ident
+    from cxengine.dataset.sql import ident, run
 
     where = ("datasets", ds.name, "comments")
     key_field = comments.key or project.model.datasets[ds.name].key
@@ -314,29 +309,12 @@ def _enrich_dataset(
                     )
                 ]
             )
-    key_sql = f"CAST({ident(key_field)} AS VARCHAR)" if key_field else "NULL"
-    rows = con.execute(
-        f"SELECT _cx_row, {key_sql}, CAST({ident(comments.field)} AS VARCHAR) "
-        f"FROM {ident(ds.table)} ORDER BY _cx_row"
-    ).fetchall()
-    present: list[tuple[int, str, str, str]] = []  # row, key, text, hash
-    seen: dict[str, int] = {}
-    duplicates = 0
-    for row, key, text in rows:
-        if text is None or not text.strip():
-            continue  # nothing to tag: the tag columns stay NULL
-        base = key if key is not None else f"row {row + 1}"
-        count = seen.get(base, 0) + 1
-        seen[base] = count
-        if count > 1:
-            duplicates += 1
-        present.append((row, base if count == 1 else f"{base}#{count}", text, _text_hash(text)))
-    if duplicates:
+    staged = stage_comments(con, ds.table, ds.name, comments.field, key_field)
+    if staged.duplicates:
         report.notices.append(
-            f"{ds.name}.{comments.field}: {duplicates} comments share a key with an earlier row "
-            f"({key_field or 'row number'}); they are stored as key#2, key#3, …"
+            f"{ds.name}.{comments.field}: {staged.duplicates} comments share a key with an "
+            f"earlier row ({key_field or 'row number'}); they are stored as key#2, key#3, …"
         )
-
     options = enricher_options(project, comments)
     several = len(enrichers) > 1
     joins: list[str] = []
@@ -344,8 +322,8 @@ def _enrich_dataset(
     fingerprint = hashlib.sha256(ds.fingerprint.encode())
     for index, (enricher_name, enricher) in enumerate(enrichers):
         owner = registry.owner("enricher", enricher_name) or enricher_name
-        version = _call(owner, enricher_name, "version", lambda e=enricher: e.version(options))
-        themes = _call(owner, enricher_name, "themes", lambda e=enricher: _themes_of(e, options))
+        version = str(call(owner, enricher_name, "version", lambda e=enricher: e.version(options)))
+        themes = call(owner, enricher_name, "themes", lambda e=enricher: _themes_of(e, options))
         prefix = tag_prefix(comments.field, enricher_name, several)
         columns = tag_columns(prefix, themes)
         clash = sorted(set(columns) & set(ds.fields))
@@ -360,189 +338,26 @@ def _enrich_dataset(
                 ]
             )
         fingerprint.update(f"{enricher_name}:{version}".encode())
-        tags, stats = _tags_for(
-            ds.name, comments.field, enricher_name, enricher, owner, version, options,
-            present, database=database, write=write, progress=progress,
+        outcome = tag_field(
+            con, staged, dataset=ds.name, comment_field=comments.field,
+            enricher_name=enricher_name, enricher=enricher, owner=owner, version=version,
+            options=options, table=f"_cx_tags_{ds.name}_{index}", database=database,
+            write=write, progress=progress,
         )  # fmt: skip
         report.stats.append(
             EnrichmentStats(
-                ds.name, comments.field, enricher_name, version, len(present),
-                stats[0], stats[1], stats[2], tuple(columns),
+                ds.name, comments.field, enricher_name, version, staged.count,
+                outcome.analysed, outcome.cached, outcome.written, tuple(columns),
             )
         )  # fmt: skip
-        table = f"_cx_tags_{ds.name}_{index}"
-        _register_tags(con, table, present, tags)
-        select.extend(_tag_select(f"t{index}", prefix, themes))
-        joins.append(f" LEFT JOIN {ident(table)} AS t{index} USING (_cx_row)")
+        select.extend(tag_select(f"t{index}", prefix, themes))
+        joins.append(f" LEFT JOIN {ident(outcome.table)} AS t{index} USING (_cx_row)")
         ds.fields.update(columns)
     enriched = f"_cx_enriched_{ds.name}"
-    con.execute(
+    run(
+        con,
         f"CREATE OR REPLACE TABLE {ident(enriched)} AS "
-        f"SELECT {', '.join(select)} FROM {ident(ds.table)} AS d{''.join(joins)}"
+        f"SELECT {', '.join(select)} FROM {ident(ds.table)} AS d{''.join(joins)}",
     )
     ds.table = enriched
     ds.fingerprint = fingerprint.hexdigest()[: len(ds.fingerprint) or 16]
-
-
-def _tags_for(
-    dataset: str,
-    comment_field: str,
-    enricher_name: str,
-    enricher: Enricher,
-    owner: str,
-    version: str,
-    options: Mapping[str, Any],
-    present: Sequence[tuple[int, str, str, str]],
-    *,
-    database: Path | None,
-    write: bool,
-    progress: Progress | None,
-) -> tuple[list[StoredTag], tuple[int, int, int]]:
-    """Return the tags of every present comment, in order, and (analysed, cached, written)."""
-    cached = read_tags(database, dataset, comment_field, enricher_name, version) if database else {}
-    by_hash = {tag.text_hash: tag for tag in cached.values()}
-    # Distinct texts not in the cache: an enricher sees each text once per run.
-    todo: dict[str, tuple[str, str]] = {}  # hash -> (key, text)
-    for _row, key, text, digest in present:
-        if digest not in by_hash and digest not in todo:
-            todo[digest] = (key, text)
-    fresh: dict[str, StoredTag] = {}
-    items = list(todo.items())
-    for start in range(0, len(items), BATCH_SIZE):
-        batch = items[start : start + BATCH_SIZE]
-        request = EnrichRequest(
-            dataset=dataset,
-            keys=[key for _, (key, _t) in batch],
-            texts=[text for _, (_k, text) in batch],
-            options=options,
-        )
-        results = _call(owner, enricher_name, "enrich", lambda r=request: enricher.enrich(r))
-        if not isinstance(results, list) or len(results) != len(batch):
-            got = len(results) if isinstance(results, list) else type(results).__name__
-            raise PluginError(
-                owner, f"enricher {enricher_name!r} returned {got} results for {len(batch)} texts"
-            )
-        for (digest, (key, _text)), tags in zip(batch, results, strict=True):
-            fresh[digest] = StoredTag.from_tags(digest, _checked(tags, owner, enricher_name, key))
-        if progress:
-            progress(f"tagged {dataset}.{comment_field}", start + len(batch), len(items))
-    by_hash.update(fresh)
-    out = [by_hash[digest] for _row, _key, _text, digest in present]
-    changed = [
-        (key, tag)
-        for (_row, key, _text, _digest), tag in zip(present, out, strict=True)
-        if cached.get(key) != tag
-    ]
-    keys = [key for _row, key, _text, _digest in present]
-    gone = set(cached) - set(keys)
-    written = 0
-    if write and database is not None and (changed or gone or not cached):
-        from cxengine.store.results import ResultsStore, now_iso
-
-        with ResultsStore(database) as store, store.write() as conn:
-            written = write_tags(
-                conn, dataset=dataset, field=comment_field, enricher=enricher_name,
-                version=version, changed=changed, keys=keys, tagged_at=now_iso(),
-            )  # fmt: skip
-    reused = sum(1 for _row, _key, _text, digest in present if digest not in fresh)
-    return out, (len(fresh), reused, written)
-
-
-def _register_tags(
-    con: duckdb.DuckDBPyConnection,
-    table: str,
-    present: Sequence[tuple[int, str, str, str]],
-    tags: Sequence[StoredTag],
-) -> None:
-    """Load the tags into a DuckDB table keyed by _cx_row (JSON parsed by DuckDB, not Python)."""
-    import pyarrow as pa
-
-    from cxengine.dataset.sql import ident
-
-    arrow = pa.table(
-        {
-            "_cx_row": pa.array([p[0] for p in present], pa.int64()),
-            "language": pa.array([t.language for t in tags], pa.string()),
-            "themes": pa.array([t.themes for t in tags], pa.string()),
-            "sentiment": pa.array([t.sentiment for t in tags], pa.float64()),
-            "label": pa.array([t.label for t in tags], pa.string()),
-            "theme_sentiment": pa.array([t.theme_sentiment for t in tags], pa.string()),
-        }
-    )
-    view = f"{table}_arrow"
-    con.register(view, arrow)
-    try:
-        con.execute(f"CREATE OR REPLACE TABLE {ident(table)} AS SELECT * FROM {ident(view)}")
-    finally:
-        con.unregister(view)
-
-
-def _tag_select(alias: str, prefix: str, themes: Sequence[str]) -> list[str]:
-    from cxengine.dataset.sql import ident, lit
-
-    def col(name: str) -> str:
-        return f"{ident(alias)}.{ident(name)}"
-
-    themes_list = f"from_json({col('themes')}, '[\"VARCHAR\"]')"
-    out = [
-        f"{col('language')} AS {ident(prefix + 'language')}",
-        f"{themes_list} AS {ident(prefix + 'themes')}",
-        f"{col('sentiment')} AS {ident(prefix + 'sentiment')}",
-        f"{col('label')} AS {ident(prefix + 'label')}",
-    ]
-    for theme in themes:
-        path = "$." + json.dumps(theme)  # a quoted JSON path key: any id is safe
-        out.append(
-            f"list_contains({themes_list}, {lit(theme)}) AS {ident(prefix + 'theme_' + theme)}"
-        )
-        out.append(
-            f"TRY_CAST(json_extract({col('theme_sentiment')}, {lit(path)}) AS DOUBLE) "
-            f"AS {ident(prefix + 'theme_' + theme + '_sentiment')}"
-        )
-    return out
-
-
-def _text_hash(text: str) -> str:
-    return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def _call(owner: str, enricher: str, what: str, action: Callable[[], Any]) -> Any:
-    try:
-        return action()
-    except CxError:
-        raise  # the enricher's own, located error (a bad taxonomy file: exit 1)
-    except Exception as exc:
-        raise PluginError(owner, f"enricher {enricher!r} failed in {what}(): {exc}") from exc
-
-
-def _checked(tags: Any, owner: str, enricher: str, key: str) -> dict[str, Any]:
-    """Check one result against the standard tag vocabulary; raise naming the comment."""
-
-    def bad(message: str) -> PluginError:
-        return PluginError(owner, f"enricher {enricher!r}, comment {key!r}: {message}")
-
-    if not isinstance(tags, dict):
-        raise bad(f"expected a dict of tags, got {type(tags).__name__}")
-    for name in ("language", "label", "lexicon_version", "taxonomy_version"):
-        if tags.get(name) is not None and not isinstance(tags[name], str):
-            raise bad(f"{name} must be text, got {tags[name]!r}")
-    sentiment = tags.get("sentiment")
-    if sentiment is not None and (
-        isinstance(sentiment, bool)
-        or not isinstance(sentiment, int | float)
-        or not math.isfinite(sentiment)
-    ):
-        raise bad(f"sentiment must be a finite number, got {sentiment!r}")
-    themes = tags.get("themes")
-    if themes is not None and (
-        not isinstance(themes, list | tuple) or not all(isinstance(t, str) for t in themes)
-    ):
-        raise bad(f"themes must be a list of theme ids, got {themes!r}")
-    per_theme = tags.get("theme_sentiment")
-    if per_theme is not None and not isinstance(per_theme, dict):
-        raise bad(f"theme_sentiment must map theme ids to scores, got {per_theme!r}")
-    try:
-        json.dumps(tags)
-    except (TypeError, ValueError) as exc:
-        raise bad(f"tags must be JSON-serialisable: {exc}") from None
-    return tags
