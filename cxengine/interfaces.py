@@ -189,6 +189,17 @@ class Aggregation(Protocol):
 #   depends_on(spec) -> list[str]  and  combine(spec, inputs) -> Estimate
 #       A derived kind (formula) computed from other metrics' values per period and
 #       slice; `inputs` maps metric name to its MetricValue for that period × slice.
+#   check_inputs(spec, inputs) -> list[(severity, message)]
+#       A derived kind: problems with the specs it uses (`inputs` maps name to spec),
+#       reported at validation, e.g. inputs whose periods cannot line up.
+#   prepare(spec, source) -> exp.Select | None  and  prepared_fields(spec)
+#       A kind that counts entities built from the rows (customer relationships from
+#       activity events, buyers from purchases) returns a query over `source` (the
+#       filtered rows without the kind's exclusions, as a SELECT); it must carry
+#       `_cx_row` (a representative source row) and the slice fields. The engine
+#       materialises it and computes the spec over it, reading `prepared_fields(spec)`
+#       instead of `fields(spec)`. None: no reshaping for this spec (cxengine/compute/
+#       prepared.py).
 
 
 # ------------------------------------------------------------------------- reporters
