@@ -8,8 +8,9 @@ including customers without a start date, ends before starts and empty slices.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -20,9 +21,11 @@ from statsmodels.stats.proportion import proportion_confint
 
 from cxengine.compute.engine import MetricValue, compute_spec
 from cxengine.compute.periods import next_period, period_floor
+from cxengine.config import load_config
 from cxengine.default_plugins.aggregations.churn import Churn
 from cxengine.default_plugins.aggregations.repeat_purchase import RepeatPurchase
 from cxengine.default_plugins.aggregations.retention import Retention
+from cxengine.runner import validate_project
 
 JAN, FEB = date(2025, 1, 1), date(2025, 2, 1)
 PROPERTY = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -478,3 +481,38 @@ def test_repeat_purchase_from_events_matches_a_plain_count(
         assert v.value == (pytest.approx(100 * k / n) if n else None)
     overall = by_key(result.values)[(None, ())]
     assert overall.n == sum(b[2] for b in buyers.values())
+
+
+# --- validation -----------------------------------------------------------------------
+
+CUSTOMERS_DATASET = """\
+customers:
+  source: csv
+  path: customers.csv
+  fields:
+    customer_id: string
+    signed_up_at: date
+    churned_at: date
+    plan: string
+    orders: integer
+"""
+
+
+def test_validation_names_the_key_and_line_of_a_bad_field(
+    make_project: Callable[..., Path],
+) -> None:
+    specs = {
+        "retention.yaml": "name: retention\nkind: retention\ndataset: customers\n"
+        "start: signup\nend: plan\n",
+        "repeat.yaml": "name: repeat\nkind: repeat_purchase\ndataset: customers\norders: order\n",
+    }
+    config = make_project(CUSTOMERS_DATASET, specs, {"customers.csv": "customer_id\n"})
+    _, problems = validate_project(load_config(config))
+    shown = [str(p).split("metric_specs/", 1)[-1] for p in problems]
+    assert len(shown) == 3
+    assert shown[0].startswith("repeat.yaml:4: orders: 'order' is not a field of dataset")
+    assert "did you mean 'orders'" in shown[0]
+    assert shown[1].startswith("retention.yaml:4: start: 'signup' is not a field of dataset")
+    assert shown[2] == (
+        "retention.yaml:5: end: field 'plan' is string, but this needs date or datetime"
+    )

@@ -298,3 +298,22 @@ def test_csi_restaurant_runs_on_the_sentirueval_reviews() -> None:
     assert (v.ci_low, v.ci_high) == (pytest.approx(78.3, abs=0.05), pytest.approx(82.7, abs=0.05))
     assert len(result.rejects) == 11
     assert {r.value for r in result.rejects} == {"0"}
+
+
+def test_validation_points_at_the_item_that_names_a_bad_field(tmp_path: Path) -> None:
+    spec = """\
+    name: csi
+    kind: weighted_index
+    dataset: reviews
+    items:
+      - {field: food, scale: [1, 10]}
+      - field: servce
+        scale: [1, 10]
+    """
+    _, problems = validate_project(load_config(xml_project(tmp_path, REVIEWS, spec)))
+    assert len(problems) == 1
+    assert (
+        str(problems[0])
+        .split("metric_specs/", 1)[-1]
+        .startswith("csi.yaml:6: items[1].field: 'servce' is not a field of dataset 'reviews'")
+    )

@@ -187,7 +187,13 @@ def check_spec(
 
 def _key_of(spec: object, field: str) -> tuple[str | int, ...]:
     # Point at the key that names the field, so the line number is the useful one.
-    for key in ("field", "from_field", "to_field", "customer", "category"):
+    for key in (
+        "field", "from_field", "to_field", "customer", "category",
+        "start", "end", "activity", "orders", "purchase",
+    ):  # fmt: skip
         if getattr(spec, key, None) == field:
             return (key,)
+    for i, item in enumerate(getattr(spec, "items", None) or []):
+        if getattr(item, "field", None) == field:
+            return ("items", i, "field")
     return ("kind",)
