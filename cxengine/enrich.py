@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cxengine.config import CommentsConfig, ProjectConfig
-from cxengine.errors import CxError, PluginError, Problem, SpecError, did_you_mean, known_list
+from cxengine.errors import PluginError, Problem, SpecError, did_you_mean, known_list
 from cxengine.interfaces import Enricher
 from cxengine.tagging import call, stage_comments, tag_field, tag_select
 
@@ -170,8 +170,8 @@ def _field_tag_types(
     for name, enricher in enrichers:
         try:
             themes = _themes_of(enricher, options)
-        except CxError:
-            themes = []  # reported by check_enrichment
+        except Exception:
+            themes = []  # bad options or taxonomy: check_enrichment reports them
         prefix = tag_prefix(comments.field, name, len(enrichers) > 1)
         types.update(tag_columns(prefix, themes))
     return types

@@ -340,9 +340,7 @@ class ThemeDrivers(_PerTheme):
         out: dict[str, exp.Expression] = {"n_all": exp.Count(this=score.copy())}
         groups: list[tuple[str, exp.Expression]] = [("", tagged)]
         for theme in self._themes(spec, ctx):
-            groups.append(
-                (f"_{theme}", _and(tagged.copy(), mentions(spec.field, theme, ctx)))
-            )
+            groups.append((f"_{theme}", _and(tagged.copy(), mentions(spec.field, theme, ctx))))
         for suffix, cond in groups:
             out[f"n{suffix}"] = count_if(cond.copy())
             if spec.measure == "nps":

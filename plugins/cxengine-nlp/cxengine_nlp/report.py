@@ -270,7 +270,7 @@ def _count_tagged(tc: TaggedComments) -> int:
 
     row = tc.con.execute(
         f"SELECT count({ident(tc.column('themes'))}) FROM {ident(tc.dataset.table)}"
-    ).fetchone()
+    ).fetchall()[0]
     return int(row[0]) if row else 0
 
 
@@ -285,7 +285,7 @@ def _theme_sentiment(tc: TaggedComments, by: str | None) -> dict[tuple[str, str]
         rows = tc.con.execute(
             f"SELECT {key}, avg({col}) FROM {table} WHERE {col} IS NOT NULL GROUP BY 1"
         ).fetchall()
-        total = tc.con.execute(f"SELECT avg({col}) FROM {table}").fetchone()
+        total = tc.con.execute(f"SELECT avg({col}) FROM {table}").fetchall()[0]
         for k, mean in rows:
             out[(str(k) if k is not None else "", theme)] = float(mean)
         if by and total and total[0] is not None:

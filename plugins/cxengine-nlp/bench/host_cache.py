@@ -1,0 +1,116 @@
+"""Measure the host's comment-tag cache: cxengine's enrichment step, first run vs rerun.
+
+    python plugins/cxengine-nlp/bench/host_cache.py [--n 100000] [--json]
+
+Writes a throwaway project (a CSV of `--n` synthetic comments per language, keyed,
+declared as a comment field) and times cxengine's real enrichment step
+(`cxengine.enrich.enrich_datasets`: hashing, cache look-up in `comment_tags`, the nlp
+enricher on misses, the SQLite write, the DuckDB tag columns) on an empty results
+database, then again over the unchanged comments. Dataset loading is timed apart,
+because it is the same in both runs. The machine is shared: read the ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from comments import make_comments
+
+TARGET_SPEEDUP = 20.0
+
+CONFIG = """\
+database: cx.db
+metrics: []
+datasets:
+  comments:
+    source: csv
+    path: comments.csv
+    key: id
+    fields: {id: string, comment: string}
+    comments: {field: comment, key: id}
+"""
+
+
+def measure(n: int, folder: Path) -> dict[str, Any]:
+    """Time loading, a cold enrichment and a cached one over the same project."""
+    import duckdb
+    from cxengine.config import load_config
+    from cxengine.enrich import enrich_datasets
+    from cxengine.plugins import get_registry
+    from cxengine.runner import load_datasets
+
+    texts = make_comments(n, "en") + make_comments(n, "ru")
+    with (folder / "comments.csv").open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["id", "comment"])
+        writer.writerows((f"C{i:07d}", t) for i, t in enumerate(texts))
+    (folder / "cxengine.yaml").write_text(CONFIG, encoding="utf-8")
+    project = load_config(folder / "cxengine.yaml")
+    registry = get_registry()
+    from cxengine_nlp import analyze
+
+    analyze(texts[:500] + texts[-500:])  # build both pipelines first: not part of either run
+    timings: dict[str, float] = {}
+    stats: dict[str, Any] = {}
+    for label in ("first", "rerun"):
+        con = duckdb.connect()
+        start = time.perf_counter()
+        datasets = load_datasets(con, project, registry, {"comments"})
+        timings[f"{label}_load"] = time.perf_counter() - start
+        start = time.perf_counter()
+        report = enrich_datasets(
+            con, project, registry, datasets, database=project.database_path, write=True
+        )
+        timings[f"{label}_enrich"] = time.perf_counter() - start
+        stats[label] = report.stats[0].as_dict()
+        con.close()
+    return {
+        "comments": len(texts),
+        **timings,
+        "first_per_second": len(texts) / timings["first_enrich"],
+        "speedup": timings["first_enrich"] / timings["rerun_enrich"],
+        "target": TARGET_SPEEDUP,
+        "analysed_first": stats["first"]["analysed"],
+        "analysed_rerun": stats["rerun"]["analysed"],
+        "written_rerun": stats["rerun"]["written"],
+    }
+
+
+def main() -> int:
+    """Run the benchmark and print the figures."""
+    parser = argparse.ArgumentParser(description="cxengine comment-tag cache")
+    parser.add_argument("--n", type=int, default=50_000, help="comments per language")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        r = measure(args.n, Path(tmp))
+    if args.json:
+        print(json.dumps(r, indent=2))
+        return 0
+    print(f"{r['comments']:,} comments (half English, half Russian), cxengine enrichment step")
+    print(
+        f"  first run: {r['first_enrich']:.2f} s ({r['first_per_second']:,.0f} comments/s, "
+        f"{r['analysed_first']:,} distinct texts analysed); load {r['first_load']:.2f} s"
+    )
+    print(
+        f"  rerun:     {r['rerun_enrich']:.2f} s ({r['analysed_rerun']} analysed, "
+        f"{r['written_rerun']} rows written); load {r['rerun_load']:.2f} s"
+    )
+    print(
+        f"  speed-up {r['speedup']:.1f}x (target {TARGET_SPEEDUP:.0f}x, "
+        f"ratio {r['speedup'] / TARGET_SPEEDUP:.2f})"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
