@@ -129,8 +129,25 @@ class BusinessCalendar(StrictModel):
     holidays: list[date] = Field(default_factory=list, description="dates closed all day")
     special_hours: dict[date, str | list[str]] = Field(
         default_factory=dict,
-        description="dates with other hours than usual: {2025-12-31: '09:00-14:00'}",
+        description="dates with other hours than usual: "
+        "[{date: 2025-12-31, hours: '09:00-14:00'}] (or a mapping with quoted dates)",
     )
+
+    @field_validator("special_hours", mode="before")
+    @classmethod
+    def _list_form(cls, value: Any) -> Any:
+        # YAML keys must be plain scalars and an unquoted 2025-12-31 is a date, so the
+        # natural YAML form is a list of {date, hours}.
+        if not isinstance(value, list):
+            return value
+        out: dict[Any, Any] = {}
+        for item in value:
+            if not isinstance(item, dict) or set(item) != {"date", "hours"}:
+                raise ValueError("each special day is {date: 2025-12-31, hours: '09:00-14:00'}")
+            if item["date"] in out:
+                raise ValueError(f"{item['date']} is listed twice")
+            out[item["date"]] = item["hours"]
+        return out
 
     @field_validator("timezone")
     @classmethod
