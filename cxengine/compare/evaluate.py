@@ -252,9 +252,10 @@ def _test(comp: _Comparison, aggregation: Any, spec: MetricSpec, hib: bool, min_
         ch.regression_reason = "no value in this run (the slice has no rows now)"
         return
     if base.value is None or cur.value is None:
-        side = "now" if cur.value is None else "in the baseline"
+        both = base.value is None and cur.value is None
+        side = "on either side" if both else "now" if cur.value is None else "in the baseline"
         ch.regression_verdict = "inconclusive"
-        ch.regression_reason = f"no answers {side}: nothing to compare"
+        ch.regression_reason = f"no value {side}: nothing to compare"
         return
     if min(base.n, cur.n) < min_n:
         ch.regression_verdict = "inconclusive"
