@@ -598,3 +598,68 @@ def test_bad_example_rows_are_rejected_with_file_and_line(example: Path) -> None
     ]
     sla = [r for r in result.rejects if r.metric == "sla_first_response"]
     assert {r.locator for r in sla} == {r.locator for r in negative}
+
+
+# ------------------------------------------------- validation and zones through the runner
+
+TICKETS_DATASET = """
+tickets:
+  source: jsonl
+  path: tickets.jsonl
+  fields:
+    created_at: {type: datetime, timezone: Europe/Moscow}
+    first_response_at: {type: datetime, timezone: Europe/Moscow}
+    resolved_at: datetime
+    channel: string
+"""
+
+
+def test_unknown_fields_point_at_the_key_that_names_them(make_project: Any) -> None:
+    config = make_project(
+        TICKETS_DATASET,
+        {
+            "b.yaml": """\
+                name: b
+                kind: backlog
+                dataset: tickets
+                opened: created_at
+                closed: closed_at
+                """,
+            "s.yaml": """\
+                name: s
+                kind: share
+                dataset: tickets
+                field: channel
+                condition: "chanel = 'phone'"
+                """,
+        },
+        {"tickets.jsonl": ""},
+    )
+    _, problems = validate_project(load_config(config))
+    located = sorted(f"{Path(p.file).name}:{p.line}: {p.path}" for p in problems)
+    assert located == ["b.yaml:5: closed", "s.yaml:5: condition"]
+
+
+def test_business_hours_use_the_zone_the_dataset_declares(make_project: Any) -> None:
+    # Stamps are Moscow wall-clock time (declared), the office is in Moscow: 17:30 →
+    # 09:45 next Monday is 75 business minutes, no conversion. Had the stamps been
+    # read as UTC, the span would be 20:30 → 12:45 Moscow: 3 h 45 min.
+    row = {"created_at": "2025-03-07 17:30:00", "first_response_at": "2025-03-10 09:45:00",
+           "resolved_at": None, "channel": "email"}  # fmt: skip
+    config = make_project(
+        TICKETS_DATASET,
+        {
+            "frt.yaml": """\
+                name: frt
+                kind: duration
+                dataset: tickets
+                from_field: created_at
+                to_field: first_response_at
+                unit: min
+                calendar: {timezone: Europe/Moscow, hours: {mon-fri: "09:00-18:00"}}
+                """
+        },
+        {"tickets.jsonl": json.dumps(row) + "\n"},
+    )
+    result = run_project(load_config(config), store=False)
+    assert [v.value for v in result.values if v.metric == "frt"] == [75.0]

@@ -189,10 +189,13 @@ def _key_of(spec: object, field: str) -> tuple[str | int, ...]:
     # Point at the key that names the field, so the line number is the useful one.
     for key in (
         "field", "from_field", "to_field", "customer", "category",
-        "start", "end", "activity", "orders", "purchase",
+        "start", "end", "activity", "orders", "purchase", "opened", "closed",
     ):  # fmt: skip
         if getattr(spec, key, None) == field:
             return (key,)
+    condition = getattr(spec, "condition", None)
+    if isinstance(condition, str) and field in condition:
+        return ("condition",)
     for i, item in enumerate(getattr(spec, "items", None) or []):
         if getattr(item, "field", None) == field:
             return ("items", i, "field")
