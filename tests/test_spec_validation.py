@@ -88,7 +88,7 @@ def test_three_mistakes_give_three_located_errors_and_exit_1(
         "metric_specs/csat.yaml:1: field: required key is missing",
         "metric_specs/csat.yaml:4: feild: unknown key 'feild' (did you mean 'field'?)",
         "metric_specs/nps.yaml:2: kind: 'nsp' is not a known metric kind (did you mean 'nps'?). "
-        "Known kinds: count, mean, nps, share",
+        "Known kinds: " + ", ".join(sorted(get_registry().aggregations)),
     ]
 
 
@@ -159,5 +159,7 @@ def test_every_standard_spec_validates_against_the_example_project(tmp_path: Pat
         load_config(tmp_path / "demo" / "cxengine.yaml"), get_registry()
     )
     assert problems == []
-    shipped = {p.stem for p in (REPO / "metric_specs").glob("*.yaml")}
+    # Every standard spec whose dataset the example has (the CSI example runs in
+    # examples/restaurant_csi, see tests/test_standard_specs.py).
+    shipped = {p.stem for p in (REPO / "metric_specs").glob("*.yaml")} - {"csi_restaurant"}
     assert {s.name for s in specs} == shipped
