@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     import duckdb
 
     from cxengine.dataset.load import LoadedDataset
+    from cxengine.store.results import ResultsStore
 
 Progress = Callable[[str, int, int], None]  # (what, done, total)
 
@@ -229,10 +230,10 @@ def run_project(
 
     `checks` judges the computed run (the regression gate, `cxengine.compare`); its
     report is kept in `result.extra["checks"]` and stored with the run, in the same
-    transaction as its values.
+    transaction as its values. With `store`, the run is recorded as running before
+    any data is read, so a run that fails or is killed shows as failed, never as
+    missing; its values and rejects are written at the end, all in one transaction.
     """
-    import duckdb
-
     # sqlite-utils is slow to import (it imports pandas when present); warm it up
     # while DuckDB reads the data instead of after.
     warm = threading.Thread(target=_warm_imports, daemon=True)
@@ -242,6 +243,34 @@ def run_project(
     errors = [p for p in problems if p.severity == "error"]
     if errors:
         raise SpecError(errors)
+
+    attempt = RunAttempt.start(project) if store else None
+    try:
+        result = _compute(project, registry, specs, only, store, progress, checks)
+        if attempt is not None:
+            warm.join()
+            save_run(result, project, attempt)
+    except BaseException as exc:
+        if attempt is not None:
+            attempt.fail(exc)
+        raise
+    finally:
+        if attempt is not None:
+            attempt.close()
+    return result
+
+
+def _compute(
+    project: ProjectConfig,
+    registry: Registry,
+    specs: list[LoadedSpec],
+    only: Sequence[str] | None,
+    store: bool,
+    progress: Progress | None,
+    checks: Callable[[RunResult], Any] | None,
+) -> RunResult:
+    """Load the datasets, tag comments, compute every spec: the run without its storage."""
+    import duckdb
 
     if only:
         # A derived metric needs the metrics it is computed from.
@@ -287,9 +316,6 @@ def run_project(
     result.extra["enrichment"] = enrichment
     if checks is not None:
         result.extra["checks"] = checks(result)
-    if store:
-        warm.join()
-        save_run(result, project)
     return result
 
 
@@ -333,7 +359,51 @@ def make_run_id(
     return h.hexdigest()[:16]
 
 
-def save_run(result: RunResult, project: ProjectConfig) -> None:
+class RunAttempt:
+    """A run recorded as running before its inputs are read, until it is saved or fails.
+
+    A run's id is a hash of its inputs, known only once they are loaded, so the run
+    is first recorded under an attempt id of its own. Saving replaces that row by the
+    run's own in the same transaction as the values; failing marks it failed with the
+    error; a process killed in between leaves it running with a dead pid, which the
+    next open of the store marks failed ("interrupted").
+    """
+
+    def __init__(self, store: ResultsStore, attempt_id: str):
+        self.store = store
+        self.id = attempt_id
+
+    @classmethod
+    def start(cls, project: ProjectConfig) -> RunAttempt:
+        """Open the project's results database and record a running attempt."""
+        from cxengine.store.results import ResultsStore
+
+        store = ResultsStore(project.database_path)
+        try:
+            attempt_id = store.begin_attempt(
+                {
+                    "cxengine_version": __version__,
+                    "config_path": str(project.path),
+                    "config_hash": project.text_hash,
+                }
+            )
+        except BaseException:
+            store.close()
+            raise
+        return cls(store, attempt_id)
+
+    def fail(self, exc: BaseException) -> None:
+        """Mark the attempt failed with the error (never hides the original error)."""
+        message = "interrupted" if isinstance(exc, KeyboardInterrupt) else str(exc)
+        with contextlib.suppress(Exception):
+            self.store.fail_run(self.id, f"{type(exc).__name__}: {message}")
+
+    def close(self) -> None:
+        """Close the results database."""
+        self.store.close()
+
+
+def save_run(result: RunResult, project: ProjectConfig, attempt: RunAttempt | None = None) -> None:
     """Write a finished run to the results database in one transaction."""
     from cxengine.store.results import ResultsStore
 
@@ -349,20 +419,20 @@ def save_run(result: RunResult, project: ProjectConfig) -> None:
             {k: v.as_dict() for k, v in result.datasets.items()}, sort_keys=True
         ),
     }
-    with ResultsStore(project.database_path) as store:
-        store.begin_run(result.run_id, meta)
-        try:
-            store.finish_run(
-                result.run_id,
-                metrics=[_metric_row(s) for s in result.specs],
-                values=[_value_row(v) for v in result.values],
-                rejects=[_reject_row(r) for r in result.rejects],
-                meta=meta,
-                checks=_check_rows(result),
-            )
-        except BaseException as exc:
-            store.fail_run(result.run_id, f"{type(exc).__name__}: {exc}")
-            raise
+    store = attempt.store if attempt is not None else ResultsStore(project.database_path)
+    try:
+        store.finish_run(
+            result.run_id,
+            metrics=[_metric_row(s) for s in result.specs],
+            values=[_value_row(v) for v in result.values],
+            rejects=[_reject_row(r) for r in result.rejects],
+            meta=meta,
+            checks=_check_rows(result),
+            attempt=attempt.id if attempt is not None else None,
+        )
+    finally:
+        if attempt is None:
+            store.close()
 
 
 def _metric_row(s: LoadedSpec) -> dict[str, Any]:

@@ -13,6 +13,7 @@ import os
 import socket
 import sqlite3
 import time
+import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -126,6 +127,28 @@ class ResultsStore:
             # An earlier successful run of identical inputs stays visible while this
             # one recomputes; its values are replaced at the end in one transaction.
 
+    def begin_attempt(self, meta: Mapping[str, Any]) -> str:
+        """Record a run as running before its id is known; return the attempt's own id.
+
+        The attempt row is what shows a run that failed or was killed before it could
+        be saved; `finish_run(..., attempt=id)` replaces it by the finished run.
+        """
+        attempt_id = uuid.uuid4().hex[:16]
+        fields = {
+            "status": "running",
+            "started": now_iso(),
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            **meta,
+        }
+        with self.write() as conn:
+            cols = ", ".join(fields)
+            marks = ", ".join("?" for _ in fields)
+            conn.execute(
+                f"INSERT INTO runs (id, {cols}) VALUES (?, {marks})", (attempt_id, *fields.values())
+            )
+        return attempt_id
+
     def finish_run(
         self,
         run_id: str,
@@ -135,11 +158,33 @@ class ResultsStore:
         rejects: Iterable[Mapping[str, Any]],
         meta: Mapping[str, Any],
         checks: Iterable[Mapping[str, Any]] = (),
+        attempt: str | None = None,
     ) -> None:
-        """Replace the run's results and check verdicts with these, mark it ok, atomically."""
+        """Replace the run's results and check verdicts with these, mark it ok, atomically.
+
+        With `attempt`, that running row is replaced by the run's own in the same
+        transaction (its start time carried over), so the database never shows both.
+        """
         metrics, values, rejects = list(metrics), list(values), list(rejects)
         checks = list(checks)
         with self.write() as conn:
+            started = now_iso()
+            if attempt is not None and attempt != run_id:
+                row = conn.execute("SELECT started FROM runs WHERE id = ?", (attempt,)).fetchone()
+                started = row[0] if row else started
+                conn.execute("DELETE FROM runs WHERE id = ?", (attempt,))
+            conn.execute(
+                "INSERT INTO runs (id, status, started, cxengine_version, pid, host) "
+                "VALUES (?, 'running', ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
+                "started = excluded.started, pid = excluded.pid, host = excluded.host",
+                (
+                    run_id,
+                    started,
+                    meta.get("cxengine_version", ""),
+                    os.getpid(),
+                    socket.gethostname(),
+                ),
+            )
             for table in ("metric_values", "rejects", "metrics", "checks"):
                 conn.execute(f"DELETE FROM {table} WHERE run_id = ?", (run_id,))
             for table, rows in (
