@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -31,14 +32,25 @@ JAN, FEB = date(2025, 1, 1), date(2025, 2, 1)
 PROPERTY = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
+ARROW_TYPES = {"VARCHAR": pa.string(), "DATE": pa.date32(), "TIMESTAMP": pa.timestamp("us")}
+ARROW_TYPES["BIGINT"] = pa.int64()
+
+
 def table(columns: dict[str, str], rows: Sequence[Sequence[Any]]) -> duckdb.DuckDBPyConnection:
     """Make table `ds` with a `_cx_row` column first, as the dataset loader does."""
     con = duckdb.connect()
     cols = ", ".join(f'"{k}" {t}' for k, t in columns.items())
     con.execute(f"CREATE TABLE ds (_cx_row BIGINT, {cols})")
     if rows:
-        marks = ", ".join("?" for _ in range(len(columns) + 1))
-        con.executemany(f"INSERT INTO ds VALUES ({marks})", [[i, *r] for i, r in enumerate(rows)])
+        data = pa.table(
+            {"_cx_row": pa.array(range(len(rows)), pa.int64())}
+            | {
+                name: pa.array([r[i] for r in rows], ARROW_TYPES[kind])
+                for i, (name, kind) in enumerate(columns.items())
+            }
+        )
+        con.register("rows", data)
+        con.execute("INSERT INTO ds SELECT * FROM rows")
     return con
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -43,20 +44,25 @@ TYPES = {"food": "integer", "room": "integer", "staff": "integer", "shop": "stri
 
 
 def table(rows: Sequence[dict[str, Any]]) -> duckdb.DuckDBPyConnection:
+    """Make table `ds` (with `_cx_row`, as the dataset loader does) from answer dicts."""
     con = duckdb.connect()
     con.execute(
         'CREATE TABLE ds (_cx_row BIGINT, "food" BIGINT, "room" BIGINT, "staff" BIGINT, '
         '"shop" VARCHAR)'
     )
-    if not rows:
-        return con
-    con.executemany(
-        "INSERT INTO ds VALUES (?, ?, ?, ?, ?)",
-        [
-            [i, r.get("food"), r.get("room"), r.get("staff"), r.get("shop")]
-            for i, r in enumerate(rows)
-        ],
-    )
+    if rows:
+        data = pa.table(
+            {
+                "_cx_row": pa.array(range(len(rows)), pa.int64()),
+                **{
+                    k: pa.array([r.get(k) for r in rows], pa.int64())
+                    for k in ("food", "room", "staff")
+                },
+                "shop": pa.array([r.get("shop") for r in rows], pa.string()),
+            }
+        )
+        con.register("rows", data)
+        con.execute("INSERT INTO ds SELECT * FROM rows")
     return con
 
 
