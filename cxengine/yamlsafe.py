@@ -21,6 +21,11 @@ from cxengine.errors import Problem
 MAX_NODES = 100_000  # a real spec has a few dozen; alias bombs expand to billions
 MAX_DEPTH = 64
 MAX_BYTES = 2_000_000
+# Aliases of one long string repeat it without new bytes in the file; the text a
+# document expands to is bounded too, or storing the spec (JSON) would blow up.
+MAX_EXPANDED_CHARS = 4 * MAX_BYTES
+
+MAX_INT = 2**1023  # about 9e307: beyond any count, id or threshold a spec holds
 
 PLAIN_TAGS = {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
 
@@ -72,6 +77,7 @@ class _Builder:
         self.positions = Positions(file)
         self.problems: list[Problem] = []
         self.visited = 0
+        self.chars = 0
         self.constructor = yaml.SafeLoader("")  # only for scalar resolution
 
     def build(self, node: yaml.Node, path: KeyPath, depth: int) -> Any:
@@ -86,6 +92,19 @@ class _Builder:
             )
         if depth > MAX_DEPTH:
             raise YamlProblems([self._at(node, path, f"nesting deeper than {MAX_DEPTH} levels")])
+        if isinstance(node, yaml.ScalarNode):
+            self.chars += len(node.value)
+            if self.chars > MAX_EXPANDED_CHARS:
+                raise YamlProblems(
+                    [
+                        self._at(
+                            node,
+                            path,
+                            f"document expands to more than {MAX_EXPANDED_CHARS} characters "
+                            "of text (alias bomb?)",
+                        )
+                    ]
+                )
         self.positions.lines.setdefault(path, node.start_mark.line + 1)
         if not isinstance(node, yaml.ScalarNode) and node.tag not in PLAIN_TAGS:
             # Scalars go through the safe constructor; collections are built here, so
@@ -122,10 +141,18 @@ class _Builder:
 
     def _scalar(self, node: yaml.Node, path: KeyPath) -> Any:
         try:
-            return self.constructor.construct_object(node, deep=False)
+            value = self.constructor.construct_object(node, deep=False)
         except yaml.YAMLError as exc:
             self.problems.append(self._at(node, path, f"bad value: {exc}"))
             return None
+        except ValueError:  # an integer of more digits than Python converts from text
+            value = MAX_INT + 1
+        if isinstance(value, int) and abs(value) > MAX_INT:
+            # No spec needs such a number, and one this long cannot even be printed
+            # in an error message (Python refuses int -> text beyond 4300 digits).
+            self.problems.append(self._at(node, path, f"number too large: {node.value[:20]}…"))
+            return None
+        return value
 
     def _at(self, node: yaml.Node, path: KeyPath, message: str) -> Problem:
         return Problem(self.positions.file, node.start_mark.line + 1, format_path(path), message)

@@ -19,9 +19,13 @@ Scalar = Annotated[str | int | float | bool, Field(union_mode="left_to_right")]
 
 
 class StrictModel(BaseModel):
-    """A model that refuses unknown keys, so typos are reported, not ignored."""
+    """A model that refuses unknown keys, so typos are reported, not ignored.
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    It refuses NaN and infinity too: YAML reads `.nan` and `.inf` as numbers, and a
+    bound of NaN would be a check that can never fail.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Bounds(StrictModel):
