@@ -309,3 +309,31 @@ def test_without_the_plugin_the_commands_are_absent_and_run_still_works(tmp_path
     assert result.exit_code == 0, result.output
     assert "no enricher is installed" in result.stderr
     assert stored_tags(tmp_path / "cx.db") == {}
+
+
+def test_init_and_run_tag_the_example_comments_in_both_languages(tmp_path: Path) -> None:
+    from cxengine.scaffold import init_project
+
+    init_project(tmp_path / "demo", rows=300, seed=3)
+    config = tmp_path / "demo" / "cxengine.yaml"
+    result = invoke(config, "run")
+    assert result.exit_code == 0, result.output
+    assert "comments tagged by nlp" in result.stderr
+    conn = sqlite3.connect(tmp_path / "demo" / "cx.db")
+    languages = dict(conn.execute("SELECT language, count(*) FROM comment_tags GROUP BY 1"))
+    assert languages.get("en", 0) > 20 and languages.get("ru", 0) > 20
+
+
+def test_docs_name_every_key_of_every_kind() -> None:
+    from cxengine.spec.models import MetricSpec
+
+    from cxengine_nlp.kinds import KINDS
+
+    doc = (Path(__file__).resolve().parents[3] / "docs" / "nlp.md").read_text(encoding="utf-8")
+    common = set(MetricSpec.model_fields) | {"unit"}
+    for kind in KINDS:
+        assert f"`{kind.name}`" in doc
+        missing = sorted(
+            k for k in set(kind.spec_model.model_fields) - common if f"`{k}`" not in doc
+        )
+        assert not missing, f"docs/nlp.md does not document {kind.name}: {missing}"
