@@ -213,6 +213,8 @@ def test_spec_needs_dates_or_events() -> None:
         Retention.spec_model(name="r", kind="retention", dataset="d", activity="t")
     with pytest.raises(ValueError, match="`time` is not used"):
         Churn.spec_model(name="c", kind="churn", dataset="d", start="s", time="s")
+    with pytest.raises(ValueError, match="give a `period`"):
+        Churn.spec_model(name="c", kind="churn", dataset="d", start="s")
     # A period needs no `time`: the calendar comes from the start and end dates.
     assert Churn.spec_model(name="c", kind="churn", dataset="d", start="s", period="month")
 
@@ -515,7 +517,7 @@ def test_validation_names_the_key_and_line_of_a_bad_field(
 ) -> None:
     specs = {
         "retention.yaml": "name: retention\nkind: retention\ndataset: customers\n"
-        "start: signup\nend: plan\n",
+        "start: signup\nend: plan\nperiod: month\n",
         "repeat.yaml": "name: repeat\nkind: repeat_purchase\ndataset: customers\norders: order\n",
     }
     config = make_project(CUSTOMERS_DATASET, specs, {"customers.csv": "customer_id\n"})

@@ -76,6 +76,11 @@ class CustomerBaseSpec(MetricSpec):
             raise ValueError(
                 "`time` is not used: periods come from the customers' start and end dates"
             )
+        if self.period == "none":
+            raise ValueError(
+                "give a `period` (month, quarter, year, …): the rate compares the customers "
+                "at the start and at the end of each period"
+            )
         return self
 
     @model_validator(mode="after")
