@@ -186,6 +186,12 @@ class Aggregation(Protocol):
 #       A kind with one value per category: the estimate for a category that some
 #       groups have and this group's counts lack (0 of n), so every group lists every
 #       category seen anywhere.
+#   category_counts(spec, counts, category) -> dict[str, number]
+#       A kind with one value per category: the counts stored with one category's
+#       value (e.g. n and positive), so a baseline can test each category on its own.
+#       Without it every category's value stores the group's numeric counts.
+#   Stored counts are numbers only: list or map aggregates (order statistics, a
+#   histogram) are handed to `estimate` but not stored.
 #   depends_on(spec) -> list[str]  and  combine(spec, inputs) -> Estimate
 #       A derived kind (formula) computed from other metrics' values per period and
 #       slice; `inputs` maps metric name to its MetricValue for that period × slice.

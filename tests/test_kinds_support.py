@@ -663,3 +663,31 @@ def test_business_hours_use_the_zone_the_dataset_declares(make_project: Any) -> 
     )
     result = run_project(load_config(config), store=False)
     assert [v.value for v in result.values if v.metric == "frt"] == [75.0]
+
+
+def test_stored_counts_are_numbers_and_a_category_keeps_its_own(example: Path) -> None:
+    # Baselines and significance tests read stored counts: no lists, no maps.
+    specs = example / "metric_specs"
+    (specs / "frt_p90.yaml").write_text(
+        "name: frt_p90\nkind: duration\ndataset: tickets\nfrom_field: created_at\n"
+        "to_field: first_response_at\nstatistic: p90\nby: [channel]\n",
+        encoding="utf-8",
+    )
+    (specs / "channels.yaml").write_text(
+        "name: channels\nkind: distribution\ndataset: tickets\nfield: channel\nby: [team]\n",
+        encoding="utf-8",
+    )
+    try:
+        config = load_config(example / "cxengine.yaml")
+        result = run_project(config, only=["frt_p90", "channels"], store=False)
+    finally:
+        (specs / "frt_p90.yaml").unlink()
+        (specs / "channels.yaml").unlink()
+    for v in result.values:
+        assert all(x is None or isinstance(x, int | float) for x in v.counts.values()), v
+    p90 = next(v for v in result.values if v.metric == "frt_p90" and not v.slice)
+    assert set(p90.counts) == {"n", "quantile", "low_from", "high_from"}
+    phone = next(
+        v for v in result.values if v.metric == "channels" and v.slice == {"channel": "phone"}
+    )
+    assert phone.value == pytest.approx(100 * phone.counts["positive"] / phone.counts["n"])

@@ -79,12 +79,14 @@ def missing_categories(
         rest = {k: x for k, x in v.slice.items() if k != key}
         group = groups.setdefault((v.period, _key(rest)), (rest, set(), v))
         group[1].add(cat)
+    own_counts = getattr(aggregation, "category_counts", None)
     out = []
     for (period, _), (rest, present, template) in groups.items():
         for cat in categories:
             if cat not in present:
                 est = absent(spec, template.counts)
-                out.append(_value(spec, template, period, {**rest, key: cat}, est, template.counts))
+                counts = own_counts(spec, template.counts, cat) if own_counts else template.counts
+                out.append(_value(spec, template, period, {**rest, key: cat}, est, counts))
     return out
 
 

@@ -305,11 +305,18 @@ def _to_values(
     slice_ = {} if any(rolled.get(b) for b in spec.by) else {b: _jsonable(row[b]) for b in spec.by}
     counts = {k[2:]: _plain(v) for k, v in row.items() if k.startswith("c_")}
     estimates = aggregation.estimate(spec, counts)
+    # Stored counts are numbers (baselines and tests read them); lists and maps (order
+    # statistics, a histogram) only feed the estimate.
+    stored = {k: v for k, v in counts.items() if not isinstance(v, list | dict)}
     if isinstance(estimates, Estimate):
-        per_slice = [(slice_, estimates)]
+        per_slice = [(slice_, estimates, stored)]
     else:
         key = aggregation.category_key(spec)  # type: ignore[attr-defined]
-        per_slice = [({**slice_, key: category}, est) for category, est in estimates.items()]
+        own = getattr(aggregation, "category_counts", None)
+        per_slice = [
+            ({**slice_, key: category}, est, own(spec, counts, category) if own else stored)
+            for category, est in estimates.items()
+        ]
     min_n = spec.min_n or 30
     return [
         MetricValue(
@@ -324,10 +331,10 @@ def _to_values(
             low_sample=est.n < min_n,
             rows=int(row["_cx_rows"]),
             excluded=int(row["_cx_excluded_n"]),
-            counts=counts,
+            counts=own_counts,
             note=est.note,
         )
-        for sl, est in per_slice
+        for sl, est, own_counts in per_slice
     ]
 
 

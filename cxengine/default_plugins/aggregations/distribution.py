@@ -111,6 +111,14 @@ class Distribution:
             out[cat] = self._share(spec, k, n, TOP_NOTE if k == top and k > 0 else None)
         return out
 
+    def category_counts(
+        self, spec: MetricSpec, counts: Mapping[str, Any], category: Any
+    ) -> dict[str, int]:
+        """Return one category's stored counts, shaped like a share's: n and positive."""
+        assert isinstance(spec, DistributionSpec)
+        per = self._category_counts(spec, counts)
+        return {"n": as_int(counts, "n"), "positive": per.get(category, 0)}
+
     def absent_category(self, spec: MetricSpec, counts: Mapping[str, Any]) -> Estimate:
         n = as_int(counts, "n")
         if n == 0:
