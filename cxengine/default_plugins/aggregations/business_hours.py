@@ -223,7 +223,7 @@ def open_seconds(segments: Segments) -> int:
 
 
 def _lit(v: float | int) -> exp.Expression:
-    return exp.convert(v)
+    return exp.Literal.number(v)
 
 
 def _date_lit(d: date) -> exp.Expression:
@@ -325,8 +325,8 @@ def business_clock(local: exp.Expression, calendar: BusinessCalendar) -> exp.Exp
     for d, segs in exceptions:
         running += full[d.weekday()] - open_seconds(segs)
         steps.append((d, running))
-    for d, total in reversed(steps):
-        lost_cases.append((exp.GT(this=day.copy(), expression=_date_lit(d)), _lit(total)))
+    for d, taken in reversed(steps):
+        lost_cases.append((exp.GT(this=day.copy(), expression=_date_lit(d)), _lit(taken)))
     lost = _case(lost_cases, _lit(0))
     total = exp.Add(
         this=exp.Add(

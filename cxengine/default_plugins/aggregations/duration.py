@@ -51,7 +51,7 @@ class DurationSpec(MetricSpec):
     field: str | None = Field(None, description="or: a numeric field that already holds a duration")
     field_unit: DurationUnit = Field("s", description="unit of `field`: s, min, h or d")
     statistic: str = Field("mean", description="mean, median or a percentile such as p90 or p99.5")
-    unit: DurationUnit = Field("s", description="unit of the reported value: s, min, h or d")  # type: ignore[assignment]
+    unit: DurationUnit = Field("s", description="unit of the reported value: s, min, h or d")
     calendar: BusinessCalendar | None = Field(
         None, description="count only business hours (weekly hours, holidays, timezone)"
     )
