@@ -691,3 +691,14 @@ def test_stored_counts_are_numbers_and_a_category_keeps_its_own(example: Path) -
         v for v in result.values if v.metric == "channels" and v.slice == {"channel": "phone"}
     )
     assert phone.value == pytest.approx(100 * phone.counts["positive"] / phone.counts["n"])
+
+
+def test_a_backlog_rise_is_tested_as_two_poisson_counts() -> None:
+    spec = Backlog.spec_model(name="b", kind="backlog", dataset="t", opened="o", closed="c")
+    noise = Backlog().compare(spec, {"n": 9, "backlog": 3}, {"n": 9, "backlog": 5}, "larger")
+    real = Backlog().compare(spec, {"n": 70, "backlog": 30}, {"n": 90, "backlog": 60}, "larger")
+    # Given 8 (90) old tickets in both, the current share is Binomial(k, 1/2) under H0.
+    assert noise.p_value == pytest.approx(stats.binomtest(5, 8, 0.5, "greater").pvalue)
+    assert real.p_value == pytest.approx(stats.binomtest(60, 90, 0.5, "greater").pvalue)
+    assert noise.p_value > 0.3 and real.p_value < 0.002
+    assert real.difference == 30

@@ -29,6 +29,7 @@ from pydantic import Field, field_validator, model_validator
 from sqlglot import exp
 
 from cxengine import hookimpl
+from cxengine.compute.stats import Alternative, TestResult
 from cxengine.default_plugins.aggregations.common import as_int, count_if, lit
 from cxengine.interfaces import CompileContext, Estimate, Exclusion
 from cxengine.spec.models import MetricSpec
@@ -150,6 +151,24 @@ class Backlog:
     def estimate(self, spec: MetricSpec, counts: Mapping[str, Any]) -> Estimate:
         n = as_int(counts, "n")
         return Estimate(float(as_int(counts, "backlog")), n)
+
+    def compare(
+        self,
+        spec: MetricSpec,
+        baseline: Mapping[str, Any],
+        current: Mapping[str, Any],
+        alternative: Alternative,
+    ) -> TestResult:
+        """Test two backlogs as event counts: the conditional test of two Poisson counts.
+
+        A backlog is a census, but the tickets that pile up arrive and wait at random:
+        a rise from 3 to 5 old tickets is noise, from 30 to 60 is not.
+        """
+        from cxengine.compare.significance import poisson_count_test
+
+        return poisson_count_test(
+            as_int(baseline, "backlog"), as_int(current, "backlog"), alternative
+        )
 
 
 @hookimpl
