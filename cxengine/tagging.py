@@ -18,7 +18,13 @@ from typing import TYPE_CHECKING, Any
 from cxengine.dataset.sql import ident, lit, run
 from cxengine.errors import CxError, PluginError
 from cxengine.interfaces import Enricher, EnrichRequest
-from cxengine.store.comment_tags import TAG_COLUMNS, read_tags, tag_values, write_tags
+from cxengine.store.comment_tags import (
+    EXPOSED_COLUMNS,
+    TAG_COLUMNS,
+    read_tags,
+    tag_values,
+    write_tags,
+)
 
 if TYPE_CHECKING:
     import duckdb
@@ -106,7 +112,8 @@ def tag_field(
     """Tag the staged comments (cache first), store what changed, build the tags table."""
     cache = f"{table}_cache"
     cached = read_tags(database, dataset, comment_field, enricher_name, version) if database else {}
-    _register(con, cache, {"comment_key": "string", "text_hash": "string"}, cached)
+    keys = {"comment_key": "string", "text_hash": "string"}
+    _register(con, cache, keys, cached, EXPOSED_COLUMNS)
 
     misses = con.execute(
         f"SELECT text_hash, any_value(comment_key), any_value(text) FROM {ident(staged.table)} "
@@ -137,9 +144,9 @@ def tag_field(
         if progress:
             progress(f"tagged {dataset}.{comment_field}", start + len(batch), len(misses))
     fresh_table = f"{table}_fresh"
-    _register(con, fresh_table, {"text_hash": "string"}, fresh)
+    _register(con, fresh_table, {"text_hash": "string"}, fresh, tuple(TAG_COLUMNS))
 
-    tag_list = ", ".join(ident(c) for c in TAG_COLUMNS)
+    tag_list = ", ".join(ident(c) for c in EXPOSED_COLUMNS)
     # JSON is parsed here, once per comment, into a list and a map that the tag
     # columns (one per theme) then only look into.
     parsed = [
@@ -150,7 +157,7 @@ def tag_field(
         con,
         f"CREATE OR REPLACE TEMP TABLE {ident(table)} AS "
         f"SELECT c._cx_row, c.comment_key, c.text_hash, "
-        f"{', '.join('h.' + ident(c) for c in TAG_COLUMNS)}, {', '.join(parsed)} "
+        f"{', '.join('h.' + ident(c) for c in EXPOSED_COLUMNS)}, {', '.join(parsed)} "
         f"FROM {ident(staged.table)} AS c JOIN ("
         f"  SELECT DISTINCT ON (text_hash) text_hash, {tag_list} FROM ("
         f"    SELECT text_hash, {tag_list} FROM {ident(fresh_table)} UNION ALL "
@@ -160,10 +167,20 @@ def tag_field(
     written = 0
     if write and database is not None:
         # Changed: a comment whose key is new or whose text changed since it was tagged.
-        changed = con.execute(
-            f"SELECT comment_key, text_hash, {tag_list} FROM {ident(table)} AS t "
-            f"WHERE NOT EXISTS (SELECT 1 FROM {ident(cache)} AS k "
+        # Its tags are fresh (written in full) or cached under another key (copied
+        # inside SQLite, so the cache read stays narrow).
+        is_changed = (
+            f"NOT EXISTS (SELECT 1 FROM {ident(cache)} AS k "
             f"WHERE k.comment_key = t.comment_key AND k.text_hash = t.text_hash)"
+        )
+        full = ", ".join("f." + ident(c) for c in TAG_COLUMNS)
+        changed = con.execute(
+            f"SELECT t.comment_key, t.text_hash, {full} FROM {ident(table)} AS t "
+            f"JOIN {ident(fresh_table)} AS f USING (text_hash) WHERE {is_changed}"
+        ).fetchall()
+        copies = con.execute(
+            f"SELECT t.comment_key, t.text_hash FROM {ident(table)} AS t WHERE {is_changed} "
+            f"AND t.text_hash NOT IN (SELECT text_hash FROM {ident(fresh_table)})"
         ).fetchall()
         gone = [
             r[0]
@@ -172,13 +189,14 @@ def tag_field(
                 f"WHERE comment_key NOT IN (SELECT comment_key FROM {ident(staged.table)})"
             ).fetchall()
         ]
-        if changed or gone:
+        if changed or copies or gone:
             from cxengine.store.results import ResultsStore, now_iso
 
             with ResultsStore(database) as store, store.write() as conn:
                 written = write_tags(
                     conn, dataset=dataset, field=comment_field, enricher=enricher_name,
-                    version=version, rows=changed, gone=gone, tagged_at=now_iso(),
+                    version=version, rows=changed, copies=copies, gone=gone,
+                    tagged_at=now_iso(),
                 )  # fmt: skip
     row = con.execute(
         f"SELECT count(*) FROM {ident(staged.table)} "
@@ -194,12 +212,13 @@ def _register(
     name: str,
     keys: Mapping[str, str],
     columns: Mapping[str, Sequence[Any]],
+    tags: Sequence[str],
 ) -> None:
     """Register columns (lists of values) as an Arrow view; tag columns get their types."""
     import pyarrow as pa
 
     types = {"string": pa.string(), "number": pa.float64()}
-    schema = {**keys, **{c: TAG_COLUMNS[c] for c in TAG_COLUMNS}}
+    schema = {**keys, **{c: TAG_COLUMNS[c] for c in tags}}
     arrays = {c: pa.array(list(columns.get(c, ())), types[kind]) for c, kind in schema.items()}
     con.register(name, pa.table(arrays))
 

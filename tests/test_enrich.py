@@ -185,6 +185,19 @@ def test_only_changed_comments_are_analysed_and_removed_ones_forgotten(project: 
     assert tags["r6"][0] == '["broken"]'
 
 
+def test_a_comment_changed_to_a_cached_text_reuses_its_tags(project: Path) -> None:
+    config = load_config(project)
+    run_project(config, registry_with(WordEnricher()))
+    data = project.parent / "data.csv"
+    data.write_text(data.read_text().replace("late again", "great service"))
+    again = WordEnricher()
+    result = run_project(config, registry_with(again))
+    assert again.texts == []
+    assert result.extra["enrichment"].stats[0].written == 1
+    tags = tags_in(project.parent / "cx.db")
+    assert tags["r6"] == tags["r2"]
+
+
 def test_a_new_enricher_version_retags_everything(project: Path) -> None:
     config = load_config(project)
     first = run_project(config, registry_with(WordEnricher("1")))

@@ -28,6 +28,8 @@ TAG_COLUMNS: dict[str, str] = {
     "extra": "string",  # JSON object of non-standard tags
 }
 _STANDARD = set(TAG_COLUMNS) - {"extra"}
+#: What the engine exposes as columns, and so what a cached rerun reads back.
+EXPOSED_COLUMNS = ("language", "themes", "sentiment", "label", "theme_sentiment")
 
 
 def _json(value: Any) -> str:
@@ -55,13 +57,13 @@ def tag_values(tags: dict[str, Any]) -> tuple[Any, ...]:
 def read_tags(
     database: Path, dataset: str, field: str, enricher: str, version: str
 ) -> dict[str, list[Any]]:
-    """Return the cached tags of this enricher version as columns (comment_key, text_hash, …).
+    """Return the cached tags of this enricher version as columns (key, hash, EXPOSED_COLUMNS).
 
     Columns rather than rows, because they go straight into an Arrow table. Opens the
     file read-only, so a `--no-store` run can use the cache without creating or
     migrating a database; no database or no table gives empty columns.
     """
-    names = ["comment_key", "text_hash", *TAG_COLUMNS]
+    names = ["comment_key", "text_hash", *EXPOSED_COLUMNS]
     empty: dict[str, list[Any]] = {n: [] for n in names}
     if not database.is_file():
         return empty
@@ -92,10 +94,14 @@ def write_tags(
     enricher: str,
     version: str,
     rows: Sequence[Sequence[Any]],
-    gone: Sequence[str],
+    copies: Sequence[tuple[str, str]] = (),
+    gone: Sequence[str] = (),
     tagged_at: str,
 ) -> int:
-    """Upsert (comment_key, text_hash, *TAG_COLUMNS) rows, delete `gone` keys; return upserts.
+    """Upsert rows, copy tags to new keys, delete `gone` keys; return rows written.
+
+    `rows` are (comment_key, text_hash, *TAG_COLUMNS); `copies` are (comment_key,
+    text_hash) whose tags are already stored, under another key, for this version.
 
     Call inside a transaction (`ResultsStore.write()`); it issues no COMMIT itself.
     Comments that left the dataset lose their rows, so the table describes the data
@@ -111,12 +117,21 @@ def write_tags(
         f"ON CONFLICT (dataset, field, comment_key, enricher) DO UPDATE SET {updates}",
         ((dataset, field, enricher, version, *row, tagged_at) for row in rows),
     )
+    tag_list = ", ".join(TAG_COLUMNS)
+    scope = (dataset, field, enricher, version)
+    conn.executemany(
+        f"INSERT INTO comment_tags ({', '.join(columns)}, tagged_at) "
+        f"SELECT ?, ?, ?, ?, ?, text_hash, {tag_list}, ? FROM comment_tags "
+        "WHERE dataset = ? AND field = ? AND enricher = ? AND version = ? AND text_hash = ? "
+        f"LIMIT 1 ON CONFLICT (dataset, field, comment_key, enricher) DO UPDATE SET {updates}",
+        ((*scope, key, tagged_at, *scope, h) for key, h in copies),
+    )
     conn.executemany(
         "DELETE FROM comment_tags WHERE dataset = ? AND field = ? AND enricher = ? "
         "AND comment_key = ?",
         ((dataset, field, enricher, key) for key in gone),
     )
-    if rows:
+    if rows or copies:
         # Every present comment was just written with this version; rows of another
         # version left are comments that are gone.
         conn.execute(
@@ -124,4 +139,4 @@ def write_tags(
             "AND version <> ?",
             (dataset, field, enricher, version),
         )
-    return len(rows)
+    return len(rows) + len(copies)
