@@ -348,3 +348,29 @@ def test_table_shows_a_formulas_periods_and_slices_overall_first(
     assert lines[1].split() == ["period", "channel", "value", "95%", "CI", "n"]
     assert lines[3].split()[:4] == ["all", "(all)", "50.0", "4"]
     assert lines[6].split()[:4] == ["2025-01", "(all)", "66.7", "4"]
+
+
+def test_regression_test_of_a_formula_uses_the_delta_method_variances(
+    make_project: Callable[..., Path],
+) -> None:
+    from scipy.special import ndtr
+
+    from cxengine.default_plugins.aggregations.formula import Formula, FormulaSpec
+
+    values = run_specs(
+        make_project, {**SHARES, "avg.yaml": formula_spec("avg", "(csat + fcr) / 2")}
+    )
+    stored = values[("avg", None, ())].counts
+    assert set(stored) == {"csat", "csat.n", "csat.se", "fcr", "fcr.n", "fcr.se"}
+    spec = FormulaSpec(name="avg", kind="formula", expression="(csat + fcr) / 2")
+    worse = {**stored, "csat": stored["csat"] - 20}
+    result = Formula().compare(spec, stored, worse, "smaller")
+    var = 2 * 0.25 * (stored["csat.se"] ** 2 + stored["fcr.se"] ** 2)
+    assert result is not None
+    assert result.difference == pytest.approx(-10)
+    assert result.p_value == pytest.approx(float(ndtr(-10 / math.sqrt(var))))
+    # Over counts only (no input has an interval) there is nothing to test with.
+    counts = run_specs(make_project, {**COUNTS, "r.yaml": formula_spec("r", "resolved / opened")})
+    only_counts = counts[("r", None, ())].counts
+    r_spec = FormulaSpec(name="r", kind="formula", expression="resolved / opened")
+    assert Formula().compare(r_spec, only_counts, only_counts, "smaller") is None

@@ -263,11 +263,18 @@ def expected_values(
     plans: set[str],
     grain: str,
 ) -> dict[tuple[Any, tuple[Any, ...]], dict[str, int]]:
-    out = {}
+    out: dict[tuple[Any, tuple[Any, ...]], dict[str, int]] = {}
     for period, ws, we in windows(grain, stamps):
+        if period is None:
+            continue
         for plan in [None, *sorted(plans)]:
             key = (period, (("plan", plan),) if plan else ())
             out[key] = window_counts(spells, ws, we, plan)
+    # All periods: the periods' counts summed (customer-periods), never a mean of rates.
+    for plan in [None, *sorted(plans)]:
+        sl = (("plan", plan),) if plan else ()
+        periods = [c for (p, s_), c in out.items() if s_ == sl and p is not None]
+        out[(None, sl)] = {k: sum(c[k] for c in periods) for k in periods[0]}
     return out
 
 
@@ -530,3 +537,58 @@ def test_validation_names_the_key_and_line_of_a_bad_field(
     assert shown[2] == (
         "retention.yaml:5: end: field 'plan' is string, but this needs date or datetime"
     )
+
+
+# --- the regression gate's test ---------------------------------------------------------
+
+
+def test_churn_rise_is_tested_with_the_two_proportion_z_test() -> None:
+    from statsmodels.stats.proportion import proportions_ztest
+
+    spec = Churn.spec_model(name="c", kind="churn", dataset="d", start="s", period="month")
+    before, now = {"at_start": 2000, "lost": 400}, {"at_start": 2000, "lost": 470}
+    result = Churn().compare(spec, before, now, "larger")
+    _, p = proportions_ztest([470, 400], [2000, 2000], alternative="larger")
+    assert result is not None and result.p_value == pytest.approx(p)
+    assert Churn().compare(spec, {"at_start": 0, "lost": 0}, now, "larger") is None
+
+
+def test_retention_and_repeat_purchase_compare_their_own_shares() -> None:
+    from statsmodels.stats.proportion import proportions_ztest
+
+    spec = Retention.spec_model(name="r", kind="retention", dataset="d", start="s", period="month")
+    before = {"at_start": 1000, "lost": 100, "new": 300, "new_lost": 0, "at_end": 1200}
+    now = {"at_start": 1000, "lost": 150, "new": 300, "new_lost": 20, "at_end": 1130}
+    result = Retention().compare(spec, before, now, "smaller")
+    _, p = proportions_ztest([830, 900], [1000, 1000], alternative="smaller")  # E − N
+    assert result is not None and result.p_value == pytest.approx(p)
+    cohort = spec.model_copy(update={"method": "cohort"})
+    _, p = proportions_ztest([850, 900], [1000, 1000], alternative="smaller")  # S − lost
+    assert Retention().compare(cohort, before, now, "smaller").p_value == pytest.approx(p)  # type: ignore[union-attr]
+    repeat = RepeatPurchase.spec_model(name="p", kind="repeat_purchase", dataset="d", orders="o")
+    result = RepeatPurchase().compare(
+        repeat, {"n": 500, "repeat": 300}, {"n": 500, "repeat": 250}, "smaller"
+    )
+    _, p = proportions_ztest([250, 300], [500, 500], alternative="smaller")
+    assert result is not None and result.p_value == pytest.approx(p)
+
+
+def test_all_periods_value_pools_the_periods_counts() -> None:
+    # January: 1000 at the start, 100 lost; February: 900 + 300 new at the start, 60 lost.
+    con = customers(
+        (840, date(2024, 12, 1), None, "basic"),
+        (100, date(2024, 12, 1), date(2025, 1, 20), "basic"),
+        (60, date(2024, 12, 1), date(2025, 2, 10), "basic"),
+        (300, date(2025, 1, 10), None, "pro"),
+    )
+    values = by_key(
+        run(con, Churn(), CUSTOMER_TYPES, start="joined", end="left", period="month").values
+    )
+    jan, feb, every = values[(JAN, ())], values[(FEB, ())], values[(None, ())]
+    assert (jan.value, feb.value) == (10.0, 5.0)
+    # December has nobody at its start (S = 0): it adds nothing to the pooled counts.
+    assert (every.counts["lost"], every.counts["at_start"]) == (160, 2200)
+    assert every.value == pytest.approx(100 * 160 / 2200)  # not (10 + 5) / 2
+    low, high = proportion_confint(160, 2200, alpha=0.05, method="wilson")
+    assert (every.ci_low, every.ci_high) == (pytest.approx(100 * low), pytest.approx(100 * high))
+    assert every.note == "pooled over 3 periods: the average rate per month"

@@ -51,8 +51,22 @@ def compute_derived(
                 low_sample=est.n < min_n,
                 rows=0,
                 excluded=0,
-                counts={name: (v.value if v else None) for name, v in inputs.items()},
+                counts=_counts(spec, aggregation, inputs),
                 note=est.note,
             )
         )
     return SpecResult(spec, values)
+
+
+def _counts(
+    spec: MetricSpec, aggregation: Aggregation, inputs: dict[str, MetricValue | None]
+) -> dict[str, float | int | None]:
+    """Return what is stored as the derived value's counts: the inputs' values by default.
+
+    A kind may store more with ``derived_counts(spec, inputs)`` (a formula keeps each
+    input's standard error, which its significance test needs).
+    """
+    own = getattr(aggregation, "derived_counts", None)
+    if own is not None:
+        return dict(own(spec, inputs))
+    return {name: (v.value if v else None) for name, v in inputs.items()}

@@ -133,6 +133,11 @@ def compute_spec(
         values.extend(completion.missing_categories(spec, aggregation, values))
         if windows is not None:
             values.extend(completion.missing_windows(con, spec, aggregation, ctx, windows, values))
+    if calendar and getattr(aggregation, "pool_periods", False):
+        # A rate per period (churn): the all-periods value pools the periods' counts.
+        from cxengine.compute.pooled import pool_periods
+
+        values = pool_periods(spec, aggregation, values)
     if spec.period != "none" and not calendar:
         values.extend(_empty_periods(spec, values))
     values.sort(key=_order)

@@ -15,7 +15,7 @@ from typing import Literal
 from sqlglot import exp
 
 from cxengine import hookimpl
-from cxengine.compute.stats import wilson_interval
+from cxengine.compute.stats import Alternative, TestResult, two_proportion_ztest, wilson_interval
 from cxengine.default_plugins.aggregations import customer_base
 from cxengine.default_plugins.aggregations.common import as_int
 from cxengine.interfaces import CompileContext, Estimate, Exclusion
@@ -36,6 +36,8 @@ class Churn:
     description = "Churn rate: customers lost / customers at the period start × 100, Wilson."
     spec_model = ChurnSpec
     higher_is_better = False
+    #: The all-periods value is the periods' counts pooled (cxengine/compute/pooled.py).
+    pool_periods = True
 
     def fields(self, spec: MetricSpec) -> dict[str, tuple[str, ...]]:
         assert isinstance(spec, ChurnSpec)
@@ -67,6 +69,20 @@ class Churn:
             return Estimate(None, 0, note="no customers at the start of the period")
         ci = wilson_interval(lost, s, spec.confidence or 0.95)
         return Estimate(100.0 * lost / s, s, 100.0 * ci.low, 100.0 * ci.high)  # type: ignore[operator]
+
+    def compare(
+        self,
+        spec: MetricSpec,
+        baseline: Mapping[str, float | None],
+        current: Mapping[str, float | None],
+        alternative: Alternative,
+    ) -> TestResult | None:
+        """Test two churn rates with the two-proportion z-test on lost / S."""
+        n1, n2 = as_int(baseline, "at_start"), as_int(current, "at_start")
+        if n1 == 0 or n2 == 0:
+            return None
+        k1, k2 = as_int(baseline, "lost"), as_int(current, "lost")
+        return two_proportion_ztest(k1, n1, k2, n2, alternative)
 
 
 @hookimpl

@@ -27,6 +27,7 @@ from pydantic import Field, field_validator, model_validator
 
 from cxengine import hookimpl
 from cxengine.compute.arithmetic import DivisionByZero, FormulaError, evaluate, parse_formula
+from cxengine.compute.stats import Alternative, TestResult
 from cxengine.interfaces import CompileContext, Estimate, Exclusion
 from cxengine.spec.models import MetricSpec
 
@@ -149,6 +150,58 @@ class Formula:
         if spec.interval == "none":
             return Estimate(value, n)
         return _delta(value, n, grad, inputs, spec.confidence or 0.95)
+
+    def derived_counts(self, spec: MetricSpec, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        """Store each input's value, n and standard error (what `compare` needs)."""
+        from cxengine.compute.stats import _z_quantile
+
+        z = _z_quantile(spec.confidence or 0.95)
+        out: dict[str, Any] = {}
+        for name, v in inputs.items():
+            out[name] = v.value if v else None
+            out[f"{name}.n"] = v.n if v else None
+            has_ci = v is not None and v.ci_low is not None and v.ci_high is not None
+            out[f"{name}.se"] = (float(v.ci_high) - float(v.ci_low)) / (2 * z) if has_ci else None
+        return out
+
+    def compare(
+        self,
+        spec: MetricSpec,
+        baseline: Mapping[str, Any],
+        current: Mapping[str, Any],
+        alternative: Alternative,
+    ) -> TestResult | None:
+        """Test two formula values with a z-test on the delta-method variances.
+
+        None (inconclusive) when an input is missing, a divisor is zero, or no input
+        carries an interval (a formula over counts only).
+        """
+        assert isinstance(spec, FormulaSpec)
+        formula = parse_formula(spec.expression)
+        sides = []
+        for counts in (baseline, current):
+            values = {name: counts.get(name) for name in formula.names}
+            if any(v is None for v in values.values()):
+                return None
+            try:
+                value, grad = evaluate(formula, {k: float(v) for k, v in values.items()})
+            except (DivisionByZero, OverflowError):
+                return None
+            var = sum(g * g * float(counts.get(f"{k}.se") or 0.0) ** 2 for k, g in grad.items())
+            sides.append((value, var))
+        (v1, var1), (v2, var2) = sides
+        if var1 + var2 == 0:
+            return None
+        from scipy.special import ndtr
+
+        z = (v2 - v1) / math.sqrt(var1 + var2)
+        if alternative == "smaller":
+            p = float(ndtr(z))
+        elif alternative == "larger":
+            p = float(ndtr(-z))
+        else:
+            p = min(1.0, 2.0 * float(ndtr(-abs(z))))
+        return TestResult(z, p, v2 - v1, "delta-method z-test")
 
 
 def _delta(

@@ -21,7 +21,7 @@ from pydantic import Field
 from sqlglot import exp
 
 from cxengine import hookimpl
-from cxengine.compute.stats import wilson_interval
+from cxengine.compute.stats import Alternative, TestResult, two_proportion_ztest, wilson_interval
 from cxengine.default_plugins.aggregations import customer_base
 from cxengine.default_plugins.aggregations.common import as_int
 from cxengine.interfaces import CompileContext, Estimate, Exclusion
@@ -46,6 +46,8 @@ class Retention:
     description = "Customer retention rate (E − N) / S × 100 or the cohort count, Wilson interval."
     spec_model = RetentionSpec
     higher_is_better = True
+    #: The all-periods value is the periods' counts pooled (cxengine/compute/pooled.py).
+    pool_periods = True
 
     def fields(self, spec: MetricSpec) -> dict[str, tuple[str, ...]]:
         assert isinstance(spec, RetentionSpec)
@@ -86,6 +88,30 @@ class Retention:
             return Estimate(value, s, note="E − N is outside 0…S: no interval")
         ci = wilson_interval(retained, s, spec.confidence or 0.95)
         return Estimate(value, s, _pct(ci.low), _pct(ci.high))
+
+    def compare(
+        self,
+        spec: MetricSpec,
+        baseline: Mapping[str, float | None],
+        current: Mapping[str, float | None],
+        alternative: Alternative,
+    ) -> TestResult | None:
+        """Test two retention rates with the two-proportion z-test on retained / S."""
+        assert isinstance(spec, RetentionSpec)
+        pairs = [_retained(spec, c) for c in (baseline, current)]
+        if any(p is None for p in pairs):
+            return None
+        (k1, n1), (k2, n2) = pairs  # type: ignore[misc]
+        return two_proportion_ztest(k1, n1, k2, n2, alternative)
+
+
+def _retained(spec: RetentionSpec, counts: Mapping[str, float | None]) -> tuple[int, int] | None:
+    s = as_int(counts, "at_start")
+    if spec.method == "cohort":
+        k = s - as_int(counts, "lost")
+    else:
+        k = as_int(counts, "at_end") - as_int(counts, "new")
+    return (k, s) if s > 0 and 0 <= k <= s else None
 
 
 def _pct(x: float | None) -> float | None:
