@@ -686,7 +686,7 @@ def test_stored_counts_are_numbers_and_a_category_keeps_its_own(example: Path) -
     for v in result.values:
         assert all(x is None or isinstance(x, int | float) for x in v.counts.values()), v
     p90 = next(v for v in result.values if v.metric == "frt_p90" and not v.slice)
-    assert set(p90.counts) == {"n", "quantile", "low_from", "high_from"}
+    assert set(p90.counts) == {"n", "quantile", "low_from", "high_from", "low_at", "high_at"}
     phone = next(
         v for v in result.values if v.metric == "channels" and v.slice == {"channel": "phone"}
     )
@@ -702,3 +702,68 @@ def test_a_backlog_rise_is_tested_as_two_poisson_counts() -> None:
     assert real.p_value == pytest.approx(stats.binomtest(60, 90, 0.5, "greater").pvalue)
     assert noise.p_value > 0.3 and real.p_value < 0.002
     assert real.difference == 30
+
+
+def _sample_counts(samples: list[list[float]], statistic: str) -> list[dict[str, Any]]:
+    """Compute each sample's stored counts through the SQL, all in one grouped query."""
+    import pyarrow as pa
+
+    seconds = [x for sample in samples for x in sample]
+    opened = [T0 + timedelta(hours=i) for i in range(len(seconds))]
+    data = pa.table(
+        {
+            "_cx_row": list(range(len(seconds))),
+            "opened": opened,
+            "replied": [o + timedelta(seconds=x) for o, x in zip(opened, seconds, strict=True)],
+            "channel": [f"s{i:04d}" for i, sample in enumerate(samples) for _ in sample],
+        }
+    )
+    con = duckdb.connect()
+    con.register("arrow_rows", data)
+    con.execute("CREATE TABLE ds AS SELECT * FROM arrow_rows")
+    values = duration(con, statistic=statistic, by=["channel"])
+    by_group = {v.slice["channel"]: v.counts for v in values if v.slice}
+    return [by_group[f"s{i:04d}"] for i in range(len(samples))]
+
+
+def test_two_means_are_compared_with_welch_in_the_spec_unit() -> None:
+    rng = random.Random(3)
+    a = [rng.expovariate(1 / 300) for _ in range(80)]
+    b = [rng.expovariate(1 / 420) for _ in range(60)]
+    base, cur = _sample_counts([a, b], "mean")
+    spec = Duration.spec_model(
+        name="frt", kind="duration", dataset="t", from_field="o", to_field="r", unit="min"
+    )
+    result = Duration().compare(spec, base, cur, "two-sided")
+    want = stats.ttest_ind(b, a, equal_var=False)
+    assert result is not None
+    assert result.p_value == pytest.approx(want.pvalue, rel=1e-6)
+    assert result.difference == pytest.approx((statistics.mean(b) - statistics.mean(a)) / 60)
+
+
+def test_two_medians_test_holds_its_level_and_finds_a_real_shift() -> None:
+    # 150 pairs of samples of 120 from the same log-normal: about 5 % may reject at
+    # 0.05; with replies 70 % slower in the current sample (power ≈ 0.95), most must.
+    rng = np.random.default_rng(17)
+    same = [list(rng.lognormal(5, 0.9, 120)) for _ in range(300)]
+    slower = [list(rng.lognormal(5, 0.9, 120) * (1.7 if i % 2 else 1)) for i in range(300)]
+    spec = Duration.spec_model(
+        name="frt", kind="duration", dataset="t", from_field="o", to_field="r", statistic="median"
+    )
+    rates = []
+    for samples in (same, slower):
+        counts = _sample_counts(samples, "median")
+        pairs = [(counts[i], counts[i + 1]) for i in range(0, len(counts), 2)]
+        results = [Duration().compare(spec, b, c, "two-sided") for b, c in pairs]
+        rates.append(sum(r is not None and r.p_value < 0.05 for r in results) / len(pairs))
+    assert 0.01 <= rates[0] <= 0.10, rates
+    assert rates[1] >= 0.85, rates
+
+
+def test_quantile_test_needs_enough_durations() -> None:
+    spec = Duration.spec_model(
+        name="frt", kind="duration", dataset="t", from_field="o", to_field="r", statistic="p90"
+    )
+    small = {"n": 12, "quantile": 60.0, "low_at": 40.0, "high_at": 90.0}
+    big = {"n": 400, "quantile": 70.0, "low_at": 66.0, "high_at": 75.0}
+    assert Duration().compare(spec, small, big, "larger") is None

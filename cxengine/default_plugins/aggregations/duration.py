@@ -17,16 +17,23 @@ a median):
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Mapping
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 from sqlglot import exp
 
 from cxengine import hookimpl
 from cxengine.compute.quantiles import WINDOW, exact_ranks, pick, z_value
-from cxengine.compute.stats import mean_interval
+from cxengine.compute.stats import (
+    Alternative,
+    TestResult,
+    mean_interval,
+    sample_variance,
+    welch_ttest,
+)
 from cxengine.default_plugins.aggregations.business_hours import (
     BusinessCalendar,
     business_seconds_sql,
@@ -149,6 +156,22 @@ def _window(
     return start, window
 
 
+def _at(sorted_list: exp.Expression, n: exp.Expression, centre: exp.Expression) -> exp.Expression:
+    """Return the sorted value at rank floor(centre), clamped to 1…n."""
+    rank = exp.Least(
+        this=n,
+        expressions=[
+            exp.Greatest(
+                this=lit(1),
+                expressions=[
+                    exp.Cast(this=exp.Floor(this=centre), to=exp.DataType.build("BIGINT"))
+                ],
+            )
+        ],
+    )
+    return exp.Anonymous(this="list_extract", expressions=[sorted_list, rank])
+
+
 class Duration:
     """Durations with a t-interval (mean) or an order-statistic interval (quantiles)."""
 
@@ -232,8 +255,8 @@ class Duration:
             this=exp.Add(this=np_.copy(), expression=exp.Mul(this=lit(z), expression=sd.copy())),
             expression=lit(1),
         )
-        lo_start, lo_window = _window(ordered, n.copy(), centre_lo)
-        hi_start, hi_window = _window(ordered.copy(), n.copy(), centre_hi)
+        lo_start, lo_window = _window(ordered.copy(), n.copy(), centre_lo.copy())
+        hi_start, hi_window = _window(ordered.copy(), n.copy(), centre_hi.copy())
         return {
             "n": n,
             "quantile": exp.PercentileCont(this=d.copy(), expression=lit(q)),
@@ -241,6 +264,10 @@ class Duration:
             "low_values": lo_window,
             "high_from": hi_start,
             "high_values": hi_window,
+            # The values at the approximate ranks, stored: their spread gives the
+            # standard error a regression check needs (see `compare`).
+            "low_at": _at(ordered.copy(), n.copy(), centre_lo),
+            "high_at": _at(ordered, n.copy(), centre_hi),
         }
 
     def estimate(self, spec: MetricSpec, counts: Mapping[str, object]) -> Estimate:
@@ -272,6 +299,77 @@ class Duration:
             None if high is None else high / unit,
             note,
         )
+
+    def compare(
+        self,
+        spec: MetricSpec,
+        baseline: Mapping[str, Any],
+        current: Mapping[str, Any],
+        alternative: Alternative,
+    ) -> TestResult | None:
+        """Test two durations; `difference` is current − baseline in the spec's unit.
+
+        Means: Welch's t from n, Σd and Σd². Medians and percentiles: an approximate
+        z-test whose standard errors come from the distribution-free interval, SE ≈
+        (x₍u₎ − x₍l₎) / 2z at the normal-approximation ranks (Price and Bonett's
+        estimate for the median, applied to any quantile); it needs n ≥ 20 on both
+        sides, else None (inconclusive).
+        """
+        assert isinstance(spec, DurationSpec)
+        unit = UNIT_SECONDS[spec.unit]
+        n1, n2 = as_int(baseline, "n"), as_int(current, "n")
+        if spec.quantile() is None:
+            if n1 < 2 or n2 < 2:
+                return None
+            var1 = sample_variance(_f(baseline, "sum"), _f(baseline, "sum_sq"), n1)
+            var2 = sample_variance(_f(current, "sum"), _f(current, "sum_sq"), n2)
+            if var1 is None or var2 is None:
+                return None
+            return welch_ttest(
+                _f(baseline, "sum") / n1 / unit, var1 / unit**2, n1,
+                _f(current, "sum") / n2 / unit, var2 / unit**2, n2,
+                alternative,
+            )  # fmt: skip
+        keys = ("quantile", "low_at", "high_at")
+        if n1 < MIN_QUANTILE_TEST_N or n2 < MIN_QUANTILE_TEST_N:
+            return None
+        if any(side.get(k) is None for side in (baseline, current) for k in keys):
+            return None
+        z = z_value(spec.confidence or 0.95)
+        se1 = (_f(baseline, "high_at") - _f(baseline, "low_at")) / (2 * z) / unit
+        se2 = (_f(current, "high_at") - _f(current, "low_at")) / (2 * z) / unit
+        diff = (_f(current, "quantile") - _f(baseline, "quantile")) / unit
+        return normal_difference_test(diff, math.hypot(se1, se2), alternative, QUANTILE_METHOD)
+
+
+MIN_QUANTILE_TEST_N = 20
+QUANTILE_METHOD = "z-test of two quantiles, SE from the order-statistic interval"
+
+
+def _f(counts: Mapping[str, Any], key: str) -> float:
+    value = counts.get(key)
+    return 0.0 if value is None else float(value)
+
+
+def normal_difference_test(
+    difference: float, se: float, alternative: Alternative, method: str
+) -> TestResult:
+    """Return the z-test of a difference with a known standard error."""
+    from scipy.special import ndtr
+
+    if se == 0:
+        if difference == 0:
+            return TestResult(0.0, 1.0, 0.0, method)
+        stat = math.copysign(math.inf, difference)
+    else:
+        stat = difference / se
+    if alternative == "smaller":
+        p = float(ndtr(stat))
+    elif alternative == "larger":
+        p = float(ndtr(-stat))
+    else:
+        p = min(1.0, 2.0 * float(ndtr(-abs(stat))))
+    return TestResult(stat, p, difference, method)
 
 
 @hookimpl
