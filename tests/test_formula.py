@@ -374,3 +374,46 @@ def test_regression_test_of_a_formula_uses_the_delta_method_variances(
     only_counts = counts[("r", None, ())].counts
     r_spec = FormulaSpec(name="r", kind="formula", expression="resolved / opened")
     assert Formula().compare(r_spec, only_counts, only_counts, "smaller") is None
+
+
+# --- property: derived values equal a plain evaluation ---------------------------------
+
+cell = st.one_of(st.none(), st.integers(0, 5))  # None: the input has no value there
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    a=st.dictionaries(st.sampled_from(["x", "y", "z"]), cell, max_size=3),
+    b=st.dictionaries(st.sampled_from(["x", "y", "z"]), cell, max_size=3),
+)
+def test_derived_values_match_a_plain_evaluation(
+    a: dict[str, int | None], b: dict[str, int | None]
+) -> None:
+    from cxengine.compute.derived import compute_derived
+    from cxengine.compute.engine import MetricValue, SpecResult
+    from cxengine.default_plugins.aggregations.count import CountSpec
+    from cxengine.default_plugins.aggregations.formula import Formula, FormulaSpec
+
+    def result(name: str, cells: dict[str, int | None]) -> SpecResult:
+        spec = CountSpec(name=name, kind="count", dataset="d", by=["ch"])
+        values = [
+            MetricValue(name, "none", None, {"ch": ch}, None if v is None else float(v),
+                        v or 0, None, None, False, v or 0, 0, {"n": v or 0},
+                        None if v is not None else "no rows")
+            for ch, v in cells.items()
+        ]  # fmt: skip
+        return SpecResult(spec, values)
+
+    spec = FormulaSpec(name="f", kind="formula", expression="(a - b) / b * 100")
+    derived = compute_derived(spec, Formula(), [result("a", a), result("b", b)])
+    got = {v.slice["ch"]: v for v in derived.values}
+    assert set(got) == set(a) | set(b)
+    for ch, v in got.items():
+        x, y = a.get(ch), b.get(ch)
+        if x is None or y is None:
+            assert v.value is None and v.note
+        elif y == 0:
+            assert (v.value, v.note) == (None, "division by zero: b is 0")
+        else:
+            assert v.value == pytest.approx((x - y) / y * 100)
+            assert v.n == min(x, y)
