@@ -119,7 +119,20 @@ class _Builder:
 
     def _mapping(self, node: yaml.MappingNode, path: KeyPath, depth: int) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        self.constructor.flatten_mapping(node)  # resolves `<<:` merge keys safely
+        try:
+            self.constructor.flatten_mapping(node)  # resolves `<<:` merge keys safely
+        except yaml.YAMLError as exc:  # `<<: 5`: a merge key needs mappings
+            mark = getattr(exc, "problem_mark", None) or node.start_mark
+            problem = getattr(exc, "problem", None) or str(exc)
+            self.problems.append(
+                Problem(
+                    self.positions.file,
+                    mark.line + 1,
+                    format_path(path),
+                    f"bad `<<` merge: {problem}",
+                )
+            )
+            return out
         for key_node, value_node in node.value:
             key = self._scalar(key_node, path) if isinstance(key_node, yaml.ScalarNode) else None
             if not isinstance(key, str | int | float | bool) or key is None:

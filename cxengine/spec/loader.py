@@ -96,6 +96,9 @@ def load_spec_file(
         entries = [(("metrics", i), item) for i, item in enumerate(items)]
         extra = sorted(set(data) - {"metrics"})
         bad = [positions.problem((k,), f"unknown key {k!r} beside `metrics`") for k in extra]
+        if not items:
+            # Not an error (a placeholder file is harmless), but never silent.
+            bad.append(positions.problem(("metrics",), "the file defines no metric", "warning"))
     else:
         entries, bad = [((), data)], []
     specs, problems = [], list(bad)
