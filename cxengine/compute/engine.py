@@ -30,6 +30,15 @@ WINDOW_START = "_cx_start"
 WINDOW_END = "_cx_end"
 
 
+def table_ref(name: str) -> exp.Table:
+    """Return a table by its exact name, quoted.
+
+    Not `exp.to_table`, which parses its text: a dataset named `a.b` would become
+    table `b` of schema `a`, and one with a double quote would not tokenize.
+    """
+    return exp.Table(this=exp.to_identifier(name, quoted=True))
+
+
 @dataclass(frozen=True)
 class MetricValue:
     """One computed value: a metric for one period and one slice."""
@@ -164,7 +173,7 @@ def _make_windows(
     for name in fields:
         as_ts = exp.Cast(this=column(name), to=exp.DataType.build("TIMESTAMP"))
         bounds += [exp.Min(this=as_ts), exp.Max(this=as_ts.copy())]
-    q = exp.select(*bounds).from_(exp.to_table(table, quoted=True))
+    q = exp.select(*bounds).from_(table_ref(table))
     if where is not None:
         q = q.where(where.copy())
     row = con.execute(q.sql(dialect="duckdb")).fetchone() or ()
@@ -230,10 +239,10 @@ def build_query(
         base_cols.append(
             exp.alias_(period_start(spec.period, column(spec.time)), PERIOD_COL, quoted=True)
         )
-    base = exp.select(*base_cols).from_(exp.to_table(table, quoted=True))
+    base = exp.select(*base_cols).from_(table_ref(table))
     conditions = [where.copy()] if where is not None else []
     if windows is not None:
-        base = base.join(exp.to_table(windows, quoted=True), join_type="CROSS")
+        base = base.join(table_ref(windows), join_type="CROSS")
         join = getattr(aggregation, "calendar_join", None)
         extra = join(spec, ctx) if join else None
         if extra is not None:
@@ -420,7 +429,7 @@ def _excluded_rows(
             exp.select(
                 column(ROW_COL), exp.Cast(this=column(ex.field), to=exp.DataType.build("VARCHAR"))
             )
-            .from_(exp.to_table(table, quoted=True))
+            .from_(table_ref(table))
             .where(cond)
             .order_by(column(ROW_COL))
         )

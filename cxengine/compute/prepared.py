@@ -59,7 +59,7 @@ def compute_prepared(
     columns = list(field_types) or None
     user_where = parse_filter(spec.where, columns=columns) if spec.where else None
     exclusions = list(aggregation.exclusions(spec, ctx))
-    source = exp.select(exp.Star()).from_(exp.to_table(table, quoted=True))
+    source = exp.select(exp.Star()).from_(engine.table_ref(table))
     if user_where is not None:
         source = source.where(exp.Paren(this=user_where.copy()))
     if exclusions:
