@@ -129,7 +129,8 @@ against the baseline, so it can gate a CI pipeline. Browse the results with
   channel, agent, recommend (0-10), satisfaction (1-5), effort (1-7, 7 = very easy)
   and an open comment in English or Russian.
 - `data/tickets.jsonl`: {tickets} support tickets with created, first response and
-  resolved times, channel, agent, team, first-contact resolution, CSAT, reopened.
+  resolved times, channel, agent, team, first-contact resolution, CSAT, reopened,
+  minutes to first response and, for phone calls, the seconds waited on the line.
 - `data/customers.csv`: {customers} customers with sign-up and churn dates, plan,
   region and order count.
 - `data/invitations.csv`: the survey invitations behind the responses ({invitations}
