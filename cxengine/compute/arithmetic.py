@@ -136,6 +136,7 @@ def evaluate(formula: Formula, values: Mapping[str, float]) -> tuple[float, dict
 
     def walk(node: ast.expr) -> tuple[float, dict[str, float]]:
         if isinstance(node, ast.Constant):
+            assert isinstance(node.value, int | float)  # checked by parse_formula
             return float(node.value), {}
         if isinstance(node, ast.Name):
             return float(values[node.id]), {node.id: 1.0}

@@ -37,8 +37,7 @@ def pool_periods(
         periods = by_slice.get(v.slice_key, [])
         keys = sorted({k for p in periods for k, c in p.counts.items() if _number(c)})
         summed: dict[str, float | int | None] = {
-            k: sum(p.counts.get(k) or 0 for p in periods)  # type: ignore[misc]
-            for k in keys
+            k: sum(p.counts.get(k) or 0 for p in periods) for k in keys
         }
         est = aggregation.estimate(spec, summed)
         assert isinstance(est, Estimate)

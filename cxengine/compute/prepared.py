@@ -72,6 +72,6 @@ def compute_prepared(
     described = con.execute(f'DESCRIBE "{name}"').fetchall()
     types = {row[0]: NATIVE_TYPE.get(base_type(str(row[1])), "string") for row in described}
     inner = spec.model_copy(update={"where": None})
-    result = engine.compute_spec(con, inner, _PreparedView(aggregation), name, types)  # type: ignore[arg-type]
+    result = engine.compute_spec(con, inner, _PreparedView(aggregation), name, types)
     excluded = engine._excluded_rows(con, table, exclusions, user_where)
     return engine.SpecResult(spec, result.values, excluded + result.excluded)

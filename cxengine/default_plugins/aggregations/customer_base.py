@@ -107,7 +107,7 @@ def fields(spec: CustomerBaseSpec) -> dict[str, tuple[str, ...]]:
     """Return the fields a customer-base spec reads."""
     if spec.from_events:
         return {str(spec.activity): TIME_TYPES, str(spec.customer): ()}
-    out = {str(spec.start): TIME_TYPES}
+    out: dict[str, tuple[str, ...]] = {str(spec.start): TIME_TYPES}
     if spec.end:
         out[spec.end] = TIME_TYPES
     return out

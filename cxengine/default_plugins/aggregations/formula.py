@@ -181,10 +181,11 @@ class Formula:
         sides = []
         for counts in (baseline, current):
             values = {name: counts.get(name) for name in formula.names}
-            if any(v is None for v in values.values()):
+            known = {k: float(v) for k, v in values.items() if v is not None}
+            if len(known) < len(values):
                 return None
             try:
-                value, grad = evaluate(formula, {k: float(v) for k, v in values.items()})
+                value, grad = evaluate(formula, known)
             except (DivisionByZero, OverflowError):
                 return None
             var = sum(g * g * float(counts.get(f"{k}.se") or 0.0) ** 2 for k, g in grad.items())
