@@ -26,7 +26,7 @@ from cxengine.config import load_config
 from cxengine.default_plugins.aggregations.churn import Churn
 from cxengine.default_plugins.aggregations.repeat_purchase import RepeatPurchase
 from cxengine.default_plugins.aggregations.retention import Retention
-from cxengine.runner import validate_project
+from cxengine.runner import run_project, validate_project
 
 JAN, FEB = date(2025, 1, 1), date(2025, 2, 1)
 PROPERTY = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -592,3 +592,70 @@ def test_all_periods_value_pools_the_periods_counts() -> None:
     low, high = proportion_confint(160, 2200, alpha=0.05, method="wilson")
     assert (every.ci_low, every.ci_high) == (pytest.approx(100 * low), pytest.approx(100 * high))
     assert every.note == "pooled over 3 periods: the average rate per month"
+
+
+# --- a whole project over purchase events ---------------------------------------------
+
+ORDERS = """\
+order_id,customer_id,ordered_at,channel
+1,a,2025-01-02 10:00:00,web
+2,a,2025-01-20 10:00:00,web
+3,b,2025-01-05 10:00:00,app
+4,,2025-01-06 10:00:00,app
+5,c,2025-02-10 10:00:00,web
+6,a,2025-04-01 10:00:00,web
+7,c,,web
+8,d,2025-04-02 10:00:00,app
+"""
+ORDERS_DATASET = """\
+orders:
+  source: csv
+  path: orders.csv
+  fields:
+    order_id: string
+    customer_id: string
+    ordered_at: datetime
+    channel: string
+"""
+
+
+def test_event_kinds_run_in_a_project_and_locate_their_rejects(
+    make_project: Callable[..., Path],
+) -> None:
+    specs = {
+        "active.yaml": """\
+            name: active_churn
+            kind: churn
+            dataset: orders
+            activity: ordered_at
+            customer: customer_id
+            inactive_after_days: 30
+            period: month
+            """,
+        "repeat.yaml": """\
+            name: repeat_buyers
+            kind: repeat_purchase
+            dataset: orders
+            customer: customer_id
+            purchase: ordered_at
+            by: [channel]
+            period: month
+            """,
+    }
+    config = make_project(ORDERS_DATASET, specs, {"orders.csv": ORDERS})
+    result = run_project(load_config(config))  # stored, as `cxengine run` does
+    assert result.database is not None and result.database.is_file()
+    assert sorted((r.metric, r.locator, r.reason) for r in result.rejects) == [
+        ("active_churn", "orders.csv:5", "customer_id is empty"),
+        ("active_churn", "orders.csv:8", "ordered_at is empty"),
+        ("repeat_buyers", "orders.csv:5", "customer_id is empty"),
+        ("repeat_buyers", "orders.csv:8", "ordered_at is empty"),
+    ]
+    values = {(v.metric, v.period, v.slice_key): v for v in result.values}
+    # February starts with a and b (both active within 30 days); both lapse in February.
+    feb = values[("active_churn", FEB, "{}")]
+    assert (feb.counts["at_start"], feb.counts["lost"], feb.value) == (2, 2, 100.0)
+    # Buyers by month of their first purchase: a (twice more), b; c; d.
+    assert values[("repeat_buyers", JAN, "{}")].value == 50.0
+    assert values[("repeat_buyers", None, "{}")].n == 4
+    assert values[("repeat_buyers", None, '{"channel": "web"}')].value == 50.0
