@@ -23,6 +23,7 @@ from cxengine.store.comment_tags import (
     TAG_COLUMNS,
     read_tags,
     tag_values,
+    write_snapshot,
     write_tags,
 )
 
@@ -111,9 +112,23 @@ def tag_field(
 ) -> TagOutcome:
     """Tag the staged comments (cache first), store what changed, build the tags table."""
     cache = f"{table}_cache"
-    cached = read_tags(database, dataset, comment_field, enricher_name, version) if database else {}
-    keys = {"comment_key": "string", "text_hash": "string"}
-    _register(con, cache, keys, cached, EXPOSED_COLUMNS)
+    columns, snapshot = (
+        read_tags(database, dataset, comment_field, enricher_name, version)
+        if database
+        else ({}, None)
+    )
+    if snapshot is not None:
+        import pyarrow as pa
+
+        con.register(f"{cache}_arrow", pa.ipc.open_stream(snapshot).read_all())
+    else:
+        keys = {"comment_key": "string", "text_hash": "string"}
+        _register(con, f"{cache}_arrow", keys, columns or {}, EXPOSED_COLUMNS)
+    # The cache as a table with the parsed list and map; a snapshot holds them already.
+    parsed = "*" if snapshot is not None else f"*, {_PARSED}"
+    source = ident(f"{cache}_arrow")
+    run(con, f"CREATE OR REPLACE TEMP TABLE {ident(cache)} AS SELECT {parsed} FROM {source}")
+    con.unregister(f"{cache}_arrow")
 
     misses = con.execute(
         f"SELECT text_hash, any_value(comment_key), any_value(text) FROM {ident(staged.table)} "
@@ -147,21 +162,17 @@ def tag_field(
     _register(con, fresh_table, {"text_hash": "string"}, fresh, tuple(TAG_COLUMNS))
 
     tag_list = ", ".join(ident(c) for c in EXPOSED_COLUMNS)
-    # JSON is parsed here, once per comment, into a list and a map that the tag
-    # columns (one per theme) then only look into.
-    parsed = [
-        "from_json(h.themes, '[\"VARCHAR\"]') AS themes_list",
-        "from_json(h.theme_sentiment, '\"MAP(VARCHAR, DOUBLE)\"') AS theme_map",
-    ]
+    all_list = f"{tag_list}, themes_list, theme_map"
     run(
         con,
         f"CREATE OR REPLACE TEMP TABLE {ident(table)} AS "
         f"SELECT c._cx_row, c.comment_key, c.text_hash, "
-        f"{', '.join('h.' + ident(c) for c in EXPOSED_COLUMNS)}, {', '.join(parsed)} "
+        f"{', '.join('h.' + c for c in ('language', 'themes', 'sentiment', 'label'))}, "
+        f"h.theme_sentiment, h.themes_list, h.theme_map "
         f"FROM {ident(staged.table)} AS c JOIN ("
-        f"  SELECT DISTINCT ON (text_hash) text_hash, {tag_list} FROM ("
-        f"    SELECT text_hash, {tag_list} FROM {ident(fresh_table)} UNION ALL "
-        f"    SELECT text_hash, {tag_list} FROM {ident(cache)})"
+        f"  SELECT DISTINCT ON (text_hash) text_hash, {all_list} FROM ("
+        f"    SELECT text_hash, {tag_list}, {_PARSED} FROM {ident(fresh_table)} UNION ALL "
+        f"    SELECT text_hash, {all_list} FROM {ident(cache)})"
         f") AS h USING (text_hash)",
     )
     written = 0
@@ -189,22 +200,47 @@ def tag_field(
                 f"WHERE comment_key NOT IN (SELECT comment_key FROM {ident(staged.table)})"
             ).fetchall()
         ]
-        if changed or copies or gone:
+        if changed or copies or gone or snapshot is None:
             from cxengine.store.results import ResultsStore, now_iso
 
+            arrow = _snapshot(con, table)
             with ResultsStore(database) as store, store.write() as conn:
                 written = write_tags(
                     conn, dataset=dataset, field=comment_field, enricher=enricher_name,
                     version=version, rows=changed, copies=copies, gone=gone,
                     tagged_at=now_iso(),
                 )  # fmt: skip
+                write_snapshot(
+                    conn, dataset=dataset, field=comment_field, enricher=enricher_name,
+                    version=version, arrow=arrow,
+                )  # fmt: skip
     row = con.execute(
         f"SELECT count(*) FROM {ident(staged.table)} "
         f"WHERE text_hash IN (SELECT text_hash FROM {ident(cache)})"
     ).fetchall()[0]
-    for temp in (cache, fresh_table):
-        con.unregister(temp)
+    con.unregister(fresh_table)
     return TagOutcome(table, len(misses), int(row[0]) if row else 0, written)
+
+
+# JSON tags parsed once per comment into the list and map the tag columns look into.
+_PARSED = (
+    "from_json(themes, '[\"VARCHAR\"]') AS themes_list, "
+    "from_json(theme_sentiment, '\"MAP(VARCHAR, DOUBLE)\"') AS theme_map"
+)
+
+
+def _snapshot(con: duckdb.DuckDBPyConnection, table: str) -> bytes:
+    """Return the tags table (key, hash, tags, parsed list and map) as an Arrow IPC stream."""
+    import pyarrow as pa
+
+    columns = ", ".join(ident(c) for c in ("comment_key", "text_hash", *EXPOSED_COLUMNS))
+    arrow = con.sql(
+        f"SELECT {columns}, themes_list, theme_map FROM {ident(table)} ORDER BY _cx_row"
+    ).to_arrow_table()
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, arrow.schema) as writer:
+        writer.write_table(arrow)
+    return bytes(sink.getvalue().to_pybytes())
 
 
 def _register(

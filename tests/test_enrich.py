@@ -198,6 +198,22 @@ def test_a_comment_changed_to_a_cached_text_reuses_its_tags(project: Path) -> No
     assert tags["r6"] == tags["r2"]
 
 
+def test_a_stale_snapshot_is_ignored_and_the_rows_are_read(project: Path) -> None:
+    config = load_config(project)
+    run_project(config, registry_with(WordEnricher()))
+    db = project.parent / "cx.db"
+    conn = sqlite3.connect(db)
+    assert conn.execute("SELECT rows FROM comment_tag_snapshots").fetchall() == [(4,)]
+    # Someone deletes a tag row by hand: the snapshot no longer mirrors the table.
+    with conn:
+        conn.execute("DELETE FROM comment_tags WHERE comment_key = 'r6'")
+    again = WordEnricher()
+    run_project(config, registry_with(again))
+    assert again.texts == ["late again"]
+    assert conn.execute("SELECT rows FROM comment_tag_snapshots").fetchall() == [(4,)]
+    conn.close()
+
+
 def test_a_new_enricher_version_retags_everything(project: Path) -> None:
     config = load_config(project)
     first = run_project(config, registry_with(WordEnricher("1")))

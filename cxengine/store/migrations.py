@@ -194,3 +194,26 @@ def m_comment_tags(conn: sqlite3.Connection) -> None:
         CREATE INDEX IF NOT EXISTS comment_tags_cache ON comment_tags(enricher, version, text_hash)
         """,
     )
+
+
+@migration
+def m_comment_tag_snapshots(conn: sqlite3.Connection) -> None:
+    # A cache of the cache: the tags of one dataset field and enricher as an Arrow
+    # stream, so a rerun reads one value instead of one row per comment.
+    _execute_each(
+        conn,
+        """
+        CREATE TABLE IF NOT EXISTS comment_tag_snapshots (
+            dataset TEXT NOT NULL,
+            field TEXT NOT NULL,
+            enricher TEXT NOT NULL,
+            version TEXT NOT NULL,
+            rows INTEGER NOT NULL,           -- comment_tags rows it mirrors
+            latest TEXT,                     -- their latest tagged_at when it was written
+            arrow BLOB NOT NULL,             -- Arrow IPC stream: key, hash and tag columns
+            PRIMARY KEY (dataset, field, enricher)
+        );
+        CREATE INDEX IF NOT EXISTS comment_tags_scope
+            ON comment_tags(dataset, field, enricher, version, tagged_at)
+        """,
+    )
