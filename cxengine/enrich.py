@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -144,7 +145,7 @@ def declared_tag_types(project: ProjectConfig, registry: Registry) -> dict[str, 
     for name, ds in project.model.datasets.items():
         if not ds.fields:
             continue
-        types = {f: c.type for f, c in ds.fields.items()}
+        types: dict[str, str] = {f: c.type for f, c in ds.fields.items()}
         if ds.comments is not None:
             types.update(_field_tag_types(project, registry, ds.comments))
         out[name] = types
@@ -322,8 +323,8 @@ def _enrich_dataset(
     fingerprint = hashlib.sha256(ds.fingerprint.encode())
     for index, (enricher_name, enricher) in enumerate(enrichers):
         owner = registry.owner("enricher", enricher_name) or enricher_name
-        version = str(call(owner, enricher_name, "version", lambda e=enricher: e.version(options)))
-        themes = call(owner, enricher_name, "themes", lambda e=enricher: _themes_of(e, options))
+        version = str(call(owner, enricher_name, "version", partial(enricher.version, options)))
+        themes = call(owner, enricher_name, "themes", partial(_themes_of, enricher, options))
         prefix = tag_prefix(comments.field, enricher_name, several)
         columns = tag_columns(prefix, themes)
         clash = sorted(set(columns) & set(ds.fields))

@@ -12,6 +12,7 @@ import json
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -145,7 +146,7 @@ def tag_field(
             texts=[m[2] for m in batch],
             options=options,
         )
-        results = call(owner, enricher_name, "enrich", lambda r=request: enricher.enrich(r))
+        results = call(owner, enricher_name, "enrich", partial(enricher.enrich, request))
         if not isinstance(results, list) or len(results) != len(batch):
             got = len(results) if isinstance(results, list) else type(results).__name__
             raise PluginError(

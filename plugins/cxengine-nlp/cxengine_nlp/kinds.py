@@ -60,7 +60,7 @@ def _not_null(col: exp.Expression) -> exp.Expression:
 
 
 def _and(*parts: exp.Expression) -> exp.Expression:
-    out = exp.Paren(this=parts[0])
+    out: exp.Expression = exp.Paren(this=parts[0])
     for p in parts[1:]:
         out = exp.And(this=out, expression=exp.Paren(this=p))
     return out

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -151,12 +152,12 @@ class ThemeOverview:
     field: str
     by: str | None
     comments: int
-    slices: dict[str, list[ThemeRow]] = field(default_factory=dict)  # "" = all comments
+    slices: dict[str, list[ThemeRow]] = dc_field(default_factory=dict)  # "" = all comments
     score: str | None = None
     measure: str | None = None
-    drivers: list[Driver] = field(default_factory=list)
+    drivers: list[Driver] = dc_field(default_factory=list)
     overall_nps: float | None = None
-    notices: list[str] = field(default_factory=list)
+    notices: list[str] = dc_field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         """Return the `cxengine themes --json` document."""
