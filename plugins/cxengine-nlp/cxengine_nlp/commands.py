@@ -249,14 +249,17 @@ def render_overview(o: ThemeOverview) -> str:
         digits = 1 if o.measure == "nps" else 2
         table = []
         for d in o.drivers:
+            low = "*" if d.n_with < o.min_n else ""
             row = [
-                d.theme, str(d.n_with), _n(d.with_value, digits), _n(d.without_value, digits),
+                d.theme, f"{d.n_with}{low}", _n(d.with_value, digits), _n(d.without_value, digits),
                 _signed(d.gap, digits), f"{_n(d.gap_low, digits)}…{_n(d.gap_high, digits)}",
             ]  # fmt: skip
             if o.measure == "nps":
                 row.append(_n(d.cost, 1))
             table.append(row)
         lines += _indent(_table(columns, table))
+        if any(d.n_with < o.min_n for d in o.drivers):
+            lines.append(f"  * fewer than {o.min_n} mentions: a low sample, read with care")
     return "\n".join(lines) + "\n"
 
 

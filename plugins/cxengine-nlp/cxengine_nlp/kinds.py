@@ -280,7 +280,7 @@ def _driver(
         wo = 100.0 * (p_o - d_o) / n_o if n_o else None
         gap = low = high = None
         if w is not None and wo is not None:
-            var = (nps_variance(p_t, d_t, n_t) or 0.0) + (nps_variance(p_o, d_o, n_o) or 0.0)
+            var = _smoothed_nps_variance(p_t, d_t, n_t) + _smoothed_nps_variance(p_o, d_o, n_o)
             gap = w - wo
             low, high = gap - 100.0 * z * math.sqrt(var), gap + 100.0 * z * math.sqrt(var)
         cost = cost_low = cost_high = None
@@ -305,6 +305,17 @@ def _driver(
             half = float(stdtrit(df, 1.0 - (1.0 - confidence) / 2.0)) * math.sqrt(a + b)
             low, high = gap - half, gap + half
     return Driver(theme, int(n_t), int(n_o), w, wo, gap, low, high)
+
+
+def _smoothed_nps_variance(promoters: float, detractors: float, n: float) -> float:
+    """Var(NPS/100) with one pseudo-answer split over the three groups (Agresti–Caffo style).
+
+    A theme mentioned by two detractors has a plug-in variance of 0, which would give
+    a zero-width interval; the pseudo-answer keeps small groups honestly wide and
+    barely moves large ones.
+    """
+    third = 1.0 / 3.0
+    return nps_variance(promoters + third, detractors + third, n + 1.0) or 0.0
 
 
 class ThemeDrivers(_PerTheme):

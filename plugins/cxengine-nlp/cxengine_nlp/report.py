@@ -158,6 +158,7 @@ class ThemeOverview:
     drivers: list[Driver] = dc_field(default_factory=list)
     overall_nps: float | None = None
     notices: list[str] = dc_field(default_factory=list)
+    min_n: int = 30  # below this many mentions a driver is marked low sample
 
     def as_dict(self) -> dict[str, Any]:
         """Return the `cxengine themes --json` document."""
@@ -172,6 +173,7 @@ class ThemeOverview:
             "overall_nps": self.overall_nps,
             "drivers": [d.as_dict() for d in self.drivers],
             "notices": self.notices,
+            "min_n": self.min_n,
         }
 
 
@@ -210,6 +212,7 @@ def theme_overview(
                 f"{did_you_mean(by, list(ds.fields))}"
             )
         overview = ThemeOverview(ds.name, tc.comments.field, by, _count_tagged(tc))
+        overview.min_n = project.model.min_n
         overview.notices.extend(tc.enrichment.notices)
         share_spec = ThemeShareSpec(
             name="theme_share", kind="theme_share", dataset=ds.name, field=tc.tags,
