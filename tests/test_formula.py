@@ -8,6 +8,7 @@ with division by zero and missing inputs giving an empty value and a reason.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Callable
 from datetime import date
@@ -417,3 +418,16 @@ def test_derived_values_match_a_plain_evaluation(
         else:
             assert v.value == pytest.approx((x - y) / y * 100)
             assert v.n == min(x, y)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(alphabet=st.sampled_from(list("ab_1. +-*/()%'\"[]:=<>,λ\\n\\t")), max_size=40))
+def test_any_text_either_parses_or_is_refused_cleanly(text: str) -> None:
+    try:
+        formula = parse_formula(text)
+    except FormulaError as exc:
+        assert exc.message
+        return
+    # What parses is arithmetic over names that evaluates (or divides by zero) cleanly.
+    with contextlib.suppress(DivisionByZero, OverflowError):
+        evaluate(formula, dict.fromkeys(formula.names, 2.0))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import math
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -59,7 +60,10 @@ def parse_formula(text: str) -> Formula:
     if "\n" in text.strip() or "\r" in text:
         raise FormulaError("a formula is one line")
     try:
-        tree = ast.parse(text.strip(), mode="eval")
+        with warnings.catch_warnings():
+            # A string such as '\d' makes the parser warn; it is refused below anyway.
+            warnings.simplefilter("ignore")
+            tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as exc:
         column = (exc.offset or 1) - 1
         raise FormulaError(
