@@ -767,3 +767,28 @@ def test_quantile_test_needs_enough_durations() -> None:
     small = {"n": 12, "quantile": 60.0, "low_at": 40.0, "high_at": 90.0}
     big = {"n": 400, "quantile": 70.0, "low_at": 66.0, "high_at": 75.0}
     assert Duration().compare(spec, small, big, "larger") is None
+
+
+@FAST
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.one_of(st.none(), st.floats(min_value=-30, max_value=3000, allow_nan=False)),
+            st.one_of(st.none(), st.sampled_from(["phone", "email"])),
+        ),
+        max_size=40,
+    )
+)
+def test_share_condition_sql_matches_python(rows: list[tuple[float | None, str | None]]) -> None:
+    con = table(
+        [{"frm": f, "channel": c} for f, c in rows], {"frm": "DOUBLE", "channel": "VARCHAR"}
+    )
+    spec = Share.spec_model(
+        name="sla", kind="share", dataset="t", field="frm", valid={"min": 0},
+        condition="(channel = 'phone' AND frm <= 4) OR (channel = 'email' AND frm <= 1440)",
+    )  # fmt: skip
+    v = pick(compute_spec(con, spec, Share(), "ds", {"frm": "number", "channel": "string"}).values)
+    usable = [(f, c) for f, c in rows if f is not None and f >= 0]
+    within = [f for f, c in usable if (c == "phone" and f <= 4) or (c == "email" and f <= 1440)]
+    assert (v.n, v.excluded) == (len(usable), sum(f is not None and f < 0 for f, _ in rows))
+    assert v.value == (100 * len(within) / len(usable) if usable else None)
