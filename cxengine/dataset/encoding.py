@@ -128,6 +128,58 @@ def transcode_to_utf8(path: Path, encoding: str) -> Path:
     return Path(name)
 
 
+def newline_problem(path: Path) -> str | None:
+    """Return "mixed" when a file mixes line ends, "cr" when it has only CR ones, else None.
+
+    DuckDB's CSV reader stops with "the state machine reached an invalid state" on
+    a mix (a CRLF line appended to an LF export, a stray CR in a value), losing
+    every row; and the header sniffing here splits lines on LF only. Both kinds of
+    file are normalized to LF first.
+    """
+    cr = lf = crlf = 0
+    last = b""
+    with path.open("rb") as f:
+        while chunk := f.read(SAMPLE_BYTES * 4):
+            cr += chunk.count(b"\r")
+            if cr:
+                lf += chunk.count(b"\n")
+                crlf += chunk.count(b"\r\n") + (last == b"\r" and chunk[:1] == b"\n")
+            last = chunk[-1:]
+    if cr == 0 or cr == lf == crlf:
+        return None
+    return "cr" if lf == 0 else "mixed"
+
+
+def normalize_newlines(path: Path, problem: str) -> tuple[Path, int]:
+    """Write a copy with LF line ends; return it and how many lone CRs became spaces.
+
+    "cr": every CR is a line end. "mixed": CRLF becomes LF and a lone CR a space,
+    so the number of LF, and with it every line number, stays that of the original.
+    """
+    fd, name = tempfile.mkstemp(prefix="cxengine-", suffix=".csv")
+    lone = 0
+    try:
+        with path.open("rb") as src, os.fdopen(fd, "wb") as dst:
+            carry = b""
+            while chunk := src.read(SAMPLE_BYTES * 4):
+                data = carry + chunk
+                carry = b"\r" if data.endswith(b"\r") else b""
+                data = data[:-1] if carry else data
+                if problem == "cr":
+                    dst.write(data.replace(b"\r", b"\n"))
+                    continue
+                data = data.replace(b"\r\n", b"\n")
+                lone += data.count(b"\r")
+                dst.write(data.replace(b"\r", b" "))
+            if carry:
+                lone += problem != "cr"
+                dst.write(b"\n" if problem == "cr" else b" ")
+    except BaseException:
+        Path(name).unlink(missing_ok=True)
+        raise
+    return Path(name), lone
+
+
 def _line_at(path: Path, offset: int) -> int:
     """Return the 1-based line holding a byte offset (for messages; reads up to it)."""
     line, done = 1, 0

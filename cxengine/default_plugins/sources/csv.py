@@ -26,7 +26,9 @@ from cxengine.dataset.encoding import (
     SAMPLE_BYTES,
     detect_encoding,
     is_utf8,
+    newline_problem,
     normalize_encoding,
+    normalize_newlines,
     sample_text,
     sniff_delimiter,
     transcode_to_utf8,
@@ -94,6 +96,8 @@ class _Scan:
     header: bool
     skip_rows: int
     columns: list[str]
+    lines_path: Path  # the file whose lines locators count: `path`, or a copy
+    lines_encoding: str
     rejects_table: str = field(default_factory=lambda: f"_cx_csv_rejects_{next(_scans)}")
     malformed_lines: set[int] | None = None
     #: Start line of each parsed row, built on the first locate and shared by later ones.
@@ -133,6 +137,20 @@ class CsvSource:
             encoding, read_path = "utf-8-sig", path  # utf-8-sig also reads files without a BOM
         else:
             read_path = transcode_to_utf8(path, encoding)
+        lines_path, lines_encoding = path, encoding  # what locators count lines in
+        if problem := newline_problem(read_path):
+            normalized, lone = normalize_newlines(read_path, problem)
+            _unlink_copy(path, read_path)
+            read_path = normalized
+            if problem == "cr":
+                # Lines end in CR only: the original has no LF to count, the copy has.
+                lines_path, lines_encoding = read_path, "utf-8-sig"
+                note(f"{origin}: lines end in CR only (old Mac format); read as LF")
+            else:
+                note(
+                    f"{origin}: the file mixes line ends (CRLF and LF); read as LF"
+                    + (f", {lone} stray carriage returns (CR) read as spaces" if lone else "")
+                )
 
         text, complete = sample_text(read_path, "utf-8-sig")
         body = _after_lines(text, opts.skip_rows)
@@ -172,6 +190,8 @@ class CsvSource:
             opts.header,
             opts.skip_rows,
             columns,
+            lines_path=lines_path,
+            lines_encoding=lines_encoding,
         )
         if read_path != path:
             # Fallback cleanup if malformed() is never called (an aborted load).
@@ -246,7 +266,8 @@ def _malformed(con: duckdb.DuckDBPyConnection, scan: _Scan) -> list[Reject]:
     finally:
         run(con, f"DROP TABLE IF EXISTS {ident(scan.rejects_table)}")
         run(con, f"DROP TABLE IF EXISTS {ident(scan.rejects_scan)}")
-        _unlink_copy(scan.path, scan.read_path)
+        if scan.lines_path != scan.read_path:  # else locate still reads it (finalizer)
+            _unlink_copy(scan.path, scan.read_path)
     rejects = []
     for pos, kind, message, text in rows:
         m = _EXPECTED.search(message or "")
@@ -281,8 +302,8 @@ def _locate(scan: _Scan, rows: Sequence[int]) -> Mapping[int, str]:
     last = max(rows)
     if scan.row_lines is None or (len(scan.row_lines) <= last and not scan.row_lines_complete):
         layout = CsvLayout(
-            scan.path,
-            scan.encoding,
+            scan.lines_path,
+            scan.lines_encoding,
             scan.delimiter,
             scan.quote,
             scan.escape,
