@@ -124,7 +124,7 @@ class RepeatPurchase:
         ]
 
     def prepare(self, spec: MetricSpec, source: exp.Expression) -> exp.Select | None:
-        """Events: one row per customer with the first and second purchase times."""
+        """Events: one row per customer: first purchase, purchase count, second purchase time."""
         assert isinstance(spec, RepeatPurchaseSpec)
         if not spec.from_events:
             return None
@@ -132,28 +132,38 @@ class RepeatPurchase:
             this=exp.column(str(spec.purchase), quoted=True), to=exp.DataType.build("TIMESTAMP")
         )
         cust = exp.column(str(spec.customer), quoted=True)
-        ranked = exp.select(
+        columns = [
             exp.alias_(cust.copy(), "_cx_customer", quoted=True),
             exp.alias_(t.copy(), "_cx_t", quoted=True),
             exp.column("_cx_row", quoted=True),
             *[exp.column(b, quoted=True) for b in spec.by],
-            exp.alias_(
-                exp.Window(
-                    this=exp.Anonymous(this="row_number"),
-                    partition_by=[cust.copy()],
-                    order=exp.Order(expressions=[exp.Ordered(this=t.copy())]),
-                ),
-                "_cx_rank",
-                quoted=True,
-            ),
-            exp.alias_(exp.Window(this=exp.Max(this=t.copy())), DATA_END, quoted=True),
-        ).from_(exp.alias_(exp.Subquery(this=source), "purchases", table=True))
+        ]
         tcol = exp.column("_cx_t", quoted=True)
-        second = exp.Filter(
-            this=exp.Min(this=tcol.copy()),
-            expression=exp.Where(
-                this=exp.EQ(this=exp.column("_cx_rank", quoted=True), expression=lit(2))
-            ),
+        no_time = exp.Cast(this=exp.Null(), to=exp.DataType.build("TIMESTAMP"))
+        second: exp.Expression = no_time.copy()
+        data_end: exp.Expression = no_time.copy()
+        if spec.within_days is not None:
+            # Only a time limit needs the second purchase's time and the end of the
+            # data; without one, two purchases are enough (and the window functions,
+            # the costly part, are skipped).
+            rank = exp.Window(
+                this=exp.Anonymous(this="row_number"),
+                partition_by=[cust.copy()],
+                order=exp.Order(expressions=[exp.Ordered(this=t.copy())]),
+            )
+            columns.append(exp.alias_(rank, "_cx_rank", quoted=True))
+            columns.append(
+                exp.alias_(exp.Window(this=exp.Max(this=t.copy())), DATA_END, quoted=True)
+            )
+            second = exp.Filter(
+                this=exp.Min(this=tcol.copy()),
+                expression=exp.Where(
+                    this=exp.EQ(this=exp.column("_cx_rank", quoted=True), expression=lit(2))
+                ),
+            )
+            data_end = exp.Max(this=exp.column(DATA_END, quoted=True))
+        ranked = exp.select(*columns).from_(
+            exp.alias_(exp.Subquery(this=source), "purchases", table=True)
         )
         return (
             exp.select(
@@ -163,7 +173,7 @@ class RepeatPurchase:
                 exp.alias_(exp.Min(this=tcol.copy()), str(spec.purchase), quoted=True),
                 exp.alias_(second, SECOND, quoted=True),
                 exp.alias_(exp.Count(this=exp.Star()), PURCHASES, quoted=True),
-                exp.alias_(exp.Max(this=exp.column(DATA_END, quoted=True)), DATA_END, quoted=True),
+                exp.alias_(data_end, DATA_END, quoted=True),
                 exp.alias_(
                     exp.Min(this=exp.column("_cx_row", quoted=True)), "_cx_row", quoted=True
                 ),
@@ -194,7 +204,7 @@ class RepeatPurchase:
             }
         first = exp.Cast(this=ctx.column(str(spec.purchase)), to=exp.DataType.build("TIMESTAMP"))
         second = ctx.column(SECOND)
-        repeat: exp.Expression = exp.Not(this=exp.Is(this=second.copy(), expression=exp.Null()))
+        repeat: exp.Expression = exp.GTE(this=ctx.column(PURCHASES), expression=lit(2))
         judged: exp.Expression = exp.true()
         if spec.within_days is not None:
             window = exp.Interval(this=lit(round(spec.within_days * 86400)), unit=exp.var("SECOND"))
