@@ -3,9 +3,9 @@
 For N example customers (default 200,000; `cxengine init`'s generator, sign-ups over
 2023–2025) it times, in alternating rounds:
 
-  a) `retention` per plan × month through the engine (every customer × every month
-     window, no join condition, so every slice has every period);
-     reference: one query that joins each customer only to the windows it overlaps;
+  a) `retention` per plan × month through the engine (each customer joined to the
+     windows it overlaps, every slice completed to every period, the all-periods
+     value pooled); reference: one query with the same range join;
   b) `repeat_purchase` from purchase events (one event per order of each customer)
      through the engine's `prepare` step; reference: a GROUP BY customer query;
   c) `weighted_index` over three random 1–10 answers per row (10 % skipped);

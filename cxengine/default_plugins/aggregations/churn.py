@@ -51,6 +51,10 @@ class Churn:
         assert isinstance(spec, ChurnSpec)
         return customer_base.calendar_fields(spec)
 
+    def calendar_join(self, spec: MetricSpec, ctx: CompileContext) -> exp.Expression:
+        assert isinstance(spec, ChurnSpec)
+        return customer_base.calendar_join(spec, ctx)
+
     def prepare(self, spec: MetricSpec, source: exp.Expression) -> exp.Select | None:
         assert isinstance(spec, ChurnSpec)
         return customer_base.prepare(spec, source) if spec.from_events else None

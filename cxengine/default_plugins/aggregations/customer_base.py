@@ -119,6 +119,27 @@ def calendar_fields(spec: CustomerBaseSpec) -> list[str]:
     return [spec.start_field(), *([end] if end else [])]
 
 
+def calendar_join(spec: CustomerBaseSpec, ctx: CompileContext) -> exp.Expression:
+    """Join a customer only to the windows it overlaps (joined before the end, not gone before).
+
+    Every count needs a customer who joined before the window ends and had not left
+    before it began; a window (× slice) that no customer overlaps is completed by the
+    engine with empty counts, so every slice still has every period.
+    """
+    assert ctx.window_start is not None and ctx.window_end is not None
+    start = _ts(ctx.column(spec.start_field()))
+    joined = exp.LT(this=start, expression=ctx.window_end.copy())
+    end_name = spec.end_field()
+    if not end_name:
+        return joined
+    end = _ts(ctx.column(end_name))
+    stayed = exp.Or(
+        this=exp.Is(this=end.copy(), expression=exp.Null()),
+        expression=exp.GTE(this=end, expression=ctx.window_start.copy()),
+    )
+    return exp.And(this=joined, expression=exp.Paren(this=stayed))
+
+
 def exclusions(spec: CustomerBaseSpec, ctx: CompileContext) -> list[Exclusion]:
     """Exclude customers that cannot be placed in time (on the customers dataset)."""
     if spec.from_events:
