@@ -319,6 +319,7 @@ def _enrich_dataset(
     options = enricher_options(project, comments)
     several = len(enrichers) > 1
     joins: list[str] = []
+    cleanups: list[Callable[[], None]] = []
     select = ["d.*"]
     fingerprint = hashlib.sha256(ds.fingerprint.encode())
     for index, (enricher_name, enricher) in enumerate(enrichers):
@@ -353,6 +354,7 @@ def _enrich_dataset(
         )  # fmt: skip
         select.extend(tag_select(f"t{index}", prefix, themes))
         joins.append(f" LEFT JOIN {ident(outcome.table)} AS t{index} USING (_cx_row)")
+        cleanups.append(outcome.cleanup)
         ds.fields.update(columns)
     enriched = f"_cx_enriched_{ds.name}"
     run(
@@ -360,5 +362,7 @@ def _enrich_dataset(
         f"CREATE OR REPLACE TABLE {ident(enriched)} AS "
         f"SELECT {', '.join(select)} FROM {ident(ds.table)} AS d{''.join(joins)}",
     )
+    for done in cleanups:
+        done()
     ds.table = enriched
     ds.fingerprint = fingerprint.hexdigest()[: len(ds.fingerprint) or 16]

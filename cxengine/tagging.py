@@ -42,9 +42,15 @@ _BLANKS = " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x85\xa0\u1680\u2000\u2001\u2002\u2003
 
 @dataclass(frozen=True)
 class Staged:
-    """The non-empty comments of a dataset in a DuckDB table: _cx_row, key, text, text_hash."""
+    """The non-empty comments of a dataset in a DuckDB table: _cx_row, key, text_hash.
+
+    The texts stay in the dataset table (`source`, column `text_sql`): only cache
+    misses need them, and copying 100,000 texts cost more than the rest of a rerun.
+    """
 
     table: str
+    source: str
+    text_sql: str
     count: int
     duplicates: int  # comments whose key repeats an earlier row's (stored as key#2, …)
 
@@ -68,7 +74,7 @@ def stage_comments(
         con,
         f"CREATE OR REPLACE TEMP TABLE {ident(table)} AS "
         f"SELECT _cx_row, CASE WHEN rn = 1 THEN base ELSE base || '#' || CAST(rn AS VARCHAR) END "
-        f"AS comment_key, text, sha1(text) AS text_hash, rn FROM ("
+        f"AS comment_key, sha1(text) AS text_hash, rn FROM ("
         f"  SELECT _cx_row, {base} AS base, {text} AS text,"
         f"  row_number() OVER (PARTITION BY {base} ORDER BY _cx_row) AS rn"
         f"  FROM {ident(dataset_table)}"
@@ -82,7 +88,7 @@ def stage_comments(
         f"SELECT count(*), count(*) FILTER (WHERE rn > 1) FROM {ident(table)}"
     ).fetchall()[0]
     count, dup = (int(row[0]), int(row[1])) if row else (0, 0)
-    return Staged(table, count, dup)
+    return Staged(table, dataset_table, text, count, dup)
 
 
 @dataclass(frozen=True)
@@ -93,6 +99,8 @@ class TagOutcome:
     analysed: int  # distinct texts the enricher was called for
     cached: int  # comments whose tags came from the cache
     written: int  # rows upserted into comment_tags
+    #: Call after the tags table was read: it may be a view over registered Arrow data.
+    cleanup: Callable[[], None]
 
 
 def tag_field(
@@ -125,16 +133,20 @@ def tag_field(
     else:
         keys = {"comment_key": "string", "text_hash": "string"}
         _register(con, f"{cache}_arrow", keys, columns or {}, EXPOSED_COLUMNS)
-    # The cache as a table with the parsed list and map; a snapshot holds them already.
-    parsed = "*" if snapshot is not None else f"*, {_PARSED}"
     source = ident(f"{cache}_arrow")
-    run(con, f"CREATE OR REPLACE TEMP TABLE {ident(cache)} AS SELECT {parsed} FROM {source}")
-    con.unregister(f"{cache}_arrow")
+    if snapshot is not None:
+        # A snapshot holds the parsed list and map already: query the Arrow data as is.
+        run(con, f"CREATE OR REPLACE TEMP VIEW {ident(cache)} AS SELECT * FROM {source}")
+    else:
+        run(
+            con, f"CREATE OR REPLACE TEMP TABLE {ident(cache)} AS SELECT *, {_PARSED} FROM {source}"
+        )
 
     misses = con.execute(
-        f"SELECT text_hash, any_value(comment_key), any_value(text) FROM {ident(staged.table)} "
-        f"WHERE text_hash NOT IN (SELECT text_hash FROM {ident(cache)}) "
-        f"GROUP BY text_hash ORDER BY min(_cx_row)"
+        f"SELECT s.text_hash, any_value(s.comment_key), any_value({staged.text_sql}) "
+        f"FROM {ident(staged.table)} AS s JOIN {ident(staged.source)} USING (_cx_row) "
+        f"WHERE s.text_hash NOT IN (SELECT text_hash FROM {ident(cache)}) "
+        f"GROUP BY s.text_hash ORDER BY min(s._cx_row)"
     ).fetchall()
     fresh: dict[str, list[Any]] = {"text_hash": []}
     fresh.update({c: [] for c in TAG_COLUMNS})
@@ -164,63 +176,84 @@ def tag_field(
 
     tag_list = ", ".join(ident(c) for c in EXPOSED_COLUMNS)
     all_list = f"{tag_list}, themes_list, theme_map"
+    h_list = ", ".join(f"h.{c}" for c in (*EXPOSED_COLUMNS, "themes_list", "theme_map"))
+    staged_t, cache_t = ident(staged.table), ident(cache)
+    # Most comments of a rerun are cached under their own key: a 1:1 join. Only the
+    # rest (new keys, edited texts: exactly the comments whose stored row changes) look
+    # their text up among fresh and cached tags.
+    rest = ident(f"{table}_rest")
     run(
         con,
-        f"CREATE OR REPLACE TEMP TABLE {ident(table)} AS "
-        f"SELECT c._cx_row, c.comment_key, c.text_hash, "
-        f"{', '.join('h.' + c for c in ('language', 'themes', 'sentiment', 'label'))}, "
-        f"h.theme_sentiment, h.themes_list, h.theme_map "
-        f"FROM {ident(staged.table)} AS c JOIN ("
+        f"CREATE OR REPLACE TEMP TABLE {rest} AS "
+        f"SELECT _cx_row, comment_key, text_hash FROM {staged_t} AS s WHERE NOT EXISTS ("
+        f"  SELECT 1 FROM {cache_t} AS k "
+        f"  WHERE k.comment_key = s.comment_key AND k.text_hash = s.text_hash)",
+    )
+    tags_sql = (
+        f"SELECT c._cx_row, c.comment_key, c.text_hash, {h_list} "
+        f"FROM {staged_t} AS c JOIN {cache_t} AS h USING (comment_key, text_hash) "
+        f"UNION ALL "
+        f"SELECT c._cx_row, c.comment_key, c.text_hash, {h_list} FROM {rest} AS c JOIN ("
         f"  SELECT DISTINCT ON (text_hash) text_hash, {all_list} FROM ("
         f"    SELECT text_hash, {tag_list}, {_PARSED} FROM {ident(fresh_table)} UNION ALL "
-        f"    SELECT text_hash, {all_list} FROM {ident(cache)})"
-        f") AS h USING (text_hash)",
+        f"    SELECT text_hash, {all_list} FROM {cache_t} "
+        f"    WHERE text_hash IN (SELECT text_hash FROM {rest}))"
+        f") AS h USING (text_hash)"
     )
+    changed_count = con.execute(f"SELECT count(*) FROM {rest}").fetchall()[0][0]
+    gone = [
+        r[0]
+        for r in con.execute(
+            f"SELECT comment_key FROM {cache_t} "
+            f"WHERE comment_key NOT IN (SELECT comment_key FROM {staged_t})"
+        ).fetchall()
+    ]
     written = 0
-    if write and database is not None:
-        # Changed: a comment whose key is new or whose text changed since it was tagged.
-        # Its tags are fresh (written in full) or cached under another key (copied
-        # inside SQLite, so the cache read stays narrow).
-        is_changed = (
-            f"NOT EXISTS (SELECT 1 FROM {ident(cache)} AS k "
-            f"WHERE k.comment_key = t.comment_key AND k.text_hash = t.text_hash)"
-        )
+    tags_kind = "TABLE"
+    if write and database is not None and (changed_count or gone or snapshot is None):
+        run(con, f"CREATE OR REPLACE TEMP TABLE {ident(table)} AS {tags_sql}")
         full = ", ".join("f." + ident(c) for c in TAG_COLUMNS)
+        # Fresh tags are written in full; tags cached under another key are copied
+        # inside SQLite, so the cache read stays narrow.
         changed = con.execute(
-            f"SELECT t.comment_key, t.text_hash, {full} FROM {ident(table)} AS t "
-            f"JOIN {ident(fresh_table)} AS f USING (text_hash) WHERE {is_changed}"
+            f"SELECT r.comment_key, r.text_hash, {full} FROM {rest} AS r "
+            f"JOIN {ident(fresh_table)} AS f USING (text_hash)"
         ).fetchall()
         copies = con.execute(
-            f"SELECT t.comment_key, t.text_hash FROM {ident(table)} AS t WHERE {is_changed} "
-            f"AND t.text_hash NOT IN (SELECT text_hash FROM {ident(fresh_table)})"
+            f"SELECT comment_key, text_hash FROM {rest} "
+            f"WHERE text_hash NOT IN (SELECT text_hash FROM {ident(fresh_table)})"
         ).fetchall()
-        gone = [
-            r[0]
-            for r in con.execute(
-                f"SELECT comment_key FROM {ident(cache)} "
-                f"WHERE comment_key NOT IN (SELECT comment_key FROM {ident(staged.table)})"
-            ).fetchall()
-        ]
-        if changed or copies or gone or snapshot is None:
-            from cxengine.store.results import ResultsStore, now_iso
+        from cxengine.store.results import ResultsStore, now_iso
 
-            arrow = _snapshot(con, table)
-            with ResultsStore(database) as store, store.write() as conn:
-                written = write_tags(
-                    conn, dataset=dataset, field=comment_field, enricher=enricher_name,
-                    version=version, rows=changed, copies=copies, gone=gone,
-                    tagged_at=now_iso(),
-                )  # fmt: skip
-                write_snapshot(
-                    conn, dataset=dataset, field=comment_field, enricher=enricher_name,
-                    version=version, arrow=arrow,
-                )  # fmt: skip
-    row = con.execute(
-        f"SELECT count(*) FROM {ident(staged.table)} "
-        f"WHERE text_hash IN (SELECT text_hash FROM {ident(cache)})"
-    ).fetchall()[0]
-    con.unregister(fresh_table)
-    return TagOutcome(table, len(misses), int(row[0]) if row else 0, written)
+        arrow = _snapshot(con, table)
+        with ResultsStore(database) as store, store.write() as conn:
+            written = write_tags(
+                conn, dataset=dataset, field=comment_field, enricher=enricher_name,
+                version=version, rows=changed, copies=copies, gone=gone, tagged_at=now_iso(),
+            )  # fmt: skip
+            write_snapshot(
+                conn, dataset=dataset, field=comment_field, enricher=enricher_name,
+                version=version, arrow=arrow,
+            )  # fmt: skip
+    else:
+        # Nothing to store: the join is computed once, by whoever reads the tags.
+        tags_kind = "VIEW"
+        run(con, f"CREATE OR REPLACE TEMP VIEW {ident(table)} AS {tags_sql}")
+    fresh_rows = con.execute(
+        f"SELECT count(*) FROM {staged_t} "
+        f"WHERE text_hash IN (SELECT text_hash FROM {ident(fresh_table)})"
+    ).fetchall()[0][0]
+    cached_rows = staged.count - int(fresh_rows)
+
+    def cleanup() -> None:
+        """Drop the helper views and Arrow data once the tags were read."""
+        run(con, f"DROP {tags_kind} {ident(table)}")
+        run(con, f"DROP {'VIEW' if snapshot is not None else 'TABLE'} {cache_t}")
+        run(con, f"DROP TABLE {rest}")
+        con.unregister(fresh_table)
+        con.unregister(f"{cache}_arrow")
+
+    return TagOutcome(table, len(misses), cached_rows, written, cleanup)
 
 
 # JSON tags parsed once per comment into the list and map the tag columns look into.
