@@ -667,3 +667,57 @@ def test_event_kinds_run_in_a_project_and_locate_their_rejects(
     assert values[("repeat_buyers", JAN, "{}")].value == 50.0
     assert values[("repeat_buyers", None, "{}")].n == 4
     assert values[("repeat_buyers", None, '{"channel": "web"}')].value == 50.0
+
+
+def merged_spells(
+    rows: Sequence[tuple[str | None, date | None, date | None, str]],
+) -> list[tuple[datetime, datetime | None, str]]:
+    """Merge each customer's overlapping or touching rows, as `customer:` asks."""
+    usable = [r for r in rows if r[0] and r[1] and (r[2] is None or r[2] >= r[1])]
+    out = []
+    for cust in sorted({r[0] for r in usable}):
+        mine = sorted(((r[1], r[2], r[3]) for r in usable if r[0] == cust), key=lambda r: r[0])
+        start, end, plan = mine[0]
+        for s, e, _ in mine[1:]:
+            if end is None or s <= end:  # overlaps or touches: the same relationship
+                end = None if end is None or e is None else max(end, e)
+            else:
+                out.append((midnight(start), midnight(end), plan))
+                start, end = s, e
+        out.append((midnight(start), midnight(end) if end else None, plan))
+    return out
+
+
+@PROPERTY
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.one_of(st.none(), st.sampled_from(["a", "b", "c", "d"])),
+            st.integers(0, 120),
+            st.one_of(st.none(), st.integers(-5, 60)),
+        ),
+        min_size=1,
+        max_size=30,
+    )
+)
+def test_rows_of_one_customer_are_merged_when_ids_are_given(rows: list[Any]) -> None:
+    base = date(2025, 1, 1)
+    plan_of = {"a": "basic", "b": "pro", "c": "basic", "d": "pro"}
+    data = []
+    for cust, joined, after in rows:
+        j = base + timedelta(days=joined)
+        data.append((cust, j, j + timedelta(days=after) if after is not None else None,
+                     plan_of.get(cust or "", "basic")))  # fmt: skip
+    con = table(CUSTOMER_COLUMNS, data)
+    result = run(
+        con, Retention(), CUSTOMER_TYPES, start="joined", end="left", customer="cid",
+        period="month", by=["plan"], method="cohort",
+    )  # fmt: skip
+    spells = merged_spells(data)
+    if not spells:
+        assert all(v.n == 0 for v in result.values)
+        return
+    stamps = [t for s, e, _ in spells for t in (s, e) if t is not None]
+    expected = expected_values(spells, stamps, {p for _, _, p in spells}, "month")
+    got = {k: counts_of(v, expected[k]) for k, v in by_key(result.values).items()}
+    assert got == expected

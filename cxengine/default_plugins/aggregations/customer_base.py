@@ -48,7 +48,9 @@ class CustomerBaseSpec(MetricSpec):
         None, description="activity events instead: the time of each event (order, login, …)"
     )
     customer: str | None = Field(
-        None, description="activity events: the customer id field the events belong to"
+        None,
+        description="the customer id: required with activity events; with a customers "
+        "dataset, rows of one customer are merged so that each counts once",
     )
     inactive_after_days: float | None = Field(
         None,
@@ -64,9 +66,8 @@ class CustomerBaseSpec(MetricSpec):
                     "give `start` (and `end`) from a customers dataset, or `activity`, "
                     "`customer` and `inactive_after_days` from activity events"
                 )
-            extra = [k for k in ("customer", "inactive_after_days") if getattr(self, k)]
-            if extra:
-                raise ValueError(f"`{extra[0]}` only applies with `activity` (events)")
+            if self.inactive_after_days is not None:
+                raise ValueError("`inactive_after_days` only applies with `activity` (events)")
         else:
             if self.start is not None or self.end is not None:
                 raise ValueError("give either `start`/`end` or `activity`, not both")
@@ -94,13 +95,20 @@ class CustomerBaseSpec(MetricSpec):
         """Return True when relationships are derived from activity events."""
         return self.activity is not None
 
+    @property
+    def prepared(self) -> bool:
+        """Return True when rows are reshaped into one row per customer relationship."""
+        return self.from_events or self.customer is not None
+
     def start_field(self) -> str:
         """Return the column holding the relationship start (after `prepare`)."""
-        return SPELL_START if self.from_events else str(self.start)
+        return SPELL_START if self.prepared else str(self.start)
 
     def end_field(self) -> str | None:
         """Return the column holding the relationship end, if any."""
-        return SPELL_END if self.from_events else self.end
+        if self.prepared:
+            return SPELL_END if self.from_events or self.end else None
+        return self.end
 
 
 def fields(spec: CustomerBaseSpec) -> dict[str, tuple[str, ...]]:
@@ -110,6 +118,8 @@ def fields(spec: CustomerBaseSpec) -> dict[str, tuple[str, ...]]:
     out: dict[str, tuple[str, ...]] = {str(spec.start): TIME_TYPES}
     if spec.end:
         out[spec.end] = TIME_TYPES
+    if spec.customer:
+        out[spec.customer] = ()
     return out
 
 
@@ -167,6 +177,15 @@ def exclusions(spec: CustomerBaseSpec, ctx: CompileContext) -> list[Exclusion]:
                 f"{spec.end} is before {spec.start}",
             )
         )
+    if spec.customer:
+        cust = ctx.column(spec.customer)
+        out.append(
+            Exclusion(
+                spec.customer,
+                exp.Is(this=cust, expression=exp.Null()),
+                f"{spec.customer} is empty: the row cannot be tied to a customer",
+            )
+        )
     return out
 
 
@@ -212,7 +231,102 @@ def base_counts(spec: CustomerBaseSpec, ctx: CompileContext) -> dict[str, exp.Ex
     }
 
 
-def prepare(spec: CustomerBaseSpec, source: exp.Expression) -> exp.Select:
+def prepare(spec: CustomerBaseSpec, source: exp.Expression) -> exp.Select | None:
+    """Return the query building one row per customer relationship, or None (rows are that)."""
+    if spec.from_events:
+        return prepare_events(spec, source)
+    if spec.customer:
+        return merge_customer_rows(spec, source)
+    return None
+
+
+def merge_customer_rows(spec: CustomerBaseSpec, source: exp.Expression) -> exp.Select:
+    """Merge the overlapping relationships of each customer, so a customer counts once.
+
+    A customers table may hold several rows per customer (subscriptions, contracts).
+    Rows of one customer that overlap or touch become one relationship, from the first
+    start to the last end (open while any of them is open); a customer who comes back
+    after a gap has two relationships and is new again on return. Slice fields take
+    their value from the relationship's first row.
+    """
+    assert spec.start and spec.customer
+    cust = exp.column(spec.customer, quoted=True)
+    s = _ts(exp.column(spec.start, quoted=True))
+    e = _ts(exp.column(spec.end, quoted=True)) if spec.end else exp.Null()
+    order = exp.Order(
+        expressions=[
+            exp.Ordered(this=s.copy()),
+            exp.Ordered(this=exp.column("_cx_row", quoted=True)),
+        ]
+    )
+    forever = exp.Cast(this=exp.Literal.string("infinity"), to=exp.DataType.build("TIMESTAMP"))
+    reach = exp.Window(
+        this=exp.Max(this=exp.Coalesce(this=e.copy(), expressions=[forever])),
+        partition_by=[cust.copy()],
+        order=order.copy(),
+        spec=exp.WindowSpec(
+            kind="ROWS", start="UNBOUNDED", start_side="PRECEDING", end=lit(1), end_side="PRECEDING"
+        ),
+    )
+    new_run = exp.If(
+        this=exp.LTE(this=s.copy(), expression=reach),
+        true=lit(0),
+        false=lit(1),
+    )
+    flagged = exp.select(
+        exp.alias_(cust.copy(), "_cx_customer", quoted=True),
+        exp.alias_(s.copy(), "_cx_s", quoted=True),
+        exp.alias_(e.copy(), "_cx_e", quoted=True),
+        exp.alias_(new_run, "_cx_new_run", quoted=True),
+        exp.column("_cx_row", quoted=True),
+        *[exp.column(b, quoted=True) for b in spec.by],
+    ).from_(exp.alias_(exp.Subquery(this=source), "rows", table=True))
+    scol, ecol = exp.column("_cx_s", quoted=True), exp.column("_cx_e", quoted=True)
+    ccol = exp.column("_cx_customer", quoted=True)
+    run_id = exp.Window(
+        this=exp.Sum(this=exp.column("_cx_new_run", quoted=True)),
+        partition_by=[ccol.copy()],
+        order=exp.Order(
+            expressions=[
+                exp.Ordered(this=scol.copy()),
+                exp.Ordered(this=exp.column("_cx_row", quoted=True)),
+            ]
+        ),
+    )
+    numbered = exp.select(exp.Star(), exp.alias_(run_id, "_cx_run", quoted=True)).from_(
+        exp.alias_(exp.Subquery(this=flagged), "flagged", table=True)
+    )
+    still_open = exp.GT(
+        this=exp.Filter(
+            this=exp.Count(this=exp.Star()),
+            expression=exp.Where(this=exp.Is(this=ecol.copy(), expression=exp.Null())),
+        ),
+        expression=lit(0),
+    )
+    end = exp.If(this=still_open, true=exp.Null(), false=exp.Max(this=ecol.copy()))
+    return (
+        exp.select(
+            exp.alias_(ccol.copy(), spec.customer, quoted=True),
+            exp.alias_(exp.Min(this=scol.copy()), SPELL_START, quoted=True),
+            exp.alias_(end, SPELL_END, quoted=True),
+            exp.alias_(exp.Min(this=exp.column("_cx_row", quoted=True)), "_cx_row", quoted=True),
+            *[
+                exp.alias_(
+                    exp.Anonymous(
+                        this="arg_min", expressions=[exp.column(b, quoted=True), scol.copy()]
+                    ),
+                    b,
+                    quoted=True,
+                )
+                for b in spec.by
+            ],
+        )
+        .from_(exp.alias_(exp.Subquery(this=numbered), "numbered", table=True))
+        .group_by(ccol.copy(), exp.column("_cx_run", quoted=True))
+    )
+
+
+def prepare_events(spec: CustomerBaseSpec, source: exp.Expression) -> exp.Select:
     """Turn activity events into relationships ("spells"), one row per customer run.
 
     A run breaks where two consecutive events of a customer are more than

@@ -67,7 +67,7 @@ class Retention:
 
     def prepare(self, spec: MetricSpec, source: exp.Expression) -> exp.Select | None:
         assert isinstance(spec, RetentionSpec)
-        return customer_base.prepare(spec, source) if spec.from_events else None
+        return customer_base.prepare(spec, source)
 
     def exclusions(self, spec: MetricSpec, ctx: CompileContext) -> list[Exclusion]:
         assert isinstance(spec, RetentionSpec)
