@@ -344,7 +344,7 @@ def _enrich_dataset(
             con, staged, dataset=ds.name, comment_field=comments.field,
             enricher_name=enricher_name, enricher=enricher, owner=owner, version=version,
             options=options, table=f"_cx_tags_{ds.name}_{index}", database=database,
-            write=write, progress=progress,
+            write=write, themes=themes, progress=progress,
         )  # fmt: skip
         report.stats.append(
             EnrichmentStats(

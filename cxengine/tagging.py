@@ -117,19 +117,25 @@ def tag_field(
     table: str,
     database: Path | None,
     write: bool,
+    themes: Sequence[str] = (),
     progress: Progress | None = None,
 ) -> TagOutcome:
     """Tag the staged comments (cache first), store what changed, build the tags table."""
+    parsed = _parsed(themes)
     cache = f"{table}_cache"
     columns, snapshot = (
         read_tags(database, dataset, comment_field, enricher_name, version)
         if database
         else ({}, None)
     )
-    if snapshot is not None:
-        import pyarrow as pa
-
-        con.register(f"{cache}_arrow", pa.ipc.open_stream(snapshot).read_all())
+    arrow = _load_snapshot(snapshot, themes) if snapshot is not None else None
+    if snapshot is not None and arrow is None and database is not None:
+        # Written by other code (older cxengine, another taxonomy shape): use the rows.
+        columns, snapshot = read_tags(
+            database, dataset, comment_field, enricher_name, version, use_snapshot=False
+        )
+    if arrow is not None:
+        con.register(f"{cache}_arrow", arrow)
     else:
         keys = {"comment_key": "string", "text_hash": "string"}
         _register(con, f"{cache}_arrow", keys, columns or {}, EXPOSED_COLUMNS)
@@ -138,9 +144,7 @@ def tag_field(
         # A snapshot holds the parsed list and map already: query the Arrow data as is.
         run(con, f"CREATE OR REPLACE TEMP VIEW {ident(cache)} AS SELECT * FROM {source}")
     else:
-        run(
-            con, f"CREATE OR REPLACE TEMP TABLE {ident(cache)} AS SELECT *, {_PARSED} FROM {source}"
-        )
+        run(con, f"CREATE OR REPLACE TEMP TABLE {ident(cache)} AS SELECT *, {parsed} FROM {source}")
 
     misses = con.execute(
         f"SELECT s.text_hash, any_value(s.comment_key), any_value({staged.text_sql}) "
@@ -175,8 +179,8 @@ def tag_field(
     _register(con, fresh_table, {"text_hash": "string"}, fresh, tuple(TAG_COLUMNS))
 
     tag_list = ", ".join(ident(c) for c in EXPOSED_COLUMNS)
-    all_list = f"{tag_list}, themes_list, theme_map"
-    h_list = ", ".join(f"h.{c}" for c in (*EXPOSED_COLUMNS, "themes_list", "theme_map"))
+    all_list = f"{tag_list}, themes_list, theme_scores"
+    h_list = ", ".join(f"h.{c}" for c in (*EXPOSED_COLUMNS, "themes_list", "theme_scores"))
     staged_t, cache_t = ident(staged.table), ident(cache)
     # Most comments of a rerun are cached under their own key: a 1:1 join. Only the
     # rest (new keys, edited texts: exactly the comments whose stored row changes) look
@@ -195,7 +199,7 @@ def tag_field(
         f"UNION ALL "
         f"SELECT c._cx_row, c.comment_key, c.text_hash, {h_list} FROM {rest} AS c JOIN ("
         f"  SELECT DISTINCT ON (text_hash) text_hash, {all_list} FROM ("
-        f"    SELECT text_hash, {tag_list}, {_PARSED} FROM {ident(fresh_table)} UNION ALL "
+        f"    SELECT text_hash, {tag_list}, {parsed} FROM {ident(fresh_table)} UNION ALL "
         f"    SELECT text_hash, {all_list} FROM {cache_t} "
         f"    WHERE text_hash IN (SELECT text_hash FROM {rest}))"
         f") AS h USING (text_hash)"
@@ -257,10 +261,38 @@ def tag_field(
 
 
 # JSON tags parsed once per comment into the list and map the tag columns look into.
-_PARSED = (
-    "from_json(themes, '[\"VARCHAR\"]') AS themes_list, "
-    "from_json(theme_sentiment, '\"MAP(VARCHAR, DOUBLE)\"') AS theme_map"
-)
+def _parsed(themes: Sequence[str]) -> str:
+    """Return the SELECT items parsing the JSON tags into a list and a struct of scores.
+
+    A struct with one field per theme of the taxonomy, not a map: reading a struct
+    field is free, a map look-up per theme and comment was a third of a rerun.
+    """
+    if themes:
+        shape = json.dumps({t: "DOUBLE" for t in themes})
+        scores = f"from_json(theme_sentiment, {lit(shape)})"
+    else:
+        scores = "CAST(NULL AS VARCHAR)"
+    return f"from_json(themes, '[\"VARCHAR\"]') AS themes_list, {scores} AS theme_scores"
+
+
+def _load_snapshot(snapshot: bytes, themes: Sequence[str]) -> Any:
+    """Return the snapshot as an Arrow table, or None when its columns are not ours."""
+    import pyarrow as pa
+
+    try:
+        arrow = pa.ipc.open_stream(snapshot).read_all()
+    except (pa.ArrowInvalid, OSError):
+        return None
+    expected = ["comment_key", "text_hash", *EXPOSED_COLUMNS, "themes_list", "theme_scores"]
+    if arrow.column_names != expected:
+        return None
+    scores = arrow.schema.field("theme_scores").type
+    if themes:
+        if not pa.types.is_struct(scores):
+            return None
+        if [scores.field(i).name for i in range(scores.num_fields)] != list(themes):
+            return None
+    return arrow
 
 
 def _snapshot(con: duckdb.DuckDBPyConnection, table: str) -> bytes:
@@ -269,7 +301,7 @@ def _snapshot(con: duckdb.DuckDBPyConnection, table: str) -> bytes:
 
     columns = ", ".join(ident(c) for c in ("comment_key", "text_hash", *EXPOSED_COLUMNS))
     arrow = con.sql(
-        f"SELECT {columns}, themes_list, theme_map FROM {ident(table)} ORDER BY _cx_row"
+        f"SELECT {columns}, themes_list, theme_scores FROM {ident(table)} ORDER BY _cx_row"
     ).to_arrow_table()
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, arrow.schema) as writer:
@@ -311,7 +343,8 @@ def tag_select(alias: str, prefix: str, themes: Sequence[str]) -> list[str]:
             f"AS {ident(prefix + 'theme_' + theme)}"
         )
         out.append(
-            f"{col('theme_map')}[{lit(theme)}] AS {ident(prefix + 'theme_' + theme + '_sentiment')}"
+            f"struct_extract({col('theme_scores')}, {lit(theme)}) "
+            f"AS {ident(prefix + 'theme_' + theme + '_sentiment')}"
         )
     return out
 

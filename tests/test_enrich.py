@@ -214,6 +214,20 @@ def test_a_stale_snapshot_is_ignored_and_the_rows_are_read(project: Path) -> Non
     conn.close()
 
 
+def test_a_snapshot_that_is_not_ours_is_ignored(project: Path) -> None:
+    config = load_config(project)
+    run_project(config, registry_with(WordEnricher()))
+    conn = sqlite3.connect(project.parent / "cx.db")
+    with conn:
+        conn.execute("UPDATE comment_tag_snapshots SET arrow = x'00ff'")
+    again = WordEnricher()
+    result = run_project(config, registry_with(again))
+    assert again.texts == []
+    assert result.values[0].value == 2  # negative comments, read from the rows
+    assert conn.execute("SELECT length(arrow) > 2 FROM comment_tag_snapshots").fetchall() == [(1,)]
+    conn.close()
+
+
 def test_a_new_enricher_version_retags_everything(project: Path) -> None:
     config = load_config(project)
     first = run_project(config, registry_with(WordEnricher("1")))

@@ -55,7 +55,13 @@ def tag_values(tags: dict[str, Any]) -> tuple[Any, ...]:
 
 
 def read_tags(
-    database: Path, dataset: str, field: str, enricher: str, version: str
+    database: Path,
+    dataset: str,
+    field: str,
+    enricher: str,
+    version: str,
+    *,
+    use_snapshot: bool = True,
 ) -> tuple[dict[str, list[Any]] | None, bytes | None]:
     """Return the cached tags of this enricher version: (columns, None) or (None, snapshot).
 
@@ -82,7 +88,7 @@ def read_tags(
         if "comment_tags" not in tables:
             return empty, None
         scope = (dataset, field, enricher, version)
-        if "comment_tag_snapshots" in tables:
+        if use_snapshot and "comment_tag_snapshots" in tables:
             snap = conn.execute(
                 "SELECT rows, latest, arrow FROM comment_tag_snapshots "
                 "WHERE dataset = ? AND field = ? AND enricher = ? AND version = ?",
