@@ -206,7 +206,7 @@ def sample_text(path: Path, encoding: str, size: int = SAMPLE_BYTES) -> tuple[st
 
 def sniff_delimiter(text: str, quote: str) -> str:
     """Pick the delimiter among , ; TAB | giving the most consistent field count above 1."""
-    best, best_score = ",", (0.0, 0)
+    best, best_score = ",", (False, 0.0, 0)
     for delim in DELIMITERS:
         counts = [len(r) for r in _records(text, delim, quote, limit=200) if r]
         if not counts:
@@ -214,7 +214,9 @@ def sniff_delimiter(text: str, quote: str) -> str:
         width, freq = Counter(counts).most_common(1)[0]
         if width < 2:
             continue
-        score = (freq / len(counts), width)
+        # The first record (the header, usually) must split too: damaged rows below
+        # it must not out-vote the delimiter the header plainly uses.
+        score = (counts[0] > 1, freq / len(counts), width)
         if score > best_score:
             best, best_score = delim, score
     return best

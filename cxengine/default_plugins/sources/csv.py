@@ -142,9 +142,10 @@ class CsvSource:
             normalized, lone = normalize_newlines(read_path, problem)
             _unlink_copy(path, read_path)
             read_path = normalized
+            # Locators count lines in the copy: its LF are the original's (or, for a
+            # CR-only file, its CRs), and no stray CR is left to be read as a line end.
+            lines_path, lines_encoding = read_path, "utf-8-sig"
             if problem == "cr":
-                # Lines end in CR only: the original has no LF to count, the copy has.
-                lines_path, lines_encoding = read_path, "utf-8-sig"
                 note(f"{origin}: lines end in CR only (old Mac format); read as LF")
             else:
                 note(

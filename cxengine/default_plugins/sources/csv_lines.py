@@ -17,7 +17,6 @@ about three times slower (0.77 s against 0.25 s for a 1M-row, 111 MB file).
 
 from __future__ import annotations
 
-import codecs
 import csv
 from array import array
 from collections.abc import Iterable
@@ -51,14 +50,20 @@ def row_start_lines(layout: CsvLayout, last: int, malformed: set[int] | None) ->
     in which case a record of the wrong width is taken to be one of them.
     """
     doubling = not layout.quote or layout.escape in ("", layout.quote)
-    quote = _single_byte(layout.quote, layout.encoding) if layout.quote else b""
-    delim = _single_byte(layout.delimiter, layout.encoding)
+    # The byte scanner follows DuckDB's quoting rules, which the csv module does not
+    # all share (a quote re-opening after a closed one), so it is preferred even
+    # where it is slower: 0.71 s against 0.44 s parsing, for 1M rows with every
+    # third comment quoted. utf-8-sig encodes a BOM in front of each character:
+    # past the BOM the file is plain UTF-8.
+    plain = "utf-8" if layout.encoding.lower().replace("_", "-") == "utf-8-sig" else layout.encoding
+    quote = _single_byte(layout.quote, plain) if layout.quote else b""
+    delim = _single_byte(layout.delimiter, plain)
     if (
         malformed is not None
         and doubling
         and quote is not None
         and delim is not None
-        and _ascii_lines(layout.encoding)
+        and _ascii_lines(plain)
     ):
         with layout.path.open("rb") as f:
             return _by_quote_parity(f, layout, quote, delim, last, malformed)
@@ -80,8 +85,6 @@ def _ascii_lines(encoding: str) -> bool:
     # UTF-8, cp1251, latin-1, koi8-r…: a newline is the byte 0x0A and no other
     # character contains it, so lines can be split as bytes. Not so in UTF-16.
     try:
-        if codecs.lookup(encoding).name == "utf-8-sig":
-            return True  # UTF-8 after its BOM (the BOM only sits in the header line)
         return "\n\r".encode(encoding) == b"\n\r"
     except (UnicodeEncodeError, LookupError):
         return False
@@ -125,12 +128,14 @@ def _by_quote_parity(
 def _quote_open_after(line: bytes, quote: bytes, delim: bytes, open_quote: bool) -> bool:
     """Return whether a quoted field is still open at the end of a physical line.
 
-    As DuckDB and the csv module read it: a quote opens a field only at the start of
-    one (line start or after the delimiter); elsewhere, as in `5" screen`, it is a
-    plain character. Inside quotes a doubled quote is one quote character. Only
-    quote positions are visited, with bytes.find, so long quoted texts stay fast.
+    As DuckDB reads it: a quote opens quoting at the start of a field (line start
+    or after the delimiter, one space allowed in between) or right after a closed
+    quoted part; elsewhere, as in `5" screen`, it is a plain character. Inside
+    quotes a doubled quote is one quote character. Only quote positions are
+    visited, with bytes.find, so long quoted texts stay fast.
     """
     i = 0
+    closed = -2  # where the last quoted field closed on this line
     while True:
         j = line.find(quote, i)
         if j < 0:
@@ -139,9 +144,20 @@ def _quote_open_after(line: bytes, quote: bytes, delim: bytes, open_quote: bool)
             if line[j + 1 : j + 2] == quote:
                 i = j + 2  # a doubled quote: still inside
                 continue
-            open_quote = False
-        elif j == 0 or line[j - 1 : j] == delim:
-            open_quote = True
+            open_quote, closed = False, j
+        else:
+            # As measured on DuckDB 2.0: a quote opens at a field start with at most one
+            # space before it (`1, "a"`), and after a closed quote with any spaces
+            # between (`"a"  "b"`); two spaces or a tab make it a plain character.
+            before = line[:j].rstrip(b" ")
+            if len(before) == closed + 1:
+                open_quote = True
+            else:
+                at_start = j == 0 or line[j - 1 : j] == delim
+                one_space = (
+                    j >= 1 and line[j - 1 : j] == b" " and (j == 1 or line[j - 2 : j - 1] == delim)
+                )
+                open_quote = at_start or one_space
         i = j + 1
 
 
@@ -182,12 +198,20 @@ def dialect(delimiter: str, quote: str, escape: str) -> dict[str, object]:
             "escapechar": escape or None,
             "strict": False,
         }
+    # skipinitialspace: DuckDB opens a quoted field after spaces too (`1, "a, b"`).
     if escape == quote:
-        return {"delimiter": delimiter, "quotechar": quote, "doublequote": True, "strict": False}
+        return {
+            "delimiter": delimiter,
+            "quotechar": quote,
+            "doublequote": True,
+            "strict": False,
+            "skipinitialspace": True,
+        }
     return {
         "delimiter": delimiter,
         "quotechar": quote,
         "escapechar": escape or None,
         "doublequote": False,
         "strict": False,
+        "skipinitialspace": True,
     }
