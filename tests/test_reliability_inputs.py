@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -23,12 +24,15 @@ import sys
 import tempfile
 import textwrap
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
 from click.testing import CliRunner, Result
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
 from cxengine.cli import cli
 from cxengine.config import DatasetConfig
@@ -649,3 +653,65 @@ def test_max_reject_rate_out_of_range_is_a_usage_error(two_datasets: Path) -> No
     result = cx_run(two_datasets, "--max-reject-rate", "1.5")
     assert result.exit_code == 2
     assert "--max-reject-rate" in result.output
+
+
+# ------------------------------------------- property: any damage, every row located
+
+DAMAGE = [
+    b"a", b"7", b",", b'"', b'""', b"\r", b"\x00", b"\xff", "é".encode(), "Ж".encode("cp1251"),
+    b" ", b"\t", b";", b'"x\ny"', b"5,5", b"-", b"NA",
+]  # fmt: skip
+damaged_rows = st.lists(
+    st.tuples(st.lists(st.sampled_from(DAMAGE), max_size=6), st.sampled_from([b"\n", b"\r\n"])),
+    min_size=1,
+    max_size=40,
+)
+
+
+@settings(
+    max_examples=int(os.environ.get("CX_FUZZ_EXAMPLES", "150")),
+    deadline=timedelta(seconds=3),
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(damaged_rows, st.booleans())
+@example([([b'"'], b"\n"), ([b"\r"], b"\r\n"), ([b"5,5"], b"\n")], True)
+@example([([b"\xff", b'"'], b"\n"), ([], b"\n")], False)
+@example([([b"\r", b'"x\ny"'], b"\n"), ([b"5,5"], b"\n")], False)  # one space, then a quote
+@example([([b'""', b"\r", b'"x\ny"'], b"\n"), ([b"5,5"], b"\n")], False)  # re-opened quote
+@example([([b"\r", b"\r", b'"', b"5,5"], b"\n")], False)  # two spaces: a plain quote
+@example([([b'"', b"\t"], b"\n"), ([b"\t"], b"\n")], False)  # tabs must not win the sniffing
+def test_any_damaged_csv_is_read_with_every_row_located(
+    tmp_path: Path, rows: list[tuple[list[bytes], bytes]], cp1251: bool
+) -> None:
+    # Row i starts with its id, so a locator can be checked against the file itself.
+    body = b"".join(f"{i},".encode() + b"".join(cells) + end for i, (cells, end) in enumerate(rows))
+    data = b"id,rest,more\n" + body
+    path = tmp_path / "fuzz.csv"
+    path.write_bytes(data)
+    options = {"encoding": "cp1251"} if cp1251 and b"\x98" not in data else {}
+    cfg = {"source": "csv", "path": "fuzz.csv", **options, "fields": {"id": "integer"}}
+    con = duckdb.connect()
+    try:
+        ds = load_dataset(
+            con, "d", DatasetConfig.model_validate(cfg), CsvSource(), base_dir=tmp_path
+        )
+        used = con.execute(f'SELECT _cx_row, id FROM "{ds.table}" ORDER BY _cx_row').fetchall()
+    finally:
+        con.close()
+    assert ds.rows_read == ds.rows_used + ds.rows_rejected
+    lines = data.split(b"\n")  # the header ends in LF: lines are what an editor shows
+
+    def line_of(locator: str) -> bytes:
+        m = re.fullmatch(r"fuzz\.csv:([0-9]+)", locator)
+        assert m, locator
+        number = int(m[1])
+        assert 2 <= number <= len(lines), (locator, len(lines))
+        return lines[number - 1]
+
+    where = ds.locate([row for row, _ in used])
+    starts = [int(where[row].rsplit(":", 1)[1]) for row, _ in used]
+    assert starts == sorted(set(starts)), "each used row has its own line, in file order"
+    for row, ident in used:
+        assert line_of(where[row]).startswith(f"{ident},".encode()), (row, ident)
+    for reject in ds.rejects:
+        line_of(reject.locator)
