@@ -9,17 +9,17 @@ from __future__ import annotations
 import csv
 import io
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import click
 from cxengine.cli.app import echo_json, get_state, json_option
 
-from cxengine_nlp.report import (
-    ThemeOverview,
-    followups,
-    format_cell,
-    theme_overview,
-    theme_suggestions,
-)
+if TYPE_CHECKING:
+    from cxengine_nlp.report import ThemeOverview
+
+# The report module (and through it DuckDB, sqlglot, the engine) is imported inside
+# the commands: every `cxengine` invocation registers these commands, and
+# `cxengine --help` must stay instant.
 
 _DATASET = click.option(
     "--dataset", "-d", default=None, help="Dataset to read (default: the one with comments)."
@@ -74,6 +74,8 @@ def themes_command(
         ctx.ensure_object(dict)
         ctx.meta["cxengine_nlp.dataset"] = dataset
         return
+    from cxengine_nlp.report import theme_overview
+
     state = get_state(ctx)
     overview = theme_overview(
         state.project(),
@@ -112,6 +114,8 @@ def themes_suggest_command(
         cxengine themes suggest
         cxengine themes suggest --top 10 --json
     """
+    from cxengine_nlp.report import theme_suggestions
+
     state = get_state(ctx)
     dataset = dataset or ctx.meta.get("cxengine_nlp.dataset")
     found = theme_suggestions(state.project(), state.registry, dataset=dataset, top=top)
@@ -182,6 +186,8 @@ def followups_command(
     """
     if as_csv and as_json:
         raise click.UsageError("choose one of --csv and --json")
+    from cxengine_nlp.report import followups, format_cell
+
     state = get_state(ctx)
     columns, rows = followups(
         state.project(),
