@@ -45,6 +45,7 @@ class DatasetStats:
     rows_used: int
     rows_rejected: int
     fingerprint: str
+    notes: tuple[str, ...] = ()  # renamed headers, normalized line ends, date orders…
 
     def as_dict(self) -> dict[str, Any]:
         """Return the JSON form."""
@@ -53,6 +54,7 @@ class DatasetStats:
             "read": self.rows_read,
             "used": self.rows_used,
             "rejected": self.rows_rejected,
+            "notes": list(self.notes),
         }
 
 
@@ -302,7 +304,13 @@ def _compute(
 
     stats = {
         name: DatasetStats(
-            name, ds.origin, ds.rows_read, ds.rows_used, ds.rows_rejected, ds.fingerprint
+            name,
+            ds.origin,
+            ds.rows_read,
+            ds.rows_used,
+            ds.rows_rejected,
+            ds.fingerprint,
+            tuple(ds.notes),
         )
         for name, ds in datasets.items()
     }

@@ -401,6 +401,31 @@ def test_a_bom_never_leaks_into_the_first_column_name(tmp_path: Path) -> None:
         assert slices and all(set(s) == {"id"} for s in slices)
 
 
+def test_notes_about_the_data_reach_the_run_output(tmp_path: Path) -> None:
+    # Something a person must know but that is no reject (a renamed header, line ends
+    # normalized) is in the JSON and the summary of the run.
+    for name in ("duplicate_header.csv", "mixed_newlines.csv"):
+        shutil.copy(BROKEN / name, tmp_path)
+    config = write_project(
+        tmp_path,
+        {
+            "dup": {"source": "csv", "path": "duplicate_header.csv"},
+            "nl": {"source": "csv", "path": "mixed_newlines.csv"},
+        },
+        {"dup": count_spec("dup", "dup"), "nl": count_spec("nl", "nl")},
+    )
+    result = cx_run(config, "--no-store")
+    assert result.exit_code == 0, result.output
+    datasets = json.loads(result.stdout)["datasets"]
+    assert datasets["dup"]["notes"] == [
+        "duplicate_header.csv: column 3 repeats the name 'score'; it is called score_2"
+    ]
+    assert datasets["nl"]["notes"] == [
+        "mixed_newlines.csv: the file mixes line ends (CRLF and LF); read as LF"
+    ]
+    assert "note: dup: duplicate_header.csv: column 3 repeats the name 'score'" in result.stderr
+
+
 def test_a_header_of_numbers_gets_a_note_and_still_counts_every_row(tmp_path: Path) -> None:
     # Read with the default header: true, the first data line becomes the header.
     shutil.copy(BROKEN / "no_header.csv", tmp_path)

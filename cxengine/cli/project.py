@@ -178,6 +178,7 @@ def _summary(result: Any, quiet: bool) -> None:
             f"{name}: {d.rows_read} rows read, {d.rows_used} used, "
             f"{d.rows_rejected} rejected ({d.origin})"
         )
+        lines.extend(f"note: {name}: {n}" for n in d.notes)
     enrichment = result.extra.get("enrichment")
     for st in enrichment.stats if enrichment else ():
         lines.append(
