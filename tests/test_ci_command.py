@@ -25,3 +25,11 @@ def test_the_test_command_installs_and_tests_the_nlp_plugin() -> None:
     command = readme_test_command()
     assert '-e "plugins/cxengine-nlp[test]"' in command
     assert command.endswith("tests plugins/cxengine-nlp/tests")
+
+
+def test_the_two_test_trees_share_no_module_name() -> None:
+    # One pytest run collects both trees without packages: a test module name used in
+    # both would be an 'import file mismatch' error (conftest.py is handled by pytest).
+    core = {p.name for p in (REPO / "tests").glob("test_*.py")}
+    plugin = {p.name for p in (REPO / "plugins" / "cxengine-nlp" / "tests").glob("test_*.py")}
+    assert core & plugin == set()
