@@ -75,7 +75,7 @@ def _relation(con: duckdb.DuckDBPyConnection, read: _Read) -> duckdb.DuckDBPyRel
     except duckdb.Error as exc:
         if read.lines:
             raise
-        raise DataError(f"dataset {read.dataset!r}: {_array_problem(read)}") from exc
+        raise DataError(f"dataset {read.dataset!r}: {_array_problem(read, exc)}") from exc
     read.bad = [
         r[0]
         for r in con.execute(
@@ -107,7 +107,7 @@ def _pointer(key: str) -> str:
     return "/" + key.replace("~", "~0").replace("/", "~1")
 
 
-def _array_problem(read: _Read) -> str:
+def _array_problem(read: _Read, exc: duckdb.Error) -> str:
     """Say where and why a JSON array file does not parse (DuckDB only gives a byte)."""
     raw = read.path.read_bytes()
     try:
@@ -118,8 +118,9 @@ def _array_problem(read: _Read) -> str:
     except json.JSONDecodeError as exc:
         problem = f"{read.origin}:{exc.lineno}: invalid JSON: {exc.msg} (column {exc.colno})"
         return problem + (_JSONL_HINT if raw.lstrip()[:1] == b"{" else "")
-    if isinstance(value, list):
-        return f"{read.origin}: the JSON array could not be read"
+    if isinstance(value, list):  # Python reads what JSON forbids (NaN, lone surrogates)
+        detail = str(exc).split("\n", 1)[0].replace(str(read.path), read.origin)
+        return f"{read.origin}: the JSON array could not be read: {detail}"
     hint = _JSONL_HINT if isinstance(value, dict) else ""
     return f"{read.origin}: the top-level value is a JSON {_kind(value)}, not an array{hint}"
 
