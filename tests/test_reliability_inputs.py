@@ -527,6 +527,28 @@ def _run_unreadable(project: Path) -> None:
     assert f"dataset 'd': cannot read {project / 'data.csv'}: permission denied" in message
 
 
+@pytest.mark.parametrize(
+    ("source", "content", "extra", "message"),
+    [
+        (
+            "sqlite",
+            b"not a database at all",
+            {"table": "t"},
+            "cannot read data.bin: file is not a database",
+        ),
+        ("sqlite", b"", {"table": "t"}, "cannot read data.bin: no such table: t"),
+        ("parquet", b"PAR1 and then garbage", {}, "cannot read the data"),
+        ("parquet", b"", {}, "is empty, not a Parquet file"),
+    ],
+)
+def test_a_corrupt_binary_source_stops_the_run_cleanly(
+    tmp_path: Path, source: str, content: bytes, extra: dict[str, str], message: str
+) -> None:
+    (tmp_path / "data.bin").write_bytes(content)
+    stderr = run_failure(tmp_path, {"source": source, "path": "data.bin", **extra})
+    assert "dataset 'd'" in stderr and message in stderr
+
+
 def test_a_damaged_workbook_stops_the_run_cleanly(tmp_path: Path) -> None:
     openpyxl = pytest.importorskip("openpyxl")
     book = openpyxl.Workbook()
