@@ -17,7 +17,8 @@ For every calendar window [ws, we) of the spec's grain the kinds count:
 
 so that E = S − lost + N − new_lost holds for every window and slice. All five are
 plain row counts: a roll-up (all slices of a period) is the same counts over more
-rows, never an average of slice rates.
+rows, never an average of slice rates. The queries that build relationships from
+several rows per customer, or from events, are in customer_runs.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from __future__ import annotations
 from pydantic import Field, model_validator
 from sqlglot import exp
 
-from cxengine.default_plugins.aggregations.common import count_if, lit
+from cxengine.default_plugins.aggregations.common import count_if
 from cxengine.interfaces import CompileContext, Exclusion
 from cxengine.spec.models import MetricSpec
 
@@ -137,12 +138,12 @@ def calendar_join(spec: CustomerBaseSpec, ctx: CompileContext) -> exp.Expression
     engine with empty counts, so every slice still has every period.
     """
     assert ctx.window_start is not None and ctx.window_end is not None
-    start = _ts(ctx.column(spec.start_field()))
+    start = as_timestamp(ctx.column(spec.start_field()))
     joined = exp.LT(this=start, expression=ctx.window_end.copy())
     end_name = spec.end_field()
     if not end_name:
         return joined
-    end = _ts(ctx.column(end_name))
+    end = as_timestamp(ctx.column(end_name))
     stayed = exp.Or(
         this=exp.Is(this=end.copy(), expression=exp.Null()),
         expression=exp.GTE(this=end, expression=ctx.window_start.copy()),
@@ -173,7 +174,7 @@ def exclusions(spec: CustomerBaseSpec, ctx: CompileContext) -> list[Exclusion]:
         out.append(
             Exclusion(
                 str(spec.start),
-                exp.LT(this=_ts(end), expression=_ts(start.copy())),
+                exp.LT(this=as_timestamp(end), expression=as_timestamp(start.copy())),
                 f"{spec.end} is before {spec.start}",
             )
         )
@@ -193,9 +194,9 @@ def base_counts(spec: CustomerBaseSpec, ctx: CompileContext) -> dict[str, exp.Ex
     """Return the five window counts (see the module docstring) as aggregate expressions."""
     assert ctx.window_start is not None and ctx.window_end is not None
     ws, we = ctx.window_start, ctx.window_end
-    start = _ts(ctx.column(spec.start_field()))
+    start = as_timestamp(ctx.column(spec.start_field()))
     end_name = spec.end_field()
-    end = _ts(ctx.column(end_name)) if end_name else None
+    end = as_timestamp(ctx.column(end_name)) if end_name else None
 
     def before(t: exp.Expression, bound: exp.Expression) -> exp.Expression:
         return exp.LT(this=t.copy(), expression=bound.copy())
@@ -233,185 +234,13 @@ def base_counts(spec: CustomerBaseSpec, ctx: CompileContext) -> dict[str, exp.Ex
 
 def prepare(spec: CustomerBaseSpec, source: exp.Expression) -> exp.Select | None:
     """Return the query building one row per customer relationship, or None (rows are that)."""
+    from cxengine.default_plugins.aggregations import customer_runs
+
     if spec.from_events:
-        return prepare_events(spec, source)
+        return customer_runs.runs_from_events(spec, source)
     if spec.customer:
-        return merge_customer_rows(spec, source)
+        return customer_runs.merge_customer_rows(spec, source)
     return None
-
-
-def merge_customer_rows(spec: CustomerBaseSpec, source: exp.Expression) -> exp.Select:
-    """Merge the overlapping relationships of each customer, so a customer counts once.
-
-    A customers table may hold several rows per customer (subscriptions, contracts).
-    Rows of one customer that overlap or touch become one relationship, from the first
-    start to the last end (open while any of them is open); a customer who comes back
-    after a gap has two relationships and is new again on return. Slice fields take
-    their value from the relationship's first row.
-    """
-    assert spec.start and spec.customer
-    cust = exp.column(spec.customer, quoted=True)
-    s = _ts(exp.column(spec.start, quoted=True))
-    e = _ts(exp.column(spec.end, quoted=True)) if spec.end else exp.Null()
-    order = exp.Order(
-        expressions=[
-            exp.Ordered(this=s.copy()),
-            exp.Ordered(this=exp.column("_cx_row", quoted=True)),
-        ]
-    )
-    forever = exp.Cast(this=exp.Literal.string("infinity"), to=exp.DataType.build("TIMESTAMP"))
-    reach = exp.Window(
-        this=exp.Max(this=exp.Coalesce(this=e.copy(), expressions=[forever])),
-        partition_by=[cust.copy()],
-        order=order.copy(),
-        spec=exp.WindowSpec(
-            kind="ROWS", start="UNBOUNDED", start_side="PRECEDING", end=lit(1), end_side="PRECEDING"
-        ),
-    )
-    new_run = exp.If(
-        this=exp.LTE(this=s.copy(), expression=reach),
-        true=lit(0),
-        false=lit(1),
-    )
-    flagged = exp.select(
-        exp.alias_(cust.copy(), "_cx_customer", quoted=True),
-        exp.alias_(s.copy(), "_cx_s", quoted=True),
-        exp.alias_(e.copy(), "_cx_e", quoted=True),
-        exp.alias_(new_run, "_cx_new_run", quoted=True),
-        exp.column("_cx_row", quoted=True),
-        *[exp.column(b, quoted=True) for b in spec.by],
-    ).from_(exp.alias_(exp.Subquery(this=source), "rows", table=True))
-    scol, ecol = exp.column("_cx_s", quoted=True), exp.column("_cx_e", quoted=True)
-    ccol = exp.column("_cx_customer", quoted=True)
-    run_id = exp.Window(
-        this=exp.Sum(this=exp.column("_cx_new_run", quoted=True)),
-        partition_by=[ccol.copy()],
-        order=exp.Order(
-            expressions=[
-                exp.Ordered(this=scol.copy()),
-                exp.Ordered(this=exp.column("_cx_row", quoted=True)),
-            ]
-        ),
-    )
-    numbered = exp.select(exp.Star(), exp.alias_(run_id, "_cx_run", quoted=True)).from_(
-        exp.alias_(exp.Subquery(this=flagged), "flagged", table=True)
-    )
-    still_open = exp.GT(
-        this=exp.Filter(
-            this=exp.Count(this=exp.Star()),
-            expression=exp.Where(this=exp.Is(this=ecol.copy(), expression=exp.Null())),
-        ),
-        expression=lit(0),
-    )
-    end = exp.If(this=still_open, true=exp.Null(), false=exp.Max(this=ecol.copy()))
-    return (
-        exp.select(
-            exp.alias_(ccol.copy(), spec.customer, quoted=True),
-            exp.alias_(exp.Min(this=scol.copy()), SPELL_START, quoted=True),
-            exp.alias_(end, SPELL_END, quoted=True),
-            exp.alias_(exp.Min(this=exp.column("_cx_row", quoted=True)), "_cx_row", quoted=True),
-            *[
-                exp.alias_(
-                    exp.Anonymous(
-                        this="arg_min", expressions=[exp.column(b, quoted=True), scol.copy()]
-                    ),
-                    b,
-                    quoted=True,
-                )
-                for b in spec.by
-            ],
-        )
-        .from_(exp.alias_(exp.Subquery(this=numbered), "numbered", table=True))
-        .group_by(ccol.copy(), exp.column("_cx_run", quoted=True))
-    )
-
-
-def prepare_events(spec: CustomerBaseSpec, source: exp.Expression) -> exp.Select:
-    """Turn activity events into relationships ("spells"), one row per customer run.
-
-    A run breaks where two consecutive events of a customer are more than
-    `inactive_after_days` apart; it ends at its last event plus that window, or stays
-    open (NULL end) when the window has not run out by the last event in the data.
-    Slice fields take their value from the run's first event.
-    """
-    assert spec.activity and spec.customer and spec.inactive_after_days
-    t = _ts(exp.column(spec.activity, quoted=True))
-    cust = exp.column(spec.customer, quoted=True)
-    window = exp.Interval(this=lit(round(spec.inactive_after_days * 86400)), unit=exp.var("SECOND"))
-    order = exp.Order(expressions=[exp.Ordered(this=t.copy())])
-    prev = exp.Window(
-        this=exp.Anonymous(this="lag", expressions=[t.copy()]),
-        partition_by=[cust.copy()],
-        order=order.copy(),
-    )
-    new_run = exp.If(
-        this=exp.Or(
-            this=exp.Is(this=prev.copy(), expression=exp.Null()),
-            expression=exp.GT(
-                this=exp.Sub(this=t.copy(), expression=prev.copy()), expression=window.copy()
-            ),
-        ),
-        true=lit(1),
-        false=lit(0),
-    )
-    flagged = (
-        exp.select(
-            exp.alias_(cust.copy(), "_cx_customer", quoted=True),
-            exp.alias_(t.copy(), "_cx_t", quoted=True),
-            exp.alias_(new_run, "_cx_new_run", quoted=True),
-            exp.column("_cx_row", quoted=True),
-            *[exp.column(b, quoted=True) for b in spec.by],
-        )
-        .from_(exp.alias_(exp.Subquery(this=source), "events", table=True))
-        .where(
-            exp.And(
-                this=exp.Not(this=exp.Is(this=t.copy(), expression=exp.Null())),
-                expression=exp.Not(this=exp.Is(this=cust.copy(), expression=exp.Null())),
-            )
-        )
-    )
-    tcol = exp.column("_cx_t", quoted=True)
-    ccol = exp.column("_cx_customer", quoted=True)
-    run_id = exp.Window(
-        this=exp.Sum(this=exp.column("_cx_new_run", quoted=True)),
-        partition_by=[ccol.copy()],
-        order=exp.Order(expressions=[exp.Ordered(this=tcol.copy())]),
-    )
-    numbered = exp.select(
-        exp.Star(),
-        exp.alias_(run_id, "_cx_run", quoted=True),
-        exp.alias_(exp.Window(this=exp.Max(this=tcol.copy())), "_cx_data_end", quoted=True),
-    ).from_(exp.alias_(exp.Subquery(this=flagged), "flagged", table=True))
-    last = exp.Max(this=tcol.copy())
-    last_plus = exp.Add(this=last.copy(), expression=window.copy())
-    end = exp.If(
-        this=exp.GT(
-            this=last_plus.copy(), expression=exp.Max(this=exp.column("_cx_data_end", quoted=True))
-        ),
-        true=exp.Null(),
-        false=last_plus,
-    )
-    slices = [
-        exp.alias_(
-            exp.Anonymous(this="arg_min", expressions=[exp.column(b, quoted=True), tcol.copy()]),
-            b,
-            quoted=True,
-        )
-        for b in spec.by
-    ]
-    return (
-        exp.select(
-            exp.alias_(ccol.copy(), str(spec.customer), quoted=True),
-            exp.alias_(exp.Min(this=tcol.copy()), SPELL_START, quoted=True),
-            exp.alias_(end, SPELL_END, quoted=True),
-            exp.alias_(exp.Count(this=exp.Star()), "_cx_events", quoted=True),
-            # A representative source row, so the engine can locate rows if it must.
-            exp.alias_(exp.Min(this=exp.column("_cx_row", quoted=True)), "_cx_row", quoted=True),
-            *slices,
-        )
-        .from_(exp.alias_(exp.Subquery(this=numbered), "numbered", table=True))
-        .group_by(ccol.copy(), exp.column("_cx_run", quoted=True))
-    )
 
 
 def prepared_fields(spec: CustomerBaseSpec) -> dict[str, tuple[str, ...]]:
@@ -419,5 +248,6 @@ def prepared_fields(spec: CustomerBaseSpec) -> dict[str, tuple[str, ...]]:
     return {SPELL_START: TIME_TYPES, SPELL_END: TIME_TYPES}
 
 
-def _ts(e: exp.Expression) -> exp.Expression:
+def as_timestamp(e: exp.Expression) -> exp.Expression:
+    """Return `CAST(e AS TIMESTAMP)`: dates and datetimes compare as timestamps."""
     return exp.Cast(this=e, to=exp.DataType.build("TIMESTAMP"))
