@@ -634,6 +634,32 @@ def test_a_large_file_with_scattered_damage_counts_every_row(tmp_path: Path) -> 
     assert located == {**{line: "score" for line in bad_value}, **{line: None for line in short}}
 
 
+@pytest.mark.parametrize(
+    ("name", "body", "reject"),
+    [
+        (
+            "deep.jsonl",
+            b'{"id": 1, "score": 5}\n' + b"[" * 100_000 + b"]" * 100_000 + b"\n",
+            ("deep.jsonl:2", "nested too deeply"),
+        ),
+        (
+            "deep.json",
+            b'[{"id": 1, "score": 5}, ' + b"[" * 100_000 + b"]" * 100_000 + b"]",
+            ("deep.json[1]", "not an object of fields"),
+        ),
+    ],
+)
+def test_json_nested_past_pythons_limit_is_a_reject_not_a_crash(
+    tmp_path: Path, name: str, body: bytes, reject: tuple[str, str]
+) -> None:
+    (tmp_path / name).write_bytes(body)
+    source = "jsonl" if name.endswith(".jsonl") else "json"
+    out = run_dataset(tmp_path, {"source": source, "path": name, "fields": SCORE})
+    assert (out.read, out.used, out.rejected) == (2, 1, 1)
+    ((locator, _, reason),) = out.rejects
+    assert locator == reject[0] and reject[1] in reason
+
+
 # -------------------------------------------------------- the run goes on, or stops
 
 

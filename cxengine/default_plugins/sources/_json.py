@@ -112,12 +112,14 @@ def _array_problem(read: _Read, exc: duckdb.Error) -> str:
     raw = read.path.read_bytes()
     try:
         value = json.loads(raw)
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        return f"{read.origin}:{line}: not valid UTF-8 text (byte {exc.start}); JSON must be UTF-8"
-    except json.JSONDecodeError as exc:
-        problem = f"{read.origin}:{exc.lineno}: invalid JSON: {exc.msg} (column {exc.colno})"
+    except UnicodeDecodeError as err:
+        line = raw.count(b"\n", 0, err.start) + 1
+        return f"{read.origin}:{line}: not valid UTF-8 text (byte {err.start}); JSON must be UTF-8"
+    except json.JSONDecodeError as err:
+        problem = f"{read.origin}:{err.lineno}: invalid JSON: {err.msg} (column {err.colno})"
         return problem + (_JSONL_HINT if raw.lstrip()[:1] == b"{" else "")
+    except RecursionError:
+        return f"{read.origin}: the JSON is nested too deeply to read"
     if isinstance(value, list):  # Python reads what JSON forbids (NaN, lone surrogates)
         detail = str(exc).split("\n", 1)[0].replace(str(read.path), read.origin)
         return f"{read.origin}: the JSON array could not be read: {detail}"
@@ -142,15 +144,21 @@ def _malformed(con: duckdb.DuckDBPyConnection, read: _Read) -> list[Reject]:
     found = _records(read, set(read.bad))
     rejects = []
     for pos in read.bad:
-        where, raw = found.get(pos, (f"record {pos + 1}", b""))
+        where, raw = found.get(pos, (f"[{pos}]" if not read.lines else f" record {pos + 1}", b""))
         text = raw.decode("utf-8", "replace")
         try:
+            if not raw and not read.lines:
+                raise LookupError  # the array was too deep for Python to re-read
             value = json.loads(raw.decode("utf-8"))
             reason = f"a JSON {_kind(value)} is not an object of fields"
-        except UnicodeDecodeError as exc:
-            reason = f"not valid UTF-8 text (byte {exc.start} of the record); JSON must be UTF-8"
-        except json.JSONDecodeError as exc:
-            reason = f"invalid JSON: {exc.msg} (column {exc.colno})"
+        except LookupError:
+            reason = "the element is not an object of fields"
+        except UnicodeDecodeError as err:
+            reason = f"not valid UTF-8 text (byte {err.start} of the record); JSON must be UTF-8"
+        except json.JSONDecodeError as err:
+            reason = f"invalid JSON: {err.msg} (column {err.colno})"
+        except RecursionError:
+            reason = "the record is nested too deeply to read"
         rejects.append(
             Reject(
                 read.dataset,
@@ -182,7 +190,7 @@ def _records(read: _Read, wanted: set[int]) -> dict[int, tuple[str, bytes]]:
         return out
     try:
         items = json.loads(read.path.read_bytes())
-    except ValueError:  # DuckDB read it; Python may still refuse (say, invalid UTF-8)
+    except (ValueError, RecursionError):  # DuckDB read it; Python may refuse (too deep, …)
         return out
     for pos in wanted:
         if isinstance(items, list) and pos < len(items):
