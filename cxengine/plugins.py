@@ -52,10 +52,6 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "cxengine.default_plugins.reporters.junit",
     "cxengine.default_plugins.reporters.markdown",
     "cxengine.default_plugins.reporters.github",
-    "cxengine.default_plugins.reporters.checks",
-    "cxengine.default_plugins.reporters.junit",
-    "cxengine.default_plugins.reporters.markdown",
-    "cxengine.default_plugins.reporters.github",
 )
 
 
