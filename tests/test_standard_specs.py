@@ -84,6 +84,8 @@ def test_cxengine_validate_is_clean_on_a_fresh_project(project: Path) -> None:
 def test_example_projects_validate_without_their_data(config: Path) -> None:
     _, problems = validate_project(load_config(config))
     assert problems == []
+    result = CliRunner().invoke(cli, ["--config", str(config), "validate"])
+    assert result.exit_code == 0, result.output
 
 
 @pytest.mark.parametrize("name", [n.removesuffix(".yaml") for n, _ in example_specs()])
