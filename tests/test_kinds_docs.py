@@ -44,3 +44,25 @@ def test_every_kind_page_is_listed_in_the_spec_language_page() -> None:
     specs = (DOCS / "specs.md").read_text(encoding="utf-8")
     for kind in KINDS:
         assert f"(kinds/{kind.name}.md)" in specs  # type: ignore[attr-defined]
+
+
+def yaml_blocks(page: Path) -> list[str]:
+    parts = page.read_text(encoding="utf-8").split("```yaml\n")[1:]
+    return [p.split("```", 1)[0] for p in parts]
+
+
+@pytest.mark.parametrize("kind", KINDS, ids=lambda k: k.name)
+def test_example_specs_on_the_kind_pages_are_valid(kind: object) -> None:
+    import yaml
+
+    from cxengine.plugins import get_registry
+
+    models = {
+        n: a.spec_model for n, a in get_registry(load_entry_points=False).aggregations.items()
+    }
+    blocks = yaml_blocks(DOCS / "kinds" / f"{kind.name}.md")  # type: ignore[attr-defined]
+    specs = [yaml.safe_load(b) for b in blocks]
+    specs = [s for s in specs if isinstance(s, dict) and "kind" in s]
+    assert specs, "the page has no example spec"
+    for spec in specs:
+        models[spec["kind"]].model_validate(spec)
