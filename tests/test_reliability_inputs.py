@@ -741,9 +741,11 @@ damaged_rows = st.lists(
 )
 
 
-# CX_FUZZ_EXAMPLES=2000 for a longer hunt (1500 examples passed when this was written).
+# Deterministic by default (the same 100 examples on every run, so CI cannot flake);
+# CX_FUZZ_EXAMPLES=2000 hunts with random ones (2000 passed when this was written).
 @settings(
     max_examples=int(os.environ.get("CX_FUZZ_EXAMPLES", "100")),
+    derandomize="CX_FUZZ_EXAMPLES" not in os.environ,
     deadline=timedelta(seconds=3),
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )

@@ -19,6 +19,7 @@ Three parts:
 from __future__ import annotations
 
 import json
+import os
 import re
 import sqlite3
 import tempfile
@@ -48,8 +49,10 @@ REGISTRY = get_registry(load_entry_points=False)
 MODELS = {name: agg.spec_model for name, agg in REGISTRY.aggregations.items()}
 # A hang shows as a failure: no single example may take this long.
 DEADLINE = timedelta(seconds=3)
+# Deterministic unless CX_FUZZ_EXAMPLES is set (then random, for a longer hunt).
 HYPOTHESIS = settings(
     deadline=DEADLINE,
+    derandomize="CX_FUZZ_EXAMPLES" not in os.environ,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 LOCATED = re.compile(r"^(?P<file>[^\n]+?):(?P<line>[1-9][0-9]*): ")

@@ -256,21 +256,30 @@ _NUMERIC = re.compile(r"[+-]?[0-9]+(?:[.,][0-9]+)?")
 def _malformed(con: duckdb.DuckDBPyConnection, scan: _Scan) -> list[Reject]:
     """Read DuckDB's reject table into rejects located by physical line; clean up."""
     try:
+        # One reject per bad record: DuckDB's `line` (its record count) identifies
+        # the record. Its byte position gives the physical line, but DuckDB 2.0 can
+        # report the position of the record before (after an empty quoted value,
+        # `1,""a`); a record never starts before its record count, so the larger
+        # of the two is used.
         rows = con.execute(
-            f"SELECT line_byte_position, any_value(error_type::VARCHAR ORDER BY byte_position), "
+            "SELECT min(line_byte_position), "
+            "any_value(error_type::VARCHAR ORDER BY byte_position), "
             f"any_value(error_message ORDER BY byte_position), "
-            f"any_value(csv_line ORDER BY byte_position) "
+            f"any_value(csv_line ORDER BY byte_position), line "
             f"FROM {ident(scan.rejects_table)} "
-            "GROUP BY line_byte_position ORDER BY line_byte_position"
+            "GROUP BY line ORDER BY line"
         ).fetchall()
-        lines = lines_at_offsets(scan.read_path, [r[0] for r in rows])
+        at = lines_at_offsets(scan.read_path, [r[0] for r in rows])
     finally:
         run(con, f"DROP TABLE IF EXISTS {ident(scan.rejects_table)}")
         run(con, f"DROP TABLE IF EXISTS {ident(scan.rejects_scan)}")
         if scan.lines_path != scan.read_path:  # else locate still reads it (finalizer)
             _unlink_copy(scan.path, scan.read_path)
     rejects = []
-    for pos, kind, message, text in rows:
+    lines = []
+    for pos, kind, message, text, record in rows:
+        line = max(at[pos], int(record or 0))
+        lines.append(line)
         m = _EXPECTED.search(message or "")
         detail = f"expected {m[1]} columns, found {m[2]}" if m else (message or "").strip()
         if str(kind).lower() == "invalid encoding":
@@ -279,15 +288,17 @@ def _malformed(con: duckdb.DuckDBPyConnection, scan: _Scan) -> list[Reject]:
                 "the line is not valid UTF-8 text; if the whole file is in another "
                 "encoding (cp1251, latin-1), set `encoding:`"
             )
+        if line > at[pos]:
+            text = None  # DuckDB's text is then that of the wrong line too
         rejects.append(
             Reject(
                 dataset=scan.dataset,
-                locator=f"{scan.origin}:{lines[pos]}",
+                locator=f"{scan.origin}:{line}",
                 reason=f"malformed line ({str(kind).lower()}): {detail}",
                 value=(text or "").strip("\r\n")[:200] or None,
             )
         )
-    scan.malformed_lines = {lines[r[0]] for r in rows}
+    scan.malformed_lines = set(lines)
     return rejects
 
 
