@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from spacy.language import Language
 
 from cxengine_nlp.pipeline import get_pipeline
 from cxengine_nlp.taxonomy import Taxonomy, restaurant_taxonomy
+
+# Deterministic property tests, as in the host's tests; HYPOTHESIS_PROFILE=explore
+# searches with random seeds.
+settings.register_profile("cxengine", derandomize=True, database=None)
+settings.register_profile("explore", max_examples=1000)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "cxengine"))
 
 PLUGIN_ROOT = Path(__file__).resolve().parents[1]
 REPO_ROOT = PLUGIN_ROOT.parents[1]
