@@ -38,6 +38,7 @@ from cxengine.cli import cli
 from cxengine.config import DatasetConfig
 from cxengine.dataset.load import load_dataset
 from cxengine.default_plugins.sources.csv import CsvSource
+from cxengine.default_plugins.sources.jsonl import JsonlSource
 
 BROKEN = Path(__file__).parent / "data" / "broken"
 SCORE = {"id": "integer", "score": "integer"}
@@ -791,3 +792,51 @@ def test_any_damaged_csv_is_read_with_every_row_located(
         assert line_of(where[row]).startswith(f"{ident},".encode()), (row, ident)
     for reject in ds.rejects:
         line_of(reject.locator)
+
+
+JSON_DAMAGE = [
+    b', "score": 5', b', "score": "x"', b', "n": null', b', "t": [1, {"a": 2}]', b', "": 1',
+    b', "a\\u0000b": 2', b", ", b"}", b"{", b'"', b"\xff", "é".encode(), b"\r", b"NaN", b"\n",
+]  # fmt: skip
+json_lines = st.lists(
+    st.tuples(st.lists(st.sampled_from(JSON_DAMAGE), max_size=4), st.booleans()),
+    min_size=1,
+    max_size=30,
+)
+
+
+@settings(
+    max_examples=int(os.environ.get("CX_FUZZ_EXAMPLES", "100")),
+    derandomize="CX_FUZZ_EXAMPLES" not in os.environ,
+    deadline=timedelta(seconds=3),
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(json_lines)
+def test_any_damaged_jsonl_is_read_with_every_record_located(
+    tmp_path: Path, records: list[tuple[list[bytes], bool]]
+) -> None:
+    # Record i starts with {"id": i; closing it or not, and what sits inside, is damage.
+    data = b"".join(
+        b'{"id": %d' % i + b"".join(parts) + (b"}" if closed else b"") + b"\n"
+        for i, (parts, closed) in enumerate(records)
+    )
+    (tmp_path / "fuzz.jsonl").write_bytes(data)
+    cfg = {"source": "jsonl", "path": "fuzz.jsonl", "fields": {"id": "integer"}}
+    con = duckdb.connect()
+    try:
+        ds = load_dataset(
+            con, "d", DatasetConfig.model_validate(cfg), JsonlSource(), base_dir=tmp_path
+        )
+        used = con.execute(f'SELECT _cx_row, id FROM "{ds.table}" ORDER BY _cx_row').fetchall()
+    finally:
+        con.close()
+    assert ds.rows_read == ds.rows_used + ds.rows_rejected
+    lines = data.split(b"\n")
+    where = ds.locate([row for row, _ in used])
+    for row, ident in used:
+        number = int(where[row].rsplit(":", 1)[1])
+        start = b"{" if ident is None else b'{"id": %d' % ident  # `{}`: no id, still a row
+        assert lines[number - 1].startswith(start), (where[row], ident)
+    for reject in ds.rejects:
+        m = re.fullmatch(r"fuzz\.jsonl:([0-9]+)", reject.locator)
+        assert m and 1 <= int(m[1]) <= len(lines), reject.locator

@@ -41,6 +41,8 @@ from cxengine.errors import CxError, DataError, PluginError
 from cxengine.interfaces import Reject, Source, SourceContext, SourceData
 
 RESERVED_PREFIX = "_cx_"
+#: The one column of a source that found records but no field in any (JSON `{}`s).
+NO_COLUMNS = "_cx_no_columns"
 SQL_TYPES = {
     "integer": "BIGINT",
     "number": "DOUBLE",
@@ -133,6 +135,14 @@ def load_dataset(
                     f"{', '.join(absent)}"
                 )
                 has_columns = False
+        if NO_COLUMNS in columns:
+            # Records without a single field: every declared field is empty in each
+            # (undeclared, the dataset keeps one empty column, `value`).
+            wanted = [c.column or f for f, c in config.fields.items()] or ["value"]
+            for col in dict.fromkeys(wanted):
+                run(con, f"ALTER TABLE {ident(raw)} ADD COLUMN {ident(col)} VARCHAR")
+            run(con, f"ALTER TABLE {ident(raw)} DROP COLUMN {ident(NO_COLUMNS)}")
+            columns = _columns(con, raw)
         _check_reserved(name, columns, config)
         if has_columns or not config.fields:
             typing = plan_fields(

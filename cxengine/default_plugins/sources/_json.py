@@ -20,6 +20,7 @@ import duckdb
 
 from cxengine.dataset.encoding import transcode_to_utf8
 from cxengine.dataset.files import FileHasher, input_file
+from cxengine.dataset.load import NO_COLUMNS
 from cxengine.dataset.notes import note, unique_names
 from cxengine.dataset.sql import ident, run
 from cxengine.errors import DataError
@@ -93,8 +94,10 @@ def _relation(con: duckdb.DuckDBPyConnection, read: _Read) -> duckdb.DuckDBPyRel
     names, messages = unique_names(keys)
     for m in messages:
         note(f"{read.origin}: {m}")
-    if not keys:
-        return con.sql(f"SELECT NULL::VARCHAR AS value FROM {ident(read.table)} WHERE ok")
+    if not keys:  # objects, but not one key in any: the loader adds the declared fields
+        return con.sql(
+            f"SELECT NULL::VARCHAR AS {ident(NO_COLUMNS)} FROM {ident(read.table)} WHERE ok"
+        )
     # Keys are bound parameters, never SQL text: a key may hold quotes or even NUL.
     cols = ", ".join(f"json_extract_string(j, $k{i}) AS {ident(n)}" for i, n in enumerate(names))
     params = {f"k{i}": _pointer(k) for i, k in enumerate(keys)}
