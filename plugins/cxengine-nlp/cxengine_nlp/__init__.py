@@ -14,7 +14,8 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from cxengine_nlp.api import CommentAnalysis, analyze, analyzer_version
+    from cxengine_nlp.api import CommentAnalysis, analyze
+    from cxengine_nlp.cache_key import analyzer_version
     from cxengine_nlp.languages import SUPPORTED_LANGUAGES, detect_language
     from cxengine_nlp.suggest import TermSuggestion, suggest_terms
     from cxengine_nlp.taxonomy import (
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
 _EXPORTS = {
     "CommentAnalysis": "api",
     "analyze": "api",
-    "analyzer_version": "api",
+    "analyzer_version": "cache_key",
     "SUPPORTED_LANGUAGES": "languages",
     "detect_language": "languages",
     "TermSuggestion": "suggest",

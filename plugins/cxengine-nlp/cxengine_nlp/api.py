@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 from cxengine_nlp.extensions import state
 from cxengine_nlp.languages import FALLBACK_LANGUAGE, detect_language
-from cxengine_nlp.lexicon import lexicon_versions
 from cxengine_nlp.pipeline import PIPELINE_LANGUAGES, get_pipeline
 from cxengine_nlp.taxonomy import Taxonomy, default_taxonomy
-from cxengine_nlp.version import __version__
 
 #: Comments longer than this are analysed on their first MAX_CHARS characters (cut at
 #: a space). 20,000 characters is ~10 pages: far beyond any real comment, while a
@@ -25,16 +20,6 @@ MAX_CHARS = 20_000
 #: Below this many comments a process pool costs more than it saves.
 MIN_PARALLEL = 2_000
 _BATCH_SIZE = 512
-# Source files whose logic changes results; their hash is part of analyzer_version so
-# a cache never serves results computed by different code under the same version.
-_CODE_FILES = (
-    "languages.py",
-    "lemmatizer.py",
-    "lexicon.py",
-    "rules.py",
-    "sentiment.py",
-    "themes.py",
-)
 
 
 @dataclass(frozen=True)
@@ -151,19 +136,3 @@ def _analyze_parallel(
     with ProcessPoolExecutor(max_workers=workers) as pool:
         parts = pool.map(_analyze_plain, shards, [language] * len(shards), [taxonomy] * len(shards))
         return [CommentAnalysis.from_dict(d) for part in parts for d in part]
-
-
-def analyzer_version(taxonomy: Taxonomy | None = None) -> str:
-    """Return a cache key: package version, lexicon and code hashes, taxonomy version."""
-    tax = taxonomy if taxonomy is not None else default_taxonomy()
-    lex = lexicon_versions()
-    return f"{__version__}+lex.en.{lex['en']}.ru.{lex['ru']}+code.{_code_hash()}+tax.{tax.version}"
-
-
-@cache
-def _code_hash() -> str:
-    digest = hashlib.sha256()
-    here = Path(__file__).parent
-    for name in _CODE_FILES:
-        digest.update((here / name).read_bytes())
-    return digest.hexdigest()[:8]

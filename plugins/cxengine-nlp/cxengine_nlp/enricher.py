@@ -135,7 +135,7 @@ class NlpEnricher:
 
     def version(self, options: Mapping[str, Any]) -> str:
         """Return package, lexicon, code and taxonomy versions: the cache key."""
-        from cxengine_nlp.api import analyzer_version
+        from cxengine_nlp.cache_key import analyzer_version  # no spaCy import: runs every run
 
         return analyzer_version(taxonomy_for(options))
 
@@ -159,7 +159,8 @@ class NlpEnricher:
     def enrich(self, request: EnrichRequest) -> list[dict[str, Any]]:
         """Return language, themes, sentiment, label and per-theme sentiment per text."""
         from cxengine_nlp.api import analyze
-        from cxengine_nlp.lexicon import lexicon_language, lexicon_versions
+        from cxengine_nlp.cache_key import lexicon_versions
+        from cxengine_nlp.lexicon import lexicon_language
 
         options = request.options
         taxonomy = taxonomy_for(options)

@@ -13,18 +13,9 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 
+from cxengine_nlp.cache_key import DATA_DIR, LEXICON_FILES
 from cxengine_nlp.lemmatizer import lemma_function
-
-DATA_DIR = Path(__file__).parent / "data"
-
-#: Lexicon files per language, in overlay order (later files override earlier keys).
-LEXICON_FILES: dict[str, tuple[str, ...]] = {
-    "en": ("en_vader.tsv", "en_cx.tsv", "emoji.tsv"),
-    "ru": ("ru_cx.tsv", "emoji.tsv"),
-    "xx": ("emoji.tsv",),
-}
 
 
 @dataclass(frozen=True)
@@ -81,15 +72,4 @@ def _entries(text: str) -> list[tuple[str, float]]:
         word, _, value = line.rpartition("\t")
         if word:
             out.append((word.strip(), float(value)))
-    return out
-
-
-def lexicon_versions() -> dict[str, str]:
-    """Return language -> content hash of the lexicon files it loads."""
-    out: dict[str, str] = {}
-    for lang, names in LEXICON_FILES.items():
-        digest = hashlib.sha256()
-        for name in names:
-            digest.update((DATA_DIR / name).read_bytes())
-        out[lang] = digest.hexdigest()[:10]
     return out

@@ -7,7 +7,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import PLUGIN_ROOT
+
+# Not imported from conftest: when one pytest run collects the host's tests too, the
+# name `conftest` may be the host's module.
+PLUGIN_ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_evaluation_meets_its_targets(
