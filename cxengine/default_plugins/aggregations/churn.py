@@ -12,13 +12,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Literal
 
-from sqlglot import exp
-
 from cxengine import hookimpl
 from cxengine.compute.stats import Alternative, TestResult, two_proportion_ztest, wilson_interval
 from cxengine.default_plugins.aggregations import customer_base
 from cxengine.default_plugins.aggregations.common import as_int
-from cxengine.interfaces import CompileContext, Estimate, Exclusion
+from cxengine.interfaces import Estimate
 from cxengine.spec.models import MetricSpec
 
 
@@ -29,7 +27,7 @@ class ChurnSpec(customer_base.CustomerBaseSpec):
     unit: str | None = "%"
 
 
-class Churn:
+class Churn(customer_base.CustomerBaseKind):
     """Churn with a Wilson interval on lost / S."""
 
     name = "churn"
@@ -38,34 +36,6 @@ class Churn:
     higher_is_better = False
     #: The all-periods value is the periods' counts pooled (cxengine/compute/pooled.py).
     pool_periods = True
-
-    def fields(self, spec: MetricSpec) -> dict[str, tuple[str, ...]]:
-        assert isinstance(spec, ChurnSpec)
-        return customer_base.fields(spec)
-
-    def prepared_fields(self, spec: MetricSpec) -> dict[str, tuple[str, ...]]:
-        assert isinstance(spec, ChurnSpec)
-        return customer_base.prepared_fields(spec)
-
-    def calendar_fields(self, spec: MetricSpec) -> list[str]:
-        assert isinstance(spec, ChurnSpec)
-        return customer_base.calendar_fields(spec)
-
-    def calendar_join(self, spec: MetricSpec, ctx: CompileContext) -> exp.Expression:
-        assert isinstance(spec, ChurnSpec)
-        return customer_base.calendar_join(spec, ctx)
-
-    def prepare(self, spec: MetricSpec, source: exp.Expression) -> exp.Select | None:
-        assert isinstance(spec, ChurnSpec)
-        return customer_base.prepare(spec, source)
-
-    def exclusions(self, spec: MetricSpec, ctx: CompileContext) -> list[Exclusion]:
-        assert isinstance(spec, ChurnSpec)
-        return customer_base.exclusions(spec, ctx)
-
-    def counts(self, spec: MetricSpec, ctx: CompileContext) -> dict[str, exp.Expression]:
-        assert isinstance(spec, ChurnSpec)
-        return customer_base.base_counts(spec, ctx)
 
     def estimate(self, spec: MetricSpec, counts: Mapping[str, float | None]) -> Estimate:
         s, lost = as_int(counts, "at_start"), as_int(counts, "lost")

@@ -251,3 +251,40 @@ def prepared_fields(spec: CustomerBaseSpec) -> dict[str, tuple[str, ...]]:
 def as_timestamp(e: exp.Expression) -> exp.Expression:
     """Return `CAST(e AS TIMESTAMP)`: dates and datetimes compare as timestamps."""
     return exp.Cast(this=e, to=exp.DataType.build("TIMESTAMP"))
+
+
+class CustomerBaseKind:
+    """What the kinds counting a customer base share: fields, windows and counts.
+
+    `retention` and `churn` read the same customers and count the same windows; they
+    differ only in which counts make the value. Each subclass adds `estimate` (and
+    `compare`) over the counts `base_counts` returns.
+    """
+
+    def fields(self, spec: MetricSpec) -> dict[str, tuple[str, ...]]:
+        assert isinstance(spec, CustomerBaseSpec)
+        return fields(spec)
+
+    def prepared_fields(self, spec: MetricSpec) -> dict[str, tuple[str, ...]]:
+        assert isinstance(spec, CustomerBaseSpec)
+        return prepared_fields(spec)
+
+    def calendar_fields(self, spec: MetricSpec) -> list[str]:
+        assert isinstance(spec, CustomerBaseSpec)
+        return calendar_fields(spec)
+
+    def calendar_join(self, spec: MetricSpec, ctx: CompileContext) -> exp.Expression:
+        assert isinstance(spec, CustomerBaseSpec)
+        return calendar_join(spec, ctx)
+
+    def prepare(self, spec: MetricSpec, source: exp.Expression) -> exp.Select | None:
+        assert isinstance(spec, CustomerBaseSpec)
+        return prepare(spec, source)
+
+    def exclusions(self, spec: MetricSpec, ctx: CompileContext) -> list[Exclusion]:
+        assert isinstance(spec, CustomerBaseSpec)
+        return exclusions(spec, ctx)
+
+    def counts(self, spec: MetricSpec, ctx: CompileContext) -> dict[str, exp.Expression]:
+        assert isinstance(spec, CustomerBaseSpec)
+        return base_counts(spec, ctx)

@@ -18,13 +18,12 @@ from collections.abc import Callable, Mapping
 from typing import Literal
 
 from pydantic import Field
-from sqlglot import exp
 
 from cxengine import hookimpl
 from cxengine.compute.stats import Alternative, TestResult, two_proportion_ztest, wilson_interval
 from cxengine.default_plugins.aggregations import customer_base
 from cxengine.default_plugins.aggregations.common import as_int
-from cxengine.interfaces import CompileContext, Estimate, Exclusion
+from cxengine.interfaces import Estimate
 from cxengine.spec.models import MetricSpec
 
 
@@ -39,7 +38,7 @@ class RetentionSpec(customer_base.CustomerBaseSpec):
     unit: str | None = "%"
 
 
-class Retention:
+class Retention(customer_base.CustomerBaseKind):
     """CRR with a Wilson interval on retained / S."""
 
     name = "retention"
@@ -48,34 +47,6 @@ class Retention:
     higher_is_better = True
     #: The all-periods value is the periods' counts pooled (cxengine/compute/pooled.py).
     pool_periods = True
-
-    def fields(self, spec: MetricSpec) -> dict[str, tuple[str, ...]]:
-        assert isinstance(spec, RetentionSpec)
-        return customer_base.fields(spec)
-
-    def prepared_fields(self, spec: MetricSpec) -> dict[str, tuple[str, ...]]:
-        assert isinstance(spec, RetentionSpec)
-        return customer_base.prepared_fields(spec)
-
-    def calendar_fields(self, spec: MetricSpec) -> list[str]:
-        assert isinstance(spec, RetentionSpec)
-        return customer_base.calendar_fields(spec)
-
-    def calendar_join(self, spec: MetricSpec, ctx: CompileContext) -> exp.Expression:
-        assert isinstance(spec, RetentionSpec)
-        return customer_base.calendar_join(spec, ctx)
-
-    def prepare(self, spec: MetricSpec, source: exp.Expression) -> exp.Select | None:
-        assert isinstance(spec, RetentionSpec)
-        return customer_base.prepare(spec, source)
-
-    def exclusions(self, spec: MetricSpec, ctx: CompileContext) -> list[Exclusion]:
-        assert isinstance(spec, RetentionSpec)
-        return customer_base.exclusions(spec, ctx)
-
-    def counts(self, spec: MetricSpec, ctx: CompileContext) -> dict[str, exp.Expression]:
-        assert isinstance(spec, RetentionSpec)
-        return customer_base.base_counts(spec, ctx)
 
     def estimate(self, spec: MetricSpec, counts: Mapping[str, float | None]) -> Estimate:
         assert isinstance(spec, RetentionSpec)
