@@ -154,7 +154,9 @@ def _check_sources(project: ProjectConfig, registry: Registry) -> list[Problem]:
         try:
             model.model_validate(ds.source_options())
         except ValidationError as exc:
-            known = {path: [*model.model_fields, *_dataset_keys()]}
+            known: dict[tuple[str | int, ...], list[str]] = {
+                path: [*model.model_fields, *_dataset_keys()]
+            }
             problems.extend(problems_from_validation(exc, project.positions, path, known))
     return problems
 

@@ -204,6 +204,7 @@ def _point(entry: Any) -> tuple[Point | None, list[str]]:
         errors.append("counts: expected an object of numbers")
     if errors:
         return None, errors
+    assert isinstance(metric, str) and isinstance(n, int)  # checked above
     return Point(metric, period, slice_, None if value is None else float(value), n, counts), []
 
 

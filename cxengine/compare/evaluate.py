@@ -146,7 +146,7 @@ def _metric_comparisons(
                 f"{label(spec.period, _date(period))} vs {label(spec.period, _date(base_period))}"
             )
     elif baseline is not None and baseline.has_metric(spec.name):
-        rule = rule or Regression()
+        rule = rule or Regression.model_validate({})  # the default rule
         pairs = _baseline_pairs(spec.name, m.points, baseline)
     else:
         if baseline is not None and rule is not None:
@@ -371,19 +371,20 @@ def _mix_shift(group: list[_Comparison]) -> None:
 def _decompose(
     overall: _Comparison, slices: Sequence[_Comparison]
 ) -> tuple[float, float, str] | None:
-    pairs = [(c.base, c.cur) for c in slices]
-    if overall.base is None or overall.cur is None or any(b is None or n is None for b, n in pairs):
+    pairs = [(c.base, c.cur) for c in slices if c.base is not None and c.cur is not None]
+    if overall.base is None or overall.cur is None or len(pairs) != len(slices):
         return None
-    if any(b.value is None or n.value is None for b, n in pairs):  # type: ignore[union-attr]
+    raw_b, raw_c = [b.value for b, _ in pairs], [n.value for _, n in pairs]
+    if any(v is None for v in (*raw_b, *raw_c)):
         return None
-    nb = sum(b.n for b, _ in pairs)  # type: ignore[union-attr]
-    nc = sum(n.n for _, n in pairs)  # type: ignore[union-attr]
+    nb = sum(b.n for b, _ in pairs)
+    nc = sum(n.n for _, n in pairs)
     if nb == 0 or nc == 0:
         return None
-    wb = [b.n / nb for b, _ in pairs]  # type: ignore[union-attr]
-    wc = [n.n / nc for _, n in pairs]  # type: ignore[union-attr]
-    vb = [float(b.value) for b, _ in pairs]  # type: ignore[union-attr,arg-type]
-    vc = [float(n.value) for _, n in pairs]  # type: ignore[union-attr,arg-type]
+    wb = [b.n / nb for b, _ in pairs]
+    wc = [n.n / nc for _, n in pairs]
+    vb = [float(v) for v in raw_b if v is not None]
+    vc = [float(v) for v in raw_c if v is not None]
     # Only kinds whose overall value is the n-weighted mean of the slice values split
     # this way (shares, NPS, means); anything else is left alone.
     for w, v, total in ((wb, vb, overall.base.value), (wc, vc, overall.cur.value)):

@@ -17,7 +17,7 @@ CORRECTIONS = {"holm": "Holm", "bh": "Benjamini–Hochberg", "none": "no"}
 def worst(*verdicts: str | None) -> Verdict:
     """Return the most severe of some verdicts (None ignored; nothing → pass)."""
     present = [v for v in verdicts if v is not None]
-    return max(present, key=SEVERITY.__getitem__, default="pass")  # type: ignore[return-value]
+    return max(present, key=SEVERITY.__getitem__, default="pass")  # type: ignore[arg-type]
 
 
 @dataclass

@@ -47,8 +47,8 @@ def target_outcome(
     for level in ("fail", "warn"):
         low, high = bounds.get(f"{level}_below"), bounds.get(f"{level}_above")
         if low is not None and value < low:
-            return level, f"target: {num(value)} is below {level}_below {num(low)}"  # type: ignore[return-value]
+            return level, f"target: {num(value)} is below {level}_below {num(low)}"
         if high is not None and value > high:
-            return level, f"target: {num(value)} is above {level}_above {num(high)}"  # type: ignore[return-value]
+            return level, f"target: {num(value)} is above {level}_above {num(high)}"
     shown = ", ".join(f"{k} {num(v)}" for k, v in sorted(bounds.items()))
     return "pass", f"target met ({shown})"

@@ -220,7 +220,7 @@ def build_query(
     nulled: dict[str, list[exp.Expression]] = {}
     for ex in exclusions:
         nulled.setdefault(ex.field, []).append(ex.predicate)
-    base_cols: list[exp.Expression] = []
+    base_cols: list[exp.Expr] = []
     for name in used:
         if name in nulled and name not in spec.by:
             cond = _any(nulled[name])
@@ -253,7 +253,7 @@ def build_query(
     keys = _keys(spec, windows is not None)
     sets = _grouping_sets(spec, windows is not None)
     counts = aggregation.counts(spec, ctx)
-    select: list[exp.Expression] = [column(k) for k in keys]
+    select: list[exp.Expr] = [column(k) for k in keys]
     if keys:
         select.append(
             exp.alias_(
@@ -301,7 +301,7 @@ def _grouping_sets(spec: MetricSpec, calendar: bool = False) -> list[list[str]]:
 
 
 def _any(preds: Sequence[exp.Expression]) -> exp.Expression:
-    out = exp.Paren(this=preds[0].copy())
+    out: exp.Expression = exp.Paren(this=preds[0].copy())
     for p in preds[1:]:
         out = exp.Or(this=out, expression=exp.Paren(this=p.copy()))
     # A NULL predicate must read as "not excluded".

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from sqlglot import exp
 
@@ -15,7 +15,9 @@ NUMERIC = ("integer", "number")
 
 def lit(value: Any) -> exp.Expression:
     """Return a SQL literal for a Python scalar (never pasted as text)."""
-    return exp.convert(value)
+    # convert() is typed as returning the base Expr; for scalars it is a Literal, Null
+    # or Boolean, all Expressions.
+    return cast(exp.Expression, exp.convert(value))
 
 
 def count_all() -> exp.Expression:
@@ -35,6 +37,7 @@ def in_range(column: exp.Expression, rng: Range | Scale) -> exp.Expression:
         return exp.Between(this=column, low=lit(_num(lo)), high=lit(_num(hi)))
     if lo is not None:
         return exp.GTE(this=column, expression=lit(_num(lo)))
+    assert hi is not None  # a Range or Scale has at least one bound
     return exp.LTE(this=column, expression=lit(_num(hi)))
 
 
