@@ -13,9 +13,9 @@ from collections.abc import Callable, Mapping
 from typing import Literal
 
 from cxengine import hookimpl
-from cxengine.compute.stats import Alternative, TestResult, two_proportion_ztest, wilson_interval
+from cxengine.compute.stats import Alternative, TestResult
 from cxengine.default_plugins.aggregations import customer_base
-from cxengine.default_plugins.aggregations.common import as_int
+from cxengine.default_plugins.aggregations.common import as_int, compare_proportions, percent_of
 from cxengine.interfaces import Estimate
 from cxengine.spec.models import MetricSpec
 
@@ -41,8 +41,7 @@ class Churn(customer_base.CustomerBaseKind):
         s, lost = as_int(counts, "at_start"), as_int(counts, "lost")
         if s == 0:
             return Estimate(None, 0, note="no customers at the start of the period")
-        ci = wilson_interval(lost, s, spec.confidence or 0.95)
-        return Estimate(100.0 * lost / s, s, 100.0 * ci.low, 100.0 * ci.high)  # type: ignore[operator]
+        return percent_of(lost, s, spec.confidence)
 
     def compare(
         self,
@@ -52,11 +51,7 @@ class Churn(customer_base.CustomerBaseKind):
         alternative: Alternative,
     ) -> TestResult | None:
         """Test two churn rates with the two-proportion z-test on lost / S."""
-        n1, n2 = as_int(baseline, "at_start"), as_int(current, "at_start")
-        if n1 == 0 or n2 == 0:
-            return None
-        k1, k2 = as_int(baseline, "lost"), as_int(current, "lost")
-        return two_proportion_ztest(k1, n1, k2, n2, alternative)
+        return compare_proportions(baseline, current, "lost", "at_start", alternative)
 
 
 @hookimpl

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 from sqlglot import exp
 
-from cxengine.interfaces import CompileContext, Exclusion
+from cxengine.compute.stats import Alternative, TestResult, two_proportion_ztest, wilson_interval
+from cxengine.interfaces import CompileContext, Estimate, Exclusion
 from cxengine.spec.models import Range, Scale
 
 NUMERIC = ("integer", "number")
@@ -75,3 +76,25 @@ def as_int(counts: dict[str, Any] | Any, key: str) -> int:
     """Read a count as an int (NULL sums count as zero)."""
     value = counts.get(key)
     return int(value) if value is not None else 0
+
+
+def percent_of(k: int, n: int, confidence: float | None, note: str | None = None) -> Estimate:
+    """Return k of n in % with its Wilson interval (n > 0): every share-like kind's value."""
+    ci = wilson_interval(k, n, confidence or 0.95)
+    low = None if ci.low is None else 100.0 * ci.low
+    high = None if ci.high is None else 100.0 * ci.high
+    return Estimate(100.0 * k / n, n, low, high, note)
+
+
+def compare_proportions(
+    baseline: Mapping[str, float | None],
+    current: Mapping[str, float | None],
+    k: str,
+    n: str,
+    alternative: Alternative,
+) -> TestResult | None:
+    """Test two shares stored as counts `k` of `n` with the two-proportion z-test."""
+    n1, n2 = as_int(baseline, n), as_int(current, n)
+    if n1 == 0 or n2 == 0:
+        return None
+    return two_proportion_ztest(as_int(baseline, k), n1, as_int(current, k), n2, alternative)

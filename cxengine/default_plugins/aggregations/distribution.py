@@ -20,8 +20,13 @@ from pydantic import Field, model_validator
 from sqlglot import exp
 
 from cxengine import hookimpl
-from cxengine.compute.stats import wilson_interval
-from cxengine.default_plugins.aggregations.common import as_int, count_if, in_values, lit
+from cxengine.default_plugins.aggregations.common import (
+    as_int,
+    count_if,
+    in_values,
+    lit,
+    percent_of,
+)
 from cxengine.interfaces import CompileContext, Estimate, Exclusion
 from cxengine.spec.models import MetricSpec, Scalar
 
@@ -127,10 +132,7 @@ class Distribution:
         return self._share(spec, 0, n, None)
 
     def _share(self, spec: DistributionSpec, k: int, n: int, note: str | None) -> Estimate:
-        ci = wilson_interval(k, n, spec.confidence or 0.95)
-        low = None if ci.low is None else 100.0 * ci.low
-        high = None if ci.high is None else 100.0 * ci.high
-        return Estimate(100.0 * k / n, n, low, high, note)
+        return percent_of(k, n, spec.confidence, note)
 
 
 @hookimpl

@@ -25,8 +25,15 @@ from pydantic import Field, model_validator
 from sqlglot import exp
 
 from cxengine import hookimpl
-from cxengine.compute.stats import Alternative, TestResult, two_proportion_ztest, wilson_interval
-from cxengine.default_plugins.aggregations.common import NUMERIC, as_int, count_if, lit
+from cxengine.compute.stats import Alternative, TestResult
+from cxengine.default_plugins.aggregations.common import (
+    NUMERIC,
+    as_int,
+    compare_proportions,
+    count_if,
+    lit,
+    percent_of,
+)
 from cxengine.interfaces import CompileContext, Estimate, Exclusion
 from cxengine.spec.models import MetricSpec
 
@@ -223,8 +230,7 @@ class RepeatPurchase:
         n, k = as_int(counts, "n"), as_int(counts, "repeat")
         if n == 0:
             return Estimate(None, 0, note="no customers with a purchase")
-        ci = wilson_interval(k, n, spec.confidence or 0.95)
-        return Estimate(100.0 * k / n, n, 100.0 * ci.low, 100.0 * ci.high)  # type: ignore[operator]
+        return percent_of(k, n, spec.confidence)
 
     def compare(
         self,
@@ -234,11 +240,7 @@ class RepeatPurchase:
         alternative: Alternative,
     ) -> TestResult | None:
         """Test two repeat purchase rates with the two-proportion z-test."""
-        n1, n2 = as_int(baseline, "n"), as_int(current, "n")
-        if n1 == 0 or n2 == 0:
-            return None
-        k1, k2 = as_int(baseline, "repeat"), as_int(current, "repeat")
-        return two_proportion_ztest(k1, n1, k2, n2, alternative)
+        return compare_proportions(baseline, current, "repeat", "n", alternative)
 
 
 @hookimpl

@@ -20,9 +20,9 @@ from typing import Literal
 from pydantic import Field
 
 from cxengine import hookimpl
-from cxengine.compute.stats import Alternative, TestResult, two_proportion_ztest, wilson_interval
+from cxengine.compute.stats import Alternative, TestResult, two_proportion_ztest
 from cxengine.default_plugins.aggregations import customer_base
-from cxengine.default_plugins.aggregations.common import as_int
+from cxengine.default_plugins.aggregations.common import as_int, percent_of
 from cxengine.interfaces import Estimate
 from cxengine.spec.models import MetricSpec
 
@@ -61,8 +61,7 @@ class Retention(customer_base.CustomerBaseKind):
         if not 0 <= retained <= s:
             # (E − N) < 0 happens when more new customers left than starting ones stayed.
             return Estimate(value, s, note="E − N is outside 0…S: no interval")
-        ci = wilson_interval(retained, s, spec.confidence or 0.95)
-        return Estimate(value, s, _pct(ci.low), _pct(ci.high))
+        return percent_of(retained, s, spec.confidence)
 
     def compare(
         self,
@@ -87,10 +86,6 @@ def _retained(spec: RetentionSpec, counts: Mapping[str, float | None]) -> tuple[
     else:
         k = as_int(counts, "at_end") - as_int(counts, "new")
     return (k, s) if s > 0 and 0 <= k <= s else None
-
-
-def _pct(x: float | None) -> float | None:
-    return None if x is None else 100.0 * x
 
 
 @hookimpl

@@ -9,13 +9,13 @@ from pydantic import Field, model_validator
 from sqlglot import exp
 
 from cxengine import hookimpl
-from cxengine.compute.stats import wilson_interval
 from cxengine.default_plugins.aggregations.common import (
     as_int,
     count_if,
     fmt,
     in_range,
     in_values,
+    percent_of,
     scale_exclusion,
 )
 from cxengine.expr import ExpressionError, parse_filter
@@ -141,12 +141,7 @@ class Share:
         n, k = as_int(counts, "n"), as_int(counts, "positive")
         if n == 0:
             return Estimate(None, 0, note="no answers")
-        ci = wilson_interval(k, n, spec.confidence or 0.95)
-        return Estimate(100.0 * k / n, n, _pct(ci.low), _pct(ci.high))
-
-
-def _pct(x: float | None) -> float | None:
-    return None if x is None else 100.0 * x
+        return percent_of(k, n, spec.confidence)
 
 
 @hookimpl
