@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -166,7 +167,6 @@ def run_command(
 
 def _stdout_color() -> bool:
     import os
-    import sys
 
     return sys.stdout.isatty() and "NO_COLOR" not in os.environ
 
@@ -210,9 +210,8 @@ class _progress:
 
         def update(what: str, done: int, total: int) -> None:
             if self.bar is None:
-                self.bar = click.progressbar(
-                    length=total, label="cxengine", file=click.get_text_stream("stderr")
-                )
+                # sys.stderr, not click.get_text_stream(), which Click 8.5 deprecates.
+                self.bar = click.progressbar(length=total, label="cxengine", file=sys.stderr)
                 self.bar.__enter__()
             if self.bar.length != total:
                 self.bar.length = total
