@@ -42,20 +42,14 @@ def _value(
 ) -> MetricValue:
     from cxengine.compute.engine import MetricValue
 
-    return MetricValue(
-        metric=spec.name,
-        grain=spec.period,
+    return MetricValue.from_estimate(
+        spec,
+        est,
         period=period,
         slice=slice_,
-        value=est.value,
-        n=est.n,
-        ci_low=est.ci_low,
-        ci_high=est.ci_high,
-        low_sample=est.n < (spec.min_n or 30),
+        counts=counts,
         rows=template.rows if template else 0,
         excluded=template.excluded if template else 0,
-        counts=counts,
-        note=est.note,
     )
 
 

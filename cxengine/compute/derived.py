@@ -30,7 +30,6 @@ def compute_derived(
         for key, v in index.get(name, {}).items():
             keys.setdefault(key, v)
     values = []
-    min_n = spec.min_n or 30
     # The engine's order: all periods first, then each period; the overall slice first.
     for key, sample in sorted(
         keys.items(),
@@ -39,20 +38,13 @@ def compute_derived(
         inputs = {name: index.get(name, {}).get(key) for name in deps}
         est = aggregation.combine(spec, inputs)  # type: ignore[attr-defined]
         values.append(
-            MetricValue(
-                metric=spec.name,
-                grain=sample.grain,
+            MetricValue.from_estimate(
+                spec,
+                est,
                 period=sample.period,
                 slice=sample.slice,
-                value=est.value,
-                n=est.n,
-                ci_low=est.ci_low,
-                ci_high=est.ci_high,
-                low_sample=est.n < min_n,
-                rows=0,
-                excluded=0,
                 counts=_counts(spec, aggregation, inputs),
-                note=est.note,
+                grain=sample.grain,
             )
         )
     return SpecResult(spec, values)

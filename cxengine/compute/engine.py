@@ -39,6 +39,10 @@ def table_ref(name: str) -> exp.Table:
     return exp.Table(this=exp.to_identifier(name, quoted=True))
 
 
+#: Below this n a value is flagged low sample, unless the spec sets its own `min_n`.
+DEFAULT_MIN_N = 30
+
+
 @dataclass(frozen=True)
 class MetricValue:
     """One computed value: a metric for one period and one slice."""
@@ -61,6 +65,41 @@ class MetricValue:
     def slice_key(self) -> str:
         """Canonical JSON text of the slice (the storage key)."""
         return json.dumps(self.slice, sort_keys=True, ensure_ascii=False, default=str)
+
+    @classmethod
+    def from_estimate(
+        cls,
+        spec: MetricSpec,
+        est: Estimate,
+        *,
+        period: date | None,
+        slice: dict[str, Any],
+        counts: dict[str, Any],
+        rows: int = 0,
+        excluded: int = 0,
+        grain: str | None = None,
+    ) -> MetricValue:
+        """Return the value of `spec` for one period and slice from its estimate."""
+        return cls(
+            metric=spec.name,
+            grain=grain or spec.period,
+            period=period,
+            slice=slice,
+            value=est.value,
+            n=est.n,
+            ci_low=est.ci_low,
+            ci_high=est.ci_high,
+            low_sample=is_low_sample(spec, est.n),
+            rows=rows,
+            excluded=excluded,
+            counts=counts,
+            note=est.note,
+        )
+
+
+def is_low_sample(spec: MetricSpec, n: int) -> bool:
+    """Return True when n is below the spec's `min_n` (30 unless it says otherwise)."""
+    return n < (spec.min_n or DEFAULT_MIN_N)
 
 
 @dataclass
@@ -331,22 +370,15 @@ def _to_values(
             ({**slice_, key: category}, est, own(spec, counts, category) if own else stored)
             for category, est in estimates.items()
         ]
-    min_n = spec.min_n or 30
     return [
-        MetricValue(
-            metric=spec.name,
-            grain=spec.period,
+        MetricValue.from_estimate(
+            spec,
+            est,
             period=period,
             slice=sl,
-            value=est.value,
-            n=est.n,
-            ci_low=est.ci_low,
-            ci_high=est.ci_high,
-            low_sample=est.n < min_n,
+            counts=own_counts,
             rows=int(row["_cx_rows"]),
             excluded=int(row["_cx_excluded_n"]),
-            counts=own_counts,
-            note=est.note,
         )
         for sl, est, own_counts in per_slice
     ]
@@ -364,27 +396,12 @@ def _empty_periods(spec: MetricSpec, values: Sequence[MetricValue]) -> list[Metr
     present = {(v.period, v.slice_key) for v in values}
     slices = {v.slice_key: v.slice for v in values if v.period is not None}
     out = []
+    gap = Estimate(None, 0, note="no rows in this period")
     p = periods[0]
     while p <= periods[-1]:
         for key, sl in slices.items():
             if (p, key) not in present:
-                out.append(
-                    MetricValue(
-                        spec.name,
-                        spec.period,
-                        p,
-                        sl,
-                        None,
-                        0,
-                        None,
-                        None,
-                        True,
-                        0,
-                        0,
-                        {},
-                        "no rows in this period",
-                    )
-                )
+                out.append(MetricValue.from_estimate(spec, gap, period=p, slice=sl, counts={}))
         p = next_period(spec.period, p)
     return out
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from cxengine.compute.engine import MetricValue
+from cxengine.compute.engine import MetricValue, is_low_sample
 from cxengine.interfaces import Aggregation, Estimate
 from cxengine.spec.models import MetricSpec
 
@@ -30,7 +30,6 @@ def pool_periods(
         if v.period is not None:
             by_slice.setdefault(v.slice_key, []).append(v)
     out = [v for v in values if v.period is not None]
-    min_n = spec.min_n or 30
     for v in values:
         if v.period is not None:
             continue
@@ -51,7 +50,7 @@ def pool_periods(
                 n=est.n,
                 ci_low=est.ci_low,
                 ci_high=est.ci_high,
-                low_sample=est.n < min_n,
+                low_sample=is_low_sample(spec, est.n),
                 counts=summed,
                 note=note,
             )
