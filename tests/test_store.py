@@ -45,8 +45,10 @@ def metric(name: str = "csat") -> dict[str, object]:
 
 
 def finish(store: ResultsStore, run_id: str, values: list[dict[str, object]]) -> None:
-    store.begin_run(run_id, {"cxengine_version": "test"})
-    store.finish_run(run_id, metrics=[metric()], values=values, rejects=[], meta={})
+    attempt = store.begin_attempt({"cxengine_version": "test"})
+    store.finish_run(
+        run_id, metrics=[metric()], values=values, rejects=[], meta={}, attempt=attempt
+    )
 
 
 def test_migrations_apply_once_and_are_recorded(tmp_path: Path) -> None:
@@ -69,22 +71,24 @@ def test_rerunning_the_same_run_replaces_instead_of_duplicating(tmp_path: Path) 
 
 def test_a_failed_write_leaves_no_partial_values(tmp_path: Path) -> None:
     with ResultsStore(tmp_path / "cx.db") as store:
-        store.begin_run("abc", {"cxengine_version": "test"})
+        attempt = store.begin_attempt({"cxengine_version": "test"})
         bad = [value(), {**value(), "n": None}]  # n is NOT NULL: the second insert fails
         with pytest.raises(sqlite3.IntegrityError):
-            store.finish_run("abc", metrics=[metric()], values=bad, rejects=[], meta={})
+            store.finish_run(
+                "abc", metrics=[metric()], values=bad, rejects=[], meta={}, attempt=attempt
+            )
         assert store.values("abc") == []
-        store.fail_run("abc", "IntegrityError")
-        assert store.run("abc")["status"] == "failed"
+        store.fail_run(attempt, "IntegrityError")
+        assert store.run(attempt)["status"] == "failed"
 
 
 def test_a_run_whose_process_died_shows_as_failed(tmp_path: Path) -> None:
     with ResultsStore(tmp_path / "cx.db") as store:
-        store.begin_run("abc", {"cxengine_version": "test"})
+        attempt = store.begin_attempt({"cxengine_version": "test"})
         # Pretend the run belonged to a process that no longer exists.
-        store.conn.execute("UPDATE runs SET pid = 2147483646 WHERE id = 'abc'")
+        store.conn.execute("UPDATE runs SET pid = 2147483646 WHERE id = ?", (attempt,))
     with ResultsStore(tmp_path / "cx.db") as store:
-        run = store.run("abc")
+        run = store.run(attempt)
         assert run["status"] == "failed"
         assert "interrupted" in run["error"]
 
@@ -92,7 +96,7 @@ def test_a_run_whose_process_died_shows_as_failed(tmp_path: Path) -> None:
 def test_an_earlier_good_run_stays_visible_while_it_is_recomputed(tmp_path: Path) -> None:
     with ResultsStore(tmp_path / "cx.db") as store:
         finish(store, "abc", [value()])
-        store.begin_run("abc", {"cxengine_version": "test"})
+        store.begin_attempt({"cxengine_version": "test"})  # the rerun starts
         assert store.run("abc")["status"] == "ok"
         assert len(store.values("abc")) == 1
 

@@ -102,31 +102,6 @@ class ResultsStore:
 
     # ---------------------------------------------------------------------- runs
 
-    def begin_run(self, run_id: str, meta: Mapping[str, Any]) -> None:
-        """Record that a run started, unless the same run already finished earlier."""
-        with self.write() as conn:
-            row = conn.execute("SELECT status FROM runs WHERE id = ?", (run_id,)).fetchone()
-            fields = {
-                "status": "running",
-                "started": now_iso(),
-                "finished": None,
-                "pid": os.getpid(),
-                "host": socket.gethostname(),
-                "error": None,
-                **meta,
-            }
-            if row is None:
-                cols = ", ".join(fields)
-                marks = ", ".join("?" for _ in fields)
-                conn.execute(
-                    f"INSERT INTO runs (id, {cols}) VALUES (?, {marks})", (run_id, *fields.values())
-                )
-            elif row[0] != "ok":
-                sets = ", ".join(f"{k} = ?" for k in fields)
-                conn.execute(f"UPDATE runs SET {sets} WHERE id = ?", (*fields.values(), run_id))
-            # An earlier successful run of identical inputs stays visible while this
-            # one recomputes; its values are replaced at the end in one transaction.
-
     def begin_attempt(self, meta: Mapping[str, Any]) -> str:
         """Record a run as running before its id is known; return the attempt's own id.
 
