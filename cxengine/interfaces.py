@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
     from sqlglot import exp
 
+    from cxengine.compute.stats import Alternative, NoTest, TestResult
     from cxengine.spec.models import MetricSpec
 
 
@@ -131,13 +132,18 @@ class Exclusion:
 
 
 @runtime_checkable
-class Aggregation(Protocol):
+class Kind(Protocol):
     """A metric kind (share, mean, nps, …): how to count and how to estimate.
 
     The engine builds one grouped query per spec: ``counts`` gives the aggregate
     expressions (raw counts, sums) evaluated per period × slice and for every
     roll-up, so roll-ups are recomputed from counts, never averaged.
     ``estimate`` turns one group's counts into a value with an interval.
+
+    What else a kind can do is declared by the capability protocols below
+    (`CalendarKind`, `CategoricalKind`, `PreparedKind`, `DerivedKind`, `PooledKind`,
+    `ComparableKind`, …). The engine asks ``isinstance(kind, CalendarKind)`` and reads
+    nothing of a kind that no protocol here declares (tests/test_contracts.py).
     """
 
     name: str
@@ -156,7 +162,11 @@ class Aggregation(Protocol):
         ...
 
     def counts(self, spec: MetricSpec, ctx: CompileContext) -> dict[str, exp.Expression]:
-        """Return named aggregate expressions over the usable rows (must include 'n')."""
+        """Return named aggregate expressions over the usable rows (must include 'n').
+
+        Stored counts are numbers only: list or map aggregates (order statistics, a
+        histogram) are handed to `estimate` but not stored.
+        """
         ...
 
     def estimate(
@@ -164,48 +174,182 @@ class Aggregation(Protocol):
     ) -> Estimate | Mapping[str, Estimate]:
         """Return the value and interval for one group's counts.
 
-        A kind with one value per category (``distribution``) returns a mapping of
-        category to estimate and defines ``category_key(spec)``: the slice key the
-        category is stored under.
+        A kind with one value per category (a `CategoricalKind`, such as
+        ``distribution``) returns a mapping of category to estimate.
         """
         ...
 
 
-# Optional capabilities an aggregation may add (looked up with getattr):
-#
-#   calendar_fields(spec) -> list[str]
-#       A calendar kind (backlog, retention, churn) counts rows against time windows
-#       rather than placing each row in one period. The engine derives the windows
-#       from the range of these datetime fields: one per period of the spec's grain,
-#       plus one for the whole range, and joins every row with every window.
-#   calendar_join(spec, ctx) -> exp.Expression | None
-#       Optional condition that limits the row × window join (for speed). A window
-#       (× slice) left without rows gets the kind's estimate of empty counts (every
-#       count None), so a backlog of nothing is a 0, not a missing value.
-#   absent_category(spec, counts) -> Estimate
-#       A kind with one value per category: the estimate for a category that some
-#       groups have and this group's counts lack (0 of n), so every group lists every
-#       category seen anywhere.
-#   category_counts(spec, counts, category) -> dict[str, number]
-#       A kind with one value per category: the counts stored with one category's
-#       value (e.g. n and positive), so a baseline can test each category on its own.
-#       Without it every category's value stores the group's numeric counts.
-#   Stored counts are numbers only: list or map aggregates (order statistics, a
-#   histogram) are handed to `estimate` but not stored.
-#   depends_on(spec) -> list[str]  and  combine(spec, inputs) -> Estimate
-#       A derived kind (formula) computed from other metrics' values per period and
-#       slice; `inputs` maps metric name to its MetricValue for that period × slice.
-#   check_inputs(spec, inputs) -> list[(severity, message)]
-#       A derived kind: problems with the specs it uses (`inputs` maps name to spec),
-#       reported at validation, e.g. inputs whose periods cannot line up.
-#   prepare(spec, source) -> exp.Select | None  and  prepared_fields(spec)
-#       A kind that counts entities built from the rows (customer relationships from
-#       activity events, buyers from purchases) returns a query over `source` (the
-#       filtered rows without the kind's exclusions, as a SELECT); it must carry
-#       `_cx_row` (a representative source row) and the slice fields. The engine
-#       materialises it and computes the spec over it, reading `prepared_fields(spec)`
-#       instead of `fields(spec)`. None: no reshaping for this spec (cxengine/compute/
-#       prepared.py).
+#: The name this protocol had before 0.2; kept so existing plugins keep working.
+Aggregation = Kind
+
+
+@runtime_checkable
+class CalendarKind(Protocol):
+    """A kind that counts rows against time windows (backlog, retention, churn).
+
+    Rather than placing each row in one period, the engine derives windows from the
+    range of ``calendar_fields(spec)`` (datetime fields): one per period of the spec's
+    grain plus one for the whole range, and joins every row with every window; the
+    compile context then carries ``window_start`` and ``window_end``. A window (×
+    slice) left without rows gets the kind's estimate of empty counts (every count
+    None), so a backlog of nothing is a 0, not a missing value.
+    """
+
+    def calendar_fields(self, spec: MetricSpec) -> list[str]:
+        """Return the datetime fields whose range the windows cover."""
+        ...
+
+    def calendar_join(self, spec: MetricSpec, ctx: CompileContext) -> exp.Expression | None:
+        """Return a condition that limits the row × window join (for speed), or None."""
+        ...
+
+
+@runtime_checkable
+class PooledKind(Protocol):
+    """A calendar kind whose all-periods value pools its periods' counts (churn).
+
+    When ``pool_periods`` is true, the all-periods value of every slice is the
+    estimate of the summed counts of its periods, not of the whole-range window
+    (cxengine/compute/pooled.py says why).
+    """
+
+    pool_periods: bool
+
+
+@runtime_checkable
+class CategoricalKind(Protocol):
+    """A kind with one value per category (``distribution``): `estimate` returns a mapping."""
+
+    def category_key(self, spec: MetricSpec) -> str:
+        """Return the slice key each category's value is stored under."""
+        ...
+
+
+@runtime_checkable
+class FillsAbsentCategories(Protocol):
+    """A categorical kind whose absent categories have a value: 0 of n.
+
+    Every group then lists every category seen in any group.
+    """
+
+    def absent_category(self, spec: MetricSpec, counts: Mapping[str, Any]) -> Estimate:
+        """Return the estimate of a category this group's counts lack."""
+        ...
+
+
+@runtime_checkable
+class CategoryCounts(Protocol):
+    """A categorical kind that stores each category's own counts (n and positive).
+
+    So a baseline can test each category on its own; without it every category's
+    value stores the group's numeric counts.
+    """
+
+    def category_counts(
+        self, spec: MetricSpec, counts: Mapping[str, Any], category: Any
+    ) -> Mapping[str, float | int | None]:
+        """Return the counts stored with one category's value."""
+        ...
+
+
+@runtime_checkable
+class PreparedKind(Protocol):
+    """A kind that counts entities built from the rows (customer runs, buyers).
+
+    ``prepare`` returns a query over ``source`` (the filtered rows without the kind's
+    exclusions, as a SELECT); it must carry ``_cx_row`` (a representative source row)
+    and the slice fields. The engine materialises it and computes the spec over it,
+    reading ``prepared_fields(spec)`` instead of ``fields(spec)``. None: no reshaping
+    for this spec.
+    """
+
+    def prepare(self, spec: MetricSpec, source: exp.Select) -> exp.Select | None:
+        """Return the query building the kind's own table, or None."""
+        ...
+
+    def prepared_fields(self, spec: MetricSpec) -> dict[str, tuple[str, ...]]:
+        """Return the fields the counts read from the prepared table."""
+        ...
+
+
+@runtime_checkable
+class DerivedKind(Protocol):
+    """A kind computed from other metrics' values per period and slice (``formula``).
+
+    It has no dataset of its own: the runner computes the metrics it depends on first.
+    """
+
+    def depends_on(self, spec: MetricSpec) -> list[str]:
+        """Return the names of the metrics the spec uses."""
+        ...
+
+    def combine(self, spec: MetricSpec, inputs: Mapping[str, Any]) -> Estimate:
+        """Return the value for one period × slice; `inputs` maps name to its MetricValue."""
+        ...
+
+
+@runtime_checkable
+class ChecksInputs(Protocol):
+    """A derived kind that reports problems with the specs it uses, at validation."""
+
+    def check_inputs(
+        self, spec: MetricSpec, inputs: Mapping[str, MetricSpec]
+    ) -> list[tuple[str, str]]:
+        """Return (severity, message) pairs, e.g. inputs whose periods cannot line up."""
+        ...
+
+
+@runtime_checkable
+class DerivedCounts(Protocol):
+    """A derived kind that stores more than its inputs' values as its counts.
+
+    A formula keeps each input's standard error, which its significance test needs.
+    """
+
+    def derived_counts(
+        self, spec: MetricSpec, inputs: Mapping[str, Any]
+    ) -> Mapping[str, float | int | None]:
+        """Return the counts stored with a derived value."""
+        ...
+
+
+@runtime_checkable
+class ComparableKind(Protocol):
+    """A kind that tests whether two of its values differ: what the gate runs.
+
+    Each kind owns its significance test (cxengine/compute/comparisons.py has the
+    usual ones: proportions, means, NPS, event counts). ``baseline`` and ``current``
+    are the stored counts of the two values; ``alternative`` is "two-sided",
+    "smaller" (is the current value lower?) or "larger". Return None when the counts
+    do not allow a test. A kind that is not comparable gets `inconclusive`.
+    """
+
+    def compare(
+        self,
+        spec: MetricSpec,
+        baseline: Mapping[str, float | int | None],
+        current: Mapping[str, float | int | None],
+        alternative: Alternative,
+    ) -> TestResult | NoTest | None:
+        """Return the test's result, or why there is none."""
+        ...
+
+
+#: Every capability protocol of a kind, for documentation and the contract test.
+KIND_CONTRACTS: tuple[type, ...] = (
+    Kind,
+    CalendarKind,
+    PooledKind,
+    CategoricalKind,
+    FillsAbsentCategories,
+    CategoryCounts,
+    PreparedKind,
+    DerivedKind,
+    ChecksInputs,
+    DerivedCounts,
+    ComparableKind,
+)
 
 
 # ------------------------------------------------------------------------- reporters

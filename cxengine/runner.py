@@ -17,11 +17,12 @@ from typing import TYPE_CHECKING, Any
 
 from cxengine import __version__
 from cxengine.compute.derived import compute_derived
-from cxengine.compute.engine import MetricValue, SpecResult, compute_spec
+from cxengine.compute.engine import compute_spec
+from cxengine.compute.values import MetricValue, SpecResult
 from cxengine.config import ProjectConfig
 from cxengine.enrich import add_tag_types, check_enrichment, declared_tag_types, enrich_datasets
 from cxengine.errors import Problem, SpecError
-from cxengine.interfaces import Reject
+from cxengine.interfaces import DerivedKind, Reject
 from cxengine.plugins import Registry, get_registry
 from cxengine.spec.loader import LoadedSpec, load_specs
 from cxengine.spec.semantic import check_specs, dependency_order
@@ -336,7 +337,7 @@ def _field_zones(project: ProjectConfig, dataset: str) -> dict[str, str]:
 
 
 def _is_derived(registry: Registry, loaded: LoadedSpec) -> bool:
-    return hasattr(registry.aggregation(loaded.spec.kind), "depends_on")
+    return isinstance(registry.aggregation(loaded.spec.kind), DerivedKind)
 
 
 def _with_dependencies(
@@ -347,8 +348,8 @@ def _with_dependencies(
     todo = list(chosen)
     while todo:
         s = todo.pop()
-        depends_on = getattr(registry.aggregation(s.spec.kind), "depends_on", None)
-        for dep in depends_on(s.spec) if depends_on else []:
+        kind = registry.aggregation(s.spec.kind)
+        for dep in kind.depends_on(s.spec) if isinstance(kind, DerivedKind) else []:
             if dep in by_name and dep not in out:
                 out[dep] = by_name[dep]
                 todo.append(by_name[dep])

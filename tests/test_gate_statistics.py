@@ -16,7 +16,9 @@ from statsmodels.stats.proportion import proportions_ztest
 from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
 
 from cxengine.compare import Baseline, MetricData, Point, evaluate
-from cxengine.compare.significance import default_test, poisson_count_test
+from cxengine.compare.significance import run_test
+from cxengine.compute.comparisons import poisson_count_test
+from cxengine.default_plugins.aggregations.count import Count
 from cxengine.default_plugins.aggregations.mean import Mean, MeanSpec
 from cxengine.default_plugins.aggregations.nps import Nps, NpsSpec
 from cxengine.default_plugins.aggregations.share import Share, ShareSpec
@@ -312,7 +314,7 @@ def test_targets_per_slice() -> None:
 )
 def test_share_p_value_matches_statsmodels(k1: int, n1: int, k2: int, n2: int) -> None:
     spec = ShareSpec(name="csat", kind="share", dataset="r", field="x", scale=[1, 5])
-    ours = default_test(spec, {"n": n1, "positive": k1}, {"n": n2, "positive": k2}, "smaller")
+    ours = Share().compare(spec, {"n": n1, "positive": k1}, {"n": n2, "positive": k2}, "smaller")
     _, p = proportions_ztest([k2, k1], [n2, n1], alternative="smaller")
     assert ours.p_value == pytest.approx(p, rel=1e-9)
     assert Share().higher_is_better
@@ -334,7 +336,7 @@ def test_nps_p_value_matches_raw_scores(base: tuple, cur: tuple) -> None:
 
     expected = norm.cdf((x2.mean() - x1.mean()) / se)
     counts = lambda c: {"n": sum(c), "promoters": c[0], "detractors": c[2]}  # noqa: E731
-    ours = default_test(None, counts(base), counts(cur), "smaller")
+    ours = Nps().compare(None, counts(base), counts(cur), "smaller")  # type: ignore[arg-type]
     assert ours.p_value == pytest.approx(expected, rel=1e-9)
     assert ours.difference == pytest.approx(100 * (x2.mean() - x1.mean()))
     # statsmodels' unequal-variance z-test divides each variance by n − 1, not n, so
@@ -351,7 +353,7 @@ def test_mean_p_value_matches_statsmodels_welch() -> None:
     x1 = rng.integers(1, 6, 300).astype(float)
     x2 = np.clip(rng.integers(1, 6, 280) - (rng.random(280) < 0.1), 1, 5).astype(float)
     counts = lambda x: {"n": len(x), "sum": x.sum(), "sum_sq": (x * x).sum()}  # noqa: E731
-    ours = default_test(None, counts(x1), counts(x2), "smaller")
+    ours = Mean().compare(None, counts(x1), counts(x2), "smaller")  # type: ignore[arg-type]
     cm = CompareMeans(DescrStatsW(x2), DescrStatsW(x1))
     _, p_sm, _ = cm.ttest_ind(alternative="smaller", usevar="unequal")
     assert ours.p_value == pytest.approx(p_sm, rel=1e-6)
@@ -362,20 +364,23 @@ def test_counts_use_the_conditional_poisson_test() -> None:
 
     r = poisson_count_test(120, 80, "smaller")
     assert r.p_value == pytest.approx(binomtest(80, 200, 0.5, alternative="less").pvalue)
-    assert default_test(None, {"n": 120}, {"n": 80}, "smaller").method.startswith("conditional")
+    assert Count().compare(None, {"n": 120}, {"n": 80}, "smaller").method.startswith("conditional")  # type: ignore[arg-type, union-attr]
 
 
-def test_a_median_without_its_own_test_is_inconclusive() -> None:
-    class MedianSpec:
-        statistic = "median"
+def test_a_kind_without_its_own_test_is_inconclusive() -> None:
+    """The gate never guesses a test from the names of the counts: the kind owns it."""
 
-    r = default_test(
-        MedianSpec(),
+    class MedianKind:
+        name = "median_of_something"
+
+    r = run_test(
+        MedianKind(),  # type: ignore[arg-type]
+        None,
         {"n": 100, "sum": 1.0, "sum_sq": 1.0},
         {"n": 90, "sum": 1.0, "sum_sq": 1.0},
         "larger",
     )
-    assert "no significance test for a median" in r.reason  # type: ignore[union-attr]
+    assert "'median_of_something' defines no significance test" in r.reason  # type: ignore[union-attr]
 
 
 def test_the_sample_size_table_in_the_docs_is_computed() -> None:

@@ -27,6 +27,7 @@ from cxengine.compare.significance import NoTest, higher_is_better, run_test
 from cxengine.compare.targets import target_outcome
 from cxengine.compare.wording import level, num, pval, signed
 from cxengine.compute.periods import label
+from cxengine.interfaces import Kind
 from cxengine.spec.models import MetricSpec, Regression
 
 if TYPE_CHECKING:
@@ -44,7 +45,7 @@ class MetricData:
     """One metric of the run being judged: its spec, its kind and its values."""
 
     spec: MetricSpec
-    aggregation: Any
+    aggregation: Kind
     points: list[Point]
 
 
@@ -240,7 +241,7 @@ def _date(iso: str) -> Any:
 # ------------------------------------------------------------------------ testing
 
 
-def _test(comp: _Comparison, aggregation: Any, spec: MetricSpec, hib: bool, min_n: int) -> None:
+def _test(comp: _Comparison, aggregation: Kind, spec: MetricSpec, hib: bool, min_n: int) -> None:
     """Run the one-sided test, or settle the check as inconclusive right away."""
     ch, base, cur = comp.check, comp.base, comp.cur
     if base is None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from cxengine.compute.engine import MetricValue
+    from cxengine.compute.values import MetricValue
 
 Counts = dict[str, float | int | None]
 

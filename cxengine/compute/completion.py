@@ -15,21 +15,22 @@ the engine: n = 0 and an empty value.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from cxengine.interfaces import Aggregation, CompileContext, Estimate
+from cxengine.compute.values import MetricValue, slice_key
+from cxengine.interfaces import (
+    CategoricalKind,
+    CategoryCounts,
+    CompileContext,
+    Estimate,
+    FillsAbsentCategories,
+    Kind,
+)
 from cxengine.spec.models import MetricSpec
 
 if TYPE_CHECKING:
     import duckdb
-
-    from cxengine.compute.engine import MetricValue
-
-
-def _key(d: dict[str, Any]) -> str:
-    return json.dumps(d, sort_keys=True, ensure_ascii=False, default=str)
 
 
 def _value(
@@ -40,8 +41,6 @@ def _value(
     est: Estimate,
     counts: dict[str, Any],
 ) -> MetricValue:
-    from cxengine.compute.engine import MetricValue
-
     return MetricValue.from_estimate(
         spec,
         est,
@@ -54,14 +53,12 @@ def _value(
 
 
 def missing_categories(
-    spec: MetricSpec, aggregation: Aggregation, values: Sequence[MetricValue]
+    spec: MetricSpec, kind: Kind, values: Sequence[MetricValue]
 ) -> list[MetricValue]:
     """Return the 0-of-n values of categories a group lacks but other groups have."""
-    absent = getattr(aggregation, "absent_category", None)
-    category_key = getattr(aggregation, "category_key", None)
-    if absent is None or category_key is None:
+    if not (isinstance(kind, CategoricalKind) and isinstance(kind, FillsAbsentCategories)):
         return []
-    key = category_key(spec)
+    key = kind.category_key(spec)
     categories: list[Any] = []
     groups: dict[tuple[Any, str], tuple[dict[str, Any], set[Any], MetricValue]] = {}
     for v in values:
@@ -71,15 +68,18 @@ def missing_categories(
         if cat not in categories:
             categories.append(cat)
         rest = {k: x for k, x in v.slice.items() if k != key}
-        group = groups.setdefault((v.period, _key(rest)), (rest, set(), v))
+        group = groups.setdefault((v.period, slice_key(rest)), (rest, set(), v))
         group[1].add(cat)
-    own_counts = getattr(aggregation, "category_counts", None)
     out = []
     for (period, _), (rest, present, template) in groups.items():
         for cat in categories:
             if cat not in present:
-                est = absent(spec, template.counts)
-                counts = own_counts(spec, template.counts, cat) if own_counts else template.counts
+                est = kind.absent_category(spec, template.counts)
+                counts = (
+                    dict(kind.category_counts(spec, template.counts, cat))
+                    if isinstance(kind, CategoryCounts)
+                    else template.counts
+                )
                 out.append(_value(spec, template, period, {**rest, key: cat}, est, counts))
     return out
 
@@ -87,7 +87,7 @@ def missing_categories(
 def missing_windows(
     con: duckdb.DuckDBPyConnection,
     spec: MetricSpec,
-    aggregation: Aggregation,
+    kind: Kind,
     ctx: CompileContext,
     windows: str,
     values: Sequence[MetricValue],
@@ -98,13 +98,13 @@ def missing_windows(
     for v in values:
         slices.setdefault(v.slice_key, v.slice)
     present = {(v.period, v.slice_key) for v in values}
-    empty = dict.fromkeys(aggregation.counts(spec, ctx), None)
+    empty = dict.fromkeys(kind.counts(spec, ctx), None)
     out: list[MetricValue] = []
     for period in periods:
         for key, slice_ in slices.items():
             if (period, key) in present:
                 continue
-            est = aggregation.estimate(spec, empty)
+            est = kind.estimate(spec, empty)
             if isinstance(est, Estimate):
                 out.append(_value(spec, None, period, slice_, est, dict(empty)))
     return out

@@ -11,16 +11,16 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from cxengine.compute.engine import MetricValue, SpecResult
-from cxengine.interfaces import Aggregation
+from cxengine.compute.values import MetricValue, SpecResult
+from cxengine.interfaces import DerivedCounts, DerivedKind, Kind
 from cxengine.spec.models import MetricSpec
 
 
-def compute_derived(
-    spec: MetricSpec, aggregation: Aggregation, computed: Sequence[SpecResult]
-) -> SpecResult:
+def compute_derived(spec: MetricSpec, kind: Kind, computed: Sequence[SpecResult]) -> SpecResult:
     """Combine the values of the metrics `spec` depends on, for each period and slice."""
-    deps: list[str] = list(aggregation.depends_on(spec))  # type: ignore[attr-defined]
+    if not isinstance(kind, DerivedKind):
+        raise TypeError(f"kind {kind.name!r} is not derived (no depends_on and combine)")
+    deps: list[str] = list(kind.depends_on(spec))
     index: dict[str, dict[tuple[Any, str], MetricValue]] = {}
     for result in computed:
         if result.spec.name in deps:
@@ -36,14 +36,14 @@ def compute_derived(
         key=lambda kv: (kv[0][0] is not None, kv[0][0] or date.min, kv[0][1] != "{}", kv[0][1]),
     ):
         inputs = {name: index.get(name, {}).get(key) for name in deps}
-        est = aggregation.combine(spec, inputs)  # type: ignore[attr-defined]
+        est = kind.combine(spec, inputs)
         values.append(
             MetricValue.from_estimate(
                 spec,
                 est,
                 period=sample.period,
                 slice=sample.slice,
-                counts=_counts(spec, aggregation, inputs),
+                counts=_counts(spec, kind, inputs),
                 grain=sample.grain,
             )
         )
@@ -51,14 +51,13 @@ def compute_derived(
 
 
 def _counts(
-    spec: MetricSpec, aggregation: Aggregation, inputs: dict[str, MetricValue | None]
+    spec: MetricSpec, kind: Kind, inputs: dict[str, MetricValue | None]
 ) -> dict[str, float | int | None]:
     """Return what is stored as the derived value's counts: the inputs' values by default.
 
-    A kind may store more with ``derived_counts(spec, inputs)`` (a formula keeps each
-    input's standard error, which its significance test needs).
+    A `DerivedCounts` kind stores more (a formula keeps each input's standard error,
+    which its significance test needs).
     """
-    own = getattr(aggregation, "derived_counts", None)
-    if own is not None:
-        return dict(own(spec, inputs))
+    if isinstance(kind, DerivedCounts):
+        return dict(kind.derived_counts(spec, inputs))
     return {name: (v.value if v else None) for name, v in inputs.items()}

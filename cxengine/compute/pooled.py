@@ -3,7 +3,7 @@
 A calendar kind such as churn counts customers against each period's window. Its
 whole-range window is not a useful "all periods" value: it starts where the data
 starts, so nobody is a customer at its start. A kind that says ``pool_periods =
-True`` gets, instead, for every slice, the estimate of the **summed counts of its
+True`` (a `PooledKind`) gets, instead, for every slice, the estimate of the **summed counts of its
 periods**: churn over all periods is Σ lost / Σ S — the average churn per period,
 weighted by the customers at risk, which is also the maximum-likelihood estimate
 of a constant per-period churn (the likelihood is a product of one Bernoulli trial
@@ -16,14 +16,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from cxengine.compute.engine import MetricValue, is_low_sample
-from cxengine.interfaces import Aggregation, Estimate
+from cxengine.compute.values import MetricValue, is_low_sample
+from cxengine.interfaces import Estimate, Kind
 from cxengine.spec.models import MetricSpec
 
 
-def pool_periods(
-    spec: MetricSpec, aggregation: Aggregation, values: Sequence[MetricValue]
-) -> list[MetricValue]:
+def pool_periods(spec: MetricSpec, kind: Kind, values: Sequence[MetricValue]) -> list[MetricValue]:
     """Replace each slice's all-periods value by the estimate of its periods' summed counts."""
     by_slice: dict[str, list[MetricValue]] = {}
     for v in values:
@@ -38,7 +36,7 @@ def pool_periods(
         summed: dict[str, float | int | None] = {
             k: sum(p.counts.get(k) or 0 for p in periods) for k in keys
         }
-        est = aggregation.estimate(spec, summed)
+        est = kind.estimate(spec, summed)
         assert isinstance(est, Estimate)
         note = est.note
         if note is None:

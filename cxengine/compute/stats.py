@@ -63,6 +63,13 @@ class TestResult:
     method: str
 
 
+@dataclass(frozen=True)
+class NoTest:
+    """Why no significance test could be run (the reason of an `inconclusive`)."""
+
+    reason: str
+
+
 NO_INTERVAL = Interval(None, None)
 
 

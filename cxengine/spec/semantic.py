@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from cxengine.config import ProjectConfig
 from cxengine.errors import Problem, did_you_mean, known_list
 from cxengine.expr import ExpressionError, parse_filter
-from cxengine.interfaces import Aggregation
+from cxengine.interfaces import ChecksInputs, DerivedKind, Kind
 from cxengine.spec.loader import LoadedSpec
 
 TIME_TYPES = ("datetime", "date")
@@ -21,33 +21,30 @@ TIME_TYPES = ("datetime", "date")
 def check_specs(
     specs: Sequence[LoadedSpec],
     project: ProjectConfig,
-    aggregations: dict[str, Aggregation],
+    aggregations: dict[str, Kind],
     field_types: dict[str, dict[str, str]] | None = None,
 ) -> list[Problem]:
     """Check every spec against the project; `field_types` (dataset → field → type) from data."""
     problems: list[Problem] = []
     for loaded in specs:
         agg = aggregations[loaded.spec.kind]
-        if hasattr(agg, "depends_on"):
+        if isinstance(agg, DerivedKind):
             continue  # derived from other metrics: no dataset of its own
         problems.extend(check_spec(loaded, project, agg, field_types))
     problems.extend(check_dependencies(specs, aggregations))
     return problems
 
 
-def check_dependencies(
-    specs: Sequence[LoadedSpec], aggregations: dict[str, Aggregation]
-) -> list[Problem]:
+def check_dependencies(specs: Sequence[LoadedSpec], aggregations: dict[str, Kind]) -> list[Problem]:
     """Check that derived metrics name existing metrics and form no cycle."""
     by_name = {s.name: s for s in specs}
     graph: dict[str, list[str]] = {}
     problems: list[Problem] = []
     for s in specs:
         agg = aggregations[s.spec.kind]
-        depends_on = getattr(agg, "depends_on", None)
-        if depends_on is None:
+        if not isinstance(agg, DerivedKind):
             continue
-        deps = list(depends_on(s.spec))
+        deps = list(agg.depends_on(s.spec))
         for dep in deps:
             if dep not in by_name:
                 problems.append(
@@ -58,11 +55,10 @@ def check_dependencies(
                     )
                 )
         graph[s.name] = [d for d in deps if d in by_name]
-        check_inputs = getattr(agg, "check_inputs", None)
-        if check_inputs is not None:
+        if isinstance(agg, ChecksInputs):
             # Inputs that cannot line up (a monthly and a quarterly metric) are a spec error.
             known = {d: by_name[d].spec for d in graph[s.name]}
-            for severity, message in check_inputs(s.spec, known):
+            for severity, message in agg.check_inputs(s.spec, known):
                 problems.append(s.problem(("expression",), message, severity))
     for cycle in find_cycles(graph):
         first = by_name[cycle[0]]
@@ -99,7 +95,7 @@ def find_cycles(graph: dict[str, list[str]]) -> list[list[str]]:
 
 
 def dependency_order(
-    specs: Sequence[LoadedSpec], aggregations: dict[str, Aggregation]
+    specs: Sequence[LoadedSpec], aggregations: dict[str, Kind]
 ) -> list[LoadedSpec]:
     """Order specs so every derived metric comes after the metrics it uses."""
     by_name = {s.name: s for s in specs}
@@ -110,8 +106,8 @@ def dependency_order(
         if s.name in done:
             return
         done.add(s.name)
-        depends_on = getattr(aggregations[s.spec.kind], "depends_on", None)
-        for dep in depends_on(s.spec) if depends_on else []:
+        kind = aggregations[s.spec.kind]
+        for dep in kind.depends_on(s.spec) if isinstance(kind, DerivedKind) else []:
             if dep in by_name:
                 visit(by_name[dep])
         out.append(s)
@@ -124,7 +120,7 @@ def dependency_order(
 def check_spec(
     loaded: LoadedSpec,
     project: ProjectConfig,
-    aggregation: Aggregation,
+    aggregation: Kind,
     field_types: dict[str, dict[str, str]] | None = None,
 ) -> list[Problem]:
     """Check one spec: its dataset, fields, types, slices and filter."""

@@ -164,7 +164,7 @@ class Backlog:
         A backlog is a census, but the tickets that pile up arrive and wait at random:
         a rise from 3 to 5 old tickets is noise, from 30 to 60 is not.
         """
-        from cxengine.compare.significance import poisson_count_test
+        from cxengine.compute.comparisons import poisson_count_test
 
         return poisson_count_test(
             as_int(baseline, "backlog"), as_int(current, "backlog"), alternative

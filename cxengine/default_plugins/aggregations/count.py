@@ -9,6 +9,8 @@ from pydantic import Field, model_validator
 from sqlglot import exp
 
 from cxengine import hookimpl
+from cxengine.compute.comparisons import compare_event_counts
+from cxengine.compute.stats import Alternative, NoTest, TestResult
 from cxengine.default_plugins.aggregations.common import as_int, count_all
 from cxengine.interfaces import CompileContext, Estimate, Exclusion
 from cxengine.spec.models import MetricSpec
@@ -58,6 +60,16 @@ class Count:
     def estimate(self, spec: MetricSpec, counts: Mapping[str, float | None]) -> Estimate:
         n = as_int(counts, "n")
         return Estimate(float(n), n)
+
+    def compare(
+        self,
+        spec: MetricSpec,
+        baseline: Mapping[str, float | int | None],
+        current: Mapping[str, float | int | None],
+        alternative: Alternative,
+    ) -> TestResult | NoTest:
+        """Two counts of events: the conditional test of two Poisson counts."""
+        return compare_event_counts(baseline, current, alternative)
 
 
 @hookimpl

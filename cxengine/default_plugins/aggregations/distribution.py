@@ -20,6 +20,8 @@ from pydantic import Field, model_validator
 from sqlglot import exp
 
 from cxengine import hookimpl
+from cxengine.compute.comparisons import compare_shares
+from cxengine.compute.stats import Alternative, NoTest, TestResult
 from cxengine.default_plugins.aggregations.common import (
     as_int,
     count_if,
@@ -133,6 +135,16 @@ class Distribution:
 
     def _share(self, spec: DistributionSpec, k: int, n: int, note: str | None) -> Estimate:
         return percent_of(k, n, spec.confidence, note)
+
+    def compare(
+        self,
+        spec: MetricSpec,
+        baseline: Mapping[str, float | int | None],
+        current: Mapping[str, float | int | None],
+        alternative: Alternative,
+    ) -> TestResult | NoTest:
+        """One category's share against its baseline: stored as n and positive."""
+        return compare_shares(baseline, current, alternative)
 
 
 @hookimpl

@@ -9,7 +9,8 @@ from pydantic import Field, model_validator
 from sqlglot import exp
 
 from cxengine import hookimpl
-from cxengine.compute.stats import mean_interval
+from cxengine.compute.comparisons import compare_means
+from cxengine.compute.stats import Alternative, NoTest, TestResult, mean_interval
 from cxengine.default_plugins.aggregations.common import as_int, scale_exclusion
 from cxengine.interfaces import CompileContext, Estimate, Exclusion
 from cxengine.spec.models import MetricSpec, Scale
@@ -75,6 +76,16 @@ class Mean:
 
             return Estimate(to100(mean), n, to100(low), to100(high))
         return Estimate(mean, n, low, high)
+
+    def compare(
+        self,
+        spec: MetricSpec,
+        baseline: Mapping[str, float | int | None],
+        current: Mapping[str, float | int | None],
+        alternative: Alternative,
+    ) -> TestResult | NoTest:
+        """Welch's t-test of the two means, from n, sum and sum of squares."""
+        return compare_means(baseline, current, alternative)
 
 
 @hookimpl

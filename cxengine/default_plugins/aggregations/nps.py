@@ -9,7 +9,8 @@ from pydantic import Field, model_validator
 from sqlglot import exp
 
 from cxengine import hookimpl
-from cxengine.compute.stats import nps_interval
+from cxengine.compute.comparisons import compare_nps
+from cxengine.compute.stats import Alternative, NoTest, TestResult, nps_interval
 from cxengine.default_plugins.aggregations.common import as_int, count_if, in_range, scale_exclusion
 from cxengine.interfaces import CompileContext, Estimate, Exclusion
 from cxengine.spec.models import MetricSpec, Range, Scale
@@ -70,6 +71,16 @@ class Nps:
         p, d = as_int(counts, "promoters"), as_int(counts, "detractors")
         ci = nps_interval(p, d, n, spec.confidence or 0.95)
         return Estimate(100.0 * (p - d) / n, n, ci.low, ci.high)
+
+    def compare(
+        self,
+        spec: MetricSpec,
+        baseline: Mapping[str, float | int | None],
+        current: Mapping[str, float | int | None],
+        alternative: Alternative,
+    ) -> TestResult | NoTest:
+        """NPS difference z-test with the summed variances of the two scores."""
+        return compare_nps(baseline, current, alternative)
 
 
 @hookimpl

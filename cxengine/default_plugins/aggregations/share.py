@@ -9,6 +9,8 @@ from pydantic import Field, model_validator
 from sqlglot import exp
 
 from cxengine import hookimpl
+from cxengine.compute.comparisons import compare_shares
+from cxengine.compute.stats import Alternative, NoTest, TestResult
 from cxengine.default_plugins.aggregations.common import (
     as_int,
     count_if,
@@ -142,6 +144,16 @@ class Share:
         if n == 0:
             return Estimate(None, 0, note="no answers")
         return percent_of(k, n, spec.confidence)
+
+    def compare(
+        self,
+        spec: MetricSpec,
+        baseline: Mapping[str, float | int | None],
+        current: Mapping[str, float | int | None],
+        alternative: Alternative,
+    ) -> TestResult | NoTest:
+        """Two-proportion z-test (pooled) of positive answers out of n."""
+        return compare_shares(baseline, current, alternative)
 
 
 @hookimpl

@@ -24,7 +24,8 @@ from pydantic import Field, model_validator
 from sqlglot import exp
 
 from cxengine import hookimpl
-from cxengine.compute.stats import mean_interval
+from cxengine.compute.comparisons import compare_means
+from cxengine.compute.stats import Alternative, NoTest, TestResult, mean_interval
 from cxengine.default_plugins.aggregations.common import (
     NUMERIC,
     as_int,
@@ -186,6 +187,16 @@ def _or(parts: list[exp.Expression]) -> exp.Expression:
     for p in parts[1:]:
         out = exp.Or(this=out, expression=p)
     return out
+
+    def compare(
+        self,
+        spec: MetricSpec,
+        baseline: Mapping[str, float | int | None],
+        current: Mapping[str, float | int | None],
+        alternative: Alternative,
+    ) -> TestResult | NoTest:
+        """Welch's t-test of the two mean index scores (n, sum, sum of squares)."""
+        return compare_means(baseline, current, alternative)
 
 
 @hookimpl
