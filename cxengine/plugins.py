@@ -21,7 +21,7 @@ import pluggy
 
 from cxengine import hookspecs
 from cxengine.errors import PluginError, did_you_mean, known_list
-from cxengine.interfaces import Aggregation, Enricher, Reporter, Source
+from cxengine.interfaces import Enricher, Kind, Reporter, Source
 
 ENTRY_POINT_GROUP = "cxengine"
 STRICT_ENV = "CXENGINE_STRICT_PLUGINS"
@@ -165,6 +165,16 @@ def _probe_hooks(pm: PluginManager, plugin: object) -> None:
 T = TypeVar("T")
 
 
+def _members(contract: type) -> list[str]:
+    """Return the attributes and methods a protocol declares."""
+    declared = getattr(contract, "__protocol_attrs__", None)
+    if declared is None:  # Python < 3.12 keeps them in the annotations and the class body
+        declared = {*getattr(contract, "__annotations__", {})} | {
+            n for n, v in vars(contract).items() if callable(v) and not n.startswith("_")
+        }
+    return sorted(declared)
+
+
 class Registry:
     """What the loaded plugins registered, by name: the engine's typed view of pm.hook."""
 
@@ -172,13 +182,13 @@ class Registry:
         self.pm = pm
         self.owners: dict[tuple[str, str], str] = {}  # (what, name) -> plugin name
         self.sources: dict[str, Source] = self._collect("register_sources", "source")
-        self.aggregations: dict[str, Aggregation] = self._collect(
-            "register_aggregations", "aggregation kind"
+        self.aggregations: dict[str, Kind] = self._collect(
+            "register_aggregations", "aggregation kind", Kind
         )
         self.reporters: dict[str, Reporter] = self._collect("register_reporters", "reporter")
         self.enrichers: dict[str, Enricher] = self._collect("register_enrichers", "enricher")
 
-    def _collect(self, hook_name: str, what: str) -> dict[str, Any]:
+    def _collect(self, hook_name: str, what: str, contract: type | None = None) -> dict[str, Any]:
         found: dict[str, Any] = {}
         owner_of: dict[str, str] = {}
         for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
@@ -192,6 +202,13 @@ class Registry:
                     raise PluginError(
                         _plugin,
                         f"{what} {name!r} is registered by both {owner_of[name]!r} and {_plugin!r}",
+                    )
+                if contract is not None and not isinstance(item, contract):
+                    lacking = [m for m in _members(contract) if not hasattr(item, m)]
+                    raise PluginError(
+                        _plugin,
+                        f"{what} {name!r} does not satisfy the {contract.__name__} contract: "
+                        f"it lacks {', '.join(lacking)} (see docs/plugins.md)",
                     )
                 found[name] = item
                 owner_of[name] = _plugin
@@ -214,7 +231,7 @@ class Registry:
         """Return a source by name or raise with the known names."""
         return _lookup(self.sources, name, "source")
 
-    def aggregation(self, name: str) -> Aggregation:
+    def aggregation(self, name: str) -> Kind:
         """Return an aggregation kind by name or raise with the known names."""
         return _lookup(self.aggregations, name, "metric kind")
 

@@ -16,20 +16,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cxengine import __version__
-from cxengine.compute.derived import compute_derived
-from cxengine.compute.engine import compute_spec
 from cxengine.compute.values import MetricValue, SpecResult
 from cxengine.config import ProjectConfig
-from cxengine.enrich import add_tag_types, check_enrichment, declared_tag_types, enrich_datasets
+from cxengine.enrich import add_tag_types, check_enrichment, declared_tag_types
 from cxengine.errors import Problem, SpecError
 from cxengine.interfaces import DerivedKind, Reject
 from cxengine.plugins import Registry, get_registry
+from cxengine.session import Session
+
+# Where these lived before the session existed; callers may still import them from here.
+from cxengine.session import load_datasets as load_datasets
+from cxengine.session import lock_down as lock_down
 from cxengine.spec.loader import LoadedSpec, load_specs
 from cxengine.spec.semantic import check_specs, dependency_order
 
 if TYPE_CHECKING:
-    import duckdb
-
     from cxengine.dataset.load import LoadedDataset
     from cxengine.store.results import ResultsStore
 
@@ -175,51 +176,16 @@ def validate_project(
     registry = registry or get_registry()
     specs, problems = load_project_specs(project, registry)
     if with_data and not any(p.severity == "error" for p in problems):
-        import duckdb
-
-        con = duckdb.connect()
-        try:
+        with Session(project, registry) as session:
             # A formula has no dataset of its own.
-            named = {s.spec.dataset for s in specs if s.spec.dataset}
-            loaded = load_datasets(con, project, registry, named)
+            loaded = session.load({s.spec.dataset for s in specs if s.spec.dataset})
             types = {name: dict(ds.fields) for name, ds in loaded.items()}
             add_tag_types(types, project, registry)
             problems.extend(check_specs(specs, project, registry.aggregations, types))
-        finally:
-            con.close()
     return specs, sorted(set(problems))
 
 
 # ----------------------------------------------------------------------------- run
-
-
-def load_datasets(
-    con: duckdb.DuckDBPyConnection,
-    project: ProjectConfig,
-    registry: Registry,
-    names: set[str],
-    progress: Progress | None = None,
-) -> dict[str, LoadedDataset]:
-    """Load the named datasets into DuckDB tables."""
-    from cxengine.dataset.load import load_dataset
-
-    loaded = {}
-    for i, name in enumerate(sorted(names)):
-        cfg = project.model.datasets[name]
-        loaded[name] = load_dataset(
-            con, name, cfg, registry.source(cfg.source), base_dir=project.base_dir
-        )
-        if progress:
-            progress(f"loaded {name}", i + 1, len(names))
-    return loaded
-
-
-def lock_down(con: duckdb.DuckDBPyConnection) -> None:
-    """Forbid file, network and extension access: a second wall behind the filter whitelist."""
-    con.execute("SET enable_external_access = false")
-    con.execute("SET autoinstall_known_extensions = false")
-    con.execute("SET autoload_known_extensions = false")
-    con.execute("SET lock_configuration = true")
 
 
 def run_project(
@@ -275,35 +241,21 @@ def _compute(
     checks: Callable[[RunResult], Any] | None,
 ) -> RunResult:
     """Load the datasets, tag comments, compute every spec: the run without its storage."""
-    import duckdb
-
     if only:
         # A derived metric needs the metrics it is computed from.
         specs = _with_dependencies(specs, load_project_specs(project, registry)[0], registry)
     specs = dependency_order(specs, registry.aggregations)
-    con = duckdb.connect()
-    try:
-        needed = {s.spec.dataset for s in specs if not _is_derived(registry, s)}
-        datasets = load_datasets(con, project, registry, needed, progress)
+    with Session(project, registry, progress=progress) as session:
+        session.load({s.spec.dataset for s in specs if not _is_derived(registry, s)})
         # Before lock_down: tags are registered as DuckDB tables next to the datasets.
-        enrichment = enrich_datasets(
-            con, project, registry, datasets,
-            database=project.database_path, write=store, progress=progress,
-        )  # fmt: skip
-        lock_down(con)
+        enrichment = session.enrich(write=store)
+        session.lock_down()
         results: list[SpecResult] = []
         for i, loaded in enumerate(specs):
-            agg = registry.aggregation(loaded.spec.kind)
-            if _is_derived(registry, loaded):
-                results.append(compute_derived(loaded.spec, agg, results))
-            else:
-                ds = datasets[loaded.spec.dataset]
-                zones = _field_zones(project, loaded.spec.dataset)
-                results.append(compute_spec(con, loaded.spec, agg, ds.table, ds.fields, zones))
+            results.append(session.compute(loaded.spec, computed=results))
             if progress:
                 progress(f"computed {loaded.name}", i + 1, len(specs))
-    finally:
-        con.close()
+        datasets = session.datasets
 
     stats = {
         name: DatasetStats(
@@ -328,12 +280,6 @@ def _compute(
     if checks is not None:
         result.extra["checks"] = checks(result)
     return result
-
-
-def _field_zones(project: ProjectConfig, dataset: str) -> dict[str, str]:
-    """Return the zone each declared datetime field's naive values are in."""
-    fields = project.model.datasets[dataset].fields
-    return {name: f.timezone or "UTC" for name, f in fields.items() if f.type == "datetime"}
 
 
 def _is_derived(registry: Registry, loaded: LoadedSpec) -> bool:

@@ -110,8 +110,7 @@ def test_unknown_dataset_and_bad_filter_are_reported_together(
     assert code == 1
     assert (
         "a.yaml:3: dataset: 'respones' is not a dataset in cxengine.yaml "
-        "(did you mean 'responses'?)"
-        in out
+        "(did you mean 'responses'?)" in out
     )
     assert "b.yaml:8: where: bad filter:" in out
 

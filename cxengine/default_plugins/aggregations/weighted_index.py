@@ -181,13 +181,6 @@ class WeightedIndex:
         high = None if ci.high is None else min(100.0, ci.high)
         return Estimate(total / n, n, low, high)
 
-
-def _or(parts: list[exp.Expression]) -> exp.Expression:
-    out = parts[0]
-    for p in parts[1:]:
-        out = exp.Or(this=out, expression=p)
-    return out
-
     def compare(
         self,
         spec: MetricSpec,
@@ -197,6 +190,13 @@ def _or(parts: list[exp.Expression]) -> exp.Expression:
     ) -> TestResult | NoTest:
         """Welch's t-test of the two mean index scores (n, sum, sum of squares)."""
         return compare_means(baseline, current, alternative)
+
+
+def _or(parts: list[exp.Expression]) -> exp.Expression:
+    out = parts[0]
+    for p in parts[1:]:
+        out = exp.Or(this=out, expression=p)
+    return out
 
 
 @hookimpl

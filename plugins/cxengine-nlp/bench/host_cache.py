@@ -4,7 +4,7 @@
 
 Writes a throwaway project (a CSV of `--n` synthetic comments per language, keyed,
 declared as a comment field) and times cxengine's real enrichment step
-(`cxengine.enrich.enrich_datasets`: hashing, cache look-up in `comment_tags`, the nlp
+(`Session.enrich` of `cxengine.api`: hashing, cache look-up in `comment_tags`, the nlp
 enricher on misses, the SQLite write, the DuckDB tag columns) on an empty results
 database, then again over the unchanged comments. Dataset loading is timed apart,
 because it is the same in both runs. The machine is shared: read the ratios.
@@ -42,11 +42,7 @@ datasets:
 
 def measure(n: int, folder: Path) -> dict[str, Any]:
     """Time loading, a cold enrichment and a cached one over the same project."""
-    import duckdb
-    from cxengine.config import load_config
-    from cxengine.enrich import enrich_datasets
-    from cxengine.plugins import get_registry
-    from cxengine.runner import load_datasets
+    from cxengine.api import Session, get_registry, load_config
 
     texts = make_comments(n, "en") + make_comments(n, "ru")
     with (folder / "comments.csv").open("w", encoding="utf-8", newline="") as fh:
@@ -62,17 +58,14 @@ def measure(n: int, folder: Path) -> dict[str, Any]:
     timings: dict[str, float] = {}
     stats: dict[str, Any] = {}
     for label in ("first", "rerun"):
-        con = duckdb.connect()
-        start = time.perf_counter()
-        datasets = load_datasets(con, project, registry, {"comments"})
-        timings[f"{label}_load"] = time.perf_counter() - start
-        start = time.perf_counter()
-        report = enrich_datasets(
-            con, project, registry, datasets, database=project.database_path, write=True
-        )
-        timings[f"{label}_enrich"] = time.perf_counter() - start
-        stats[label] = report.stats[0].as_dict()
-        con.close()
+        with Session(project, registry) as session:
+            start = time.perf_counter()
+            session.load({"comments"})
+            timings[f"{label}_load"] = time.perf_counter() - start
+            start = time.perf_counter()
+            report = session.enrich(write=True)
+            timings[f"{label}_enrich"] = time.perf_counter() - start
+            stats[label] = report.stats[0].as_dict()
     return {
         "comments": len(texts),
         **timings,

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 import click
-from cxengine.cli.app import echo_json, get_state, json_option
+from cxengine.api import echo_json, get_state, json_option
 
 if TYPE_CHECKING:
     from cxengine_nlp.report import ThemeOverview

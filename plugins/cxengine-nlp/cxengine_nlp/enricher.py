@@ -24,8 +24,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from cxengine.errors import Problem, SpecError
-from cxengine.interfaces import EnrichRequest
+from cxengine.api import EnrichRequest, Problem, SpecError
 
 from cxengine_nlp.languages import FALLBACK_LANGUAGE, SUPPORTED_LANGUAGES
 from cxengine_nlp.taxonomy import BUILTIN_TAXONOMIES, Taxonomy, TaxonomyError, load_taxonomy

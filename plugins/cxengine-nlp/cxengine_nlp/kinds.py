@@ -18,15 +18,25 @@ from dataclasses import dataclass
 from statistics import NormalDist
 from typing import Any, Literal
 
-from cxengine.compute.stats import (
+from cxengine.api import (
+    Alternative,
+    CompileContext,
+    Estimate,
+    Exclusion,
+    MetricSpec,
+    NoTest,
+    Range,
+    Scale,
+    TestResult,
+    compare_means,
+    count_if,
+    in_range,
     mean_interval,
     nps_variance,
     sample_variance,
+    scale_exclusion,
     wilson_interval,
 )
-from cxengine.default_plugins.aggregations.common import count_if, in_range, scale_exclusion
-from cxengine.interfaces import CompileContext, Estimate, Exclusion
-from cxengine.spec.models import MetricSpec, Range, Scale
 from pydantic import Field, model_validator
 from sqlglot import exp
 
@@ -206,6 +216,16 @@ class CommentSentiment:
         total, total_sq = _num(counts, "sum"), _num(counts, "sum_sq")
         ci = mean_interval(total, total_sq, n, spec.confidence or 0.95)
         return Estimate(total / n, n, ci.low, ci.high)
+
+    def compare(
+        self,
+        spec: MetricSpec,
+        baseline: Mapping[str, float | int | None],
+        current: Mapping[str, float | int | None],
+        alternative: Alternative,
+    ) -> TestResult | NoTest:
+        """Welch's t-test of the two mean sentiments (n, sum, sum of squares)."""
+        return compare_means(baseline, current, alternative)
 
 
 # ----------------------------------------------------------- theme_drivers, nps_cost

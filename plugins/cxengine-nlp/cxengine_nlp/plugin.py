@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from cxengine import hookimpl
+from cxengine.api import hookimpl
 
 if TYPE_CHECKING:
     import click

@@ -15,12 +15,21 @@ from dataclasses import field as dc_field
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from cxengine.compute.engine import compute_spec
-from cxengine.config import CommentsConfig, ProjectConfig
-from cxengine.enrich import EnrichmentReport, chosen_enrichers, enrich_datasets, tag_prefix
-from cxengine.errors import ConfigError, did_you_mean, known_list
-from cxengine.plugins import Registry
-from cxengine.runner import load_datasets, load_project_specs, lock_down
+from cxengine.api import (
+    CommentsConfig,
+    ConfigError,
+    EnrichmentReport,
+    ProjectConfig,
+    Registry,
+    Session,
+    chosen_enrichers,
+    did_you_mean,
+    ident,
+    known_list,
+    load_project_specs,
+    tag_prefix,
+    text_literal,
+)
 
 from cxengine_nlp.kinds import (
     THEME_KEY,
@@ -35,7 +44,7 @@ from cxengine_nlp.kinds import (
 
 if TYPE_CHECKING:
     import duckdb
-    from cxengine.dataset.load import LoadedDataset
+    from cxengine.api import LoadedDataset
 
     from cxengine_nlp.suggest import TermSuggestion
 
@@ -46,12 +55,17 @@ ENRICHER = "nlp"
 class TaggedComments:
     """One dataset loaded into DuckDB with its comments tagged by the nlp enricher."""
 
-    con: duckdb.DuckDBPyConnection
+    session: Session
     project: ProjectConfig
     dataset: LoadedDataset
     comments: CommentsConfig
     tags: str  # the tag prefix without its trailing underscore: "comment" or "comment_nlp"
     enrichment: EnrichmentReport
+
+    @property
+    def con(self) -> duckdb.DuckDBPyConnection:
+        """The session's DuckDB connection, locked down."""
+        return self.session.con
 
     def column(self, tag: str) -> str:
         """Return the name of a tag column, e.g. column('sentiment') -> 'comment_sentiment'."""
@@ -96,8 +110,6 @@ def tagged_comments(
     project: ProjectConfig, registry: Registry, dataset: str | None = None
 ) -> Iterator[TaggedComments]:
     """Load a dataset, tag its comments (cached in the results database), yield it."""
-    import duckdb
-
     name = pick_dataset(project, dataset)
     comments = project.model.datasets[name].comments
     assert comments is not None
@@ -108,17 +120,12 @@ def tagged_comments(
             f"dataset {name!r}: its comments are not tagged by the {ENRICHER!r} enricher "
             f"(comments.enrichers is {known_list(names) or 'empty'})"
         )
-    con = duckdb.connect()
-    try:
-        loaded = load_datasets(con, project, registry, {name})
-        report = enrich_datasets(
-            con, project, registry, loaded, database=project.database_path, write=True
-        )
-        lock_down(con)
+    with Session(project, registry) as session:
+        loaded = session.load({name})
+        report = session.enrich()
+        session.lock_down()
         prefix = tag_prefix(comments.field, ENRICHER, len(names) > 1)
-        yield TaggedComments(con, project, loaded[name], comments, prefix[:-1], report)
-    finally:
-        con.close()
+        yield TaggedComments(session, project, loaded[name], comments, prefix[:-1], report)
 
 
 # ------------------------------------------------------------------------ themes
@@ -218,7 +225,7 @@ def theme_overview(
             name="theme_share", kind="theme_share", dataset=ds.name, field=tc.tags,
             by=[by] if by else [],
         )  # fmt: skip
-        shares = compute_spec(tc.con, share_spec, ThemeShare(), ds.table, ds.fields).values
+        shares = tc.session.compute(share_spec, ThemeShare()).values
         sentiment = _theme_sentiment(tc, by)
         samples = _examples(tc, by, examples)
         for v in shares:
@@ -253,7 +260,7 @@ def theme_overview(
                 name="theme_drivers", kind="theme_drivers", dataset=ds.name, field=tc.tags,
                 score=score, measure=overview.measure,  # type: ignore[arg-type]
             )  # fmt: skip
-            values = compute_spec(tc.con, spec, ThemeDrivers(), ds.table, ds.fields).values
+            values = tc.session.compute(spec, ThemeDrivers()).values
             counts = values[0].counts if values else {}
             overview.drivers = sorted(
                 (d for d in drivers_from_counts(spec, counts) if d.n_with),
@@ -270,8 +277,6 @@ def theme_overview(
 
 
 def _count_tagged(tc: TaggedComments) -> int:
-    from cxengine.dataset.sql import ident
-
     row = tc.con.execute(
         f"SELECT count({ident(tc.column('themes'))}) FROM {ident(tc.dataset.table)}"
     ).fetchall()[0]
@@ -279,8 +284,6 @@ def _count_tagged(tc: TaggedComments) -> int:
 
 
 def _theme_sentiment(tc: TaggedComments, by: str | None) -> dict[tuple[str, str], float]:
-    from cxengine.dataset.sql import ident
-
     out: dict[tuple[str, str], float] = {}
     table = ident(tc.dataset.table)
     for theme in tc.themes:
@@ -302,8 +305,6 @@ def _examples(
 ) -> dict[tuple[str, str], list[tuple[str, float]]]:
     """Return up to `per_theme` comments per (slice, theme): the most negative first, then
     the most positive, so both sides of a theme are visible."""
-    from cxengine.dataset.sql import ident
-
     if per_theme <= 0:
         return {}
     key = f"CAST({ident(by)} AS VARCHAR)" if by else "''"
@@ -339,8 +340,6 @@ def theme_suggestions(
     project: ProjectConfig, registry: Registry, *, dataset: str | None = None, top: int = 30
 ) -> list[TermSuggestion]:
     """Return frequent lemmas and phrases in tagged comments that no theme matched."""
-    from cxengine.dataset.sql import ident
-
     from cxengine_nlp.enricher import taxonomy_for
     from cxengine_nlp.suggest import suggest_terms
 
@@ -352,7 +351,7 @@ def theme_suggestions(
                 f"WHERE len({ident(tc.column('themes'))}) = 0 ORDER BY _cx_row"
             ).fetchall()
         ]
-        from cxengine.enrich import enricher_options
+        from cxengine.api import enricher_options
 
         taxonomy = taxonomy_for(enricher_options(project, tc.comments))
         return suggest_terms(texts, taxonomy, language=tc.comments.language, top=top)
@@ -415,7 +414,6 @@ def followups(
     Unhappy = a detractor (recommend ≤ `max_recommend`, default the NPS spec's
     detractor range) or satisfaction ≤ `max_csat`. Most negative comments first.
     """
-    from cxengine.dataset.sql import ident, lit
 
     name = pick_dataset(project, dataset)
     auto_nps, det_max, auto_csat, time = default_rules(project, registry, name)
@@ -444,7 +442,7 @@ def followups(
             conditions.append(f"{ident(tc.column('label'))} = 'negative'")
         if since is not None and time is not None:
             conditions.append(
-                f"CAST({ident(time)} AS DATE) >= CAST({lit(since.isoformat())} AS DATE)"
+                f"CAST({ident(time)} AS DATE) >= CAST({text_literal(since.isoformat())} AS DATE)"
             )
         tag_columns = {c for c in ds.fields if c.startswith(f"{tc.tags}_")}
         base = [c for c in ds.fields if c not in tag_columns and c != tc.comments.field]

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import click
 
-from cxengine import hookimpl
+from cxengine.api import hookimpl
 
 
 @hookimpl

@@ -11,8 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-import cxengine
-from cxengine.interfaces import SourceContext, SourceData
+from cxengine.api import SourceContext, SourceData, hookimpl
 
 
 class HelpdeskOptions(BaseModel):
@@ -41,6 +40,6 @@ class HelpdeskSource:
         return SourceData(rows=rows(), origin=f"helpdesk export ({count} tickets)")
 
 
-@cxengine.hookimpl
+@hookimpl
 def register_sources(register: Callable[..., None]) -> None:
     register(HelpdeskSource())

@@ -1,0 +1,157 @@
+"""A session: one DuckDB connection holding a project's datasets, ready to compute.
+
+Every command that computes does the same four steps, in this order: open DuckDB,
+load the datasets it needs (typing and rejects), tag their comments with the
+enrichers (cached in the results database), lock the connection down (no file,
+network or extension access from then on), then compute specs. `Session` is those
+steps, shared by the runner and by plugins (the NLP plugin's theme reports), so no
+caller repeats or reorders them.
+
+    with Session(project) as session:
+        session.load({"responses"})
+        session.enrich()
+        session.lock_down()
+        result = session.compute(spec)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from cxengine.compute.derived import compute_derived
+from cxengine.compute.engine import compute_spec
+from cxengine.compute.values import SpecResult
+from cxengine.interfaces import DerivedKind, Kind
+from cxengine.spec.models import MetricSpec
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from cxengine.config import ProjectConfig
+    from cxengine.dataset.load import LoadedDataset
+    from cxengine.enrich import EnrichmentReport
+    from cxengine.plugins import Registry
+
+Progress = Callable[[str, int, int], None]
+
+
+def load_datasets(
+    con: duckdb.DuckDBPyConnection,
+    project: ProjectConfig,
+    registry: Registry,
+    names: Iterable[str],
+    progress: Progress | None = None,
+) -> dict[str, LoadedDataset]:
+    """Load the named datasets into DuckDB tables."""
+    from cxengine.dataset.load import load_dataset
+
+    ordered = sorted(set(names))
+    loaded = {}
+    for i, name in enumerate(ordered):
+        cfg = project.model.datasets[name]
+        loaded[name] = load_dataset(
+            con, name, cfg, registry.source(cfg.source), base_dir=project.base_dir
+        )
+        if progress:
+            progress(f"loaded {name}", i + 1, len(ordered))
+    return loaded
+
+
+def lock_down(con: duckdb.DuckDBPyConnection) -> None:
+    """Forbid file, network and extension access: a second wall behind the filter whitelist."""
+    con.execute("SET enable_external_access = false")
+    con.execute("SET autoinstall_known_extensions = false")
+    con.execute("SET autoload_known_extensions = false")
+    con.execute("SET lock_configuration = true")
+
+
+class Session:
+    """A project's datasets in one DuckDB connection: load, enrich, lock down, compute."""
+
+    def __init__(
+        self,
+        project: ProjectConfig,
+        registry: Registry | None = None,
+        *,
+        progress: Progress | None = None,
+    ):
+        import duckdb
+
+        from cxengine.plugins import get_registry
+
+        self.project = project
+        self.registry = registry or get_registry()
+        self.progress = progress
+        self.con: duckdb.DuckDBPyConnection = duckdb.connect()
+        #: The loaded datasets by name; enrichment adds its tag columns to them.
+        self.datasets: dict[str, LoadedDataset] = {}
+        self.enrichment: EnrichmentReport | None = None
+        self.locked = False
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the DuckDB connection (its temporary tables go with it)."""
+        self.con.close()
+
+    def load(self, names: Iterable[str]) -> dict[str, LoadedDataset]:
+        """Load the named datasets (those not loaded yet) and return them."""
+        if self.locked:
+            raise RuntimeError("load datasets before the session is locked down")
+        wanted = [n for n in names if n not in self.datasets]
+        self.datasets.update(
+            load_datasets(self.con, self.project, self.registry, wanted, self.progress)
+        )
+        return self.datasets
+
+    def enrich(self, *, write: bool = True) -> EnrichmentReport:
+        """Tag the loaded datasets' comments; with `write`, store new tags in the database.
+
+        Tags are read from (and written to) the project's results database, so a
+        comment tagged once is not analysed again.
+        """
+        from cxengine.enrich import enrich_datasets
+
+        if self.locked:
+            raise RuntimeError("enrich before the session is locked down")
+        self.enrichment = enrich_datasets(
+            self.con, self.project, self.registry, self.datasets,
+            database=self.project.database_path, write=write, progress=self.progress,
+        )  # fmt: skip
+        return self.enrichment
+
+    def lock_down(self) -> None:
+        """Forbid file, network and extension access for the rest of the session."""
+        lock_down(self.con)
+        self.locked = True
+
+    def compute(
+        self,
+        spec: MetricSpec,
+        kind: Kind | None = None,
+        computed: Sequence[SpecResult] = (),
+    ) -> SpecResult:
+        """Compute one spec over its loaded dataset (a derived one from `computed`)."""
+        kind = kind or self.registry.aggregation(spec.kind)
+        if isinstance(kind, DerivedKind):
+            return compute_derived(spec, kind, computed)
+        ds = self.datasets[spec.dataset]
+        return compute_spec(
+            self.con, spec, kind, ds.table, ds.fields, self.field_zones(spec.dataset)
+        )
+
+    def field_zones(self, dataset: str) -> Mapping[str, str]:
+        """Return the zone each declared datetime field's naive values are in."""
+        fields = self.project.model.datasets[dataset].fields
+        return {name: f.timezone or "UTC" for name, f in fields.items() if f.type == "datetime"}
