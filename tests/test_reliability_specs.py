@@ -37,6 +37,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import cxengine.runner
+import cxengine.session
 from cxengine.cli import cli
 from cxengine.config import load_config
 from cxengine.errors import Problem, SpecError
@@ -498,7 +499,7 @@ def test_every_hostile_where_is_refused_before_anything_runs(
         raise AssertionError("data was loaded although the specs are invalid")
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(cxengine.runner, "load_datasets", spy)
+        mp.setattr(cxengine.session, "load_datasets", spy)
         with pytest.raises(SpecError) as err:
             run_project(project, REGISTRY)
     assert not loaded
@@ -671,14 +672,14 @@ def test_the_connection_the_runner_computes_with_is_locked(hostile_project: Path
     (hostile_project / "metric_specs" / "m.yaml").write_text(spec_with_where("score > 0"), "utf-8")
     d = str(hostile_project)
     seen: list[dict[str, str]] = []
-    real = cxengine.runner.compute_spec
+    real = cxengine.session.compute_spec
 
     def compute_and_attack(con: duckdb.DuckDBPyConnection, *args: Any, **kwargs: Any) -> Any:
         seen.append(probe_locked(con, d, "ds_d"))
         return real(con, *args, **kwargs)
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(cxengine.runner, "compute_spec", compute_and_attack)
+        mp.setattr(cxengine.session, "compute_spec", compute_and_attack)
         result = run_project(load_config(hostile_project / "cxengine.yaml"), REGISTRY)
     assert seen == [{}]  # the runner computed once, and every attack failed
     assert [v.value for v in result.values if not v.slice] == [3]  # the table still queries
