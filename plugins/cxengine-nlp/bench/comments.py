@@ -216,8 +216,63 @@ def russian_comment(rng: random.Random) -> str:
     return text + tail
 
 
-def make_comments(n: int, language: str, seed: int = 20240601) -> list[str]:
-    """Return `n` deterministic comments in "en" or "ru"."""
+def make_comments(
+    n: int, language: str, seed: int = 20240601, *, realistic: bool = False
+) -> list[str]:
+    """Return `n` deterministic comments in "en" or "ru".
+
+    `realistic=True` gives each comment what real posts carry and templates do not:
+    one to four words from the language's dictionary drawn with a Zipf-like skew (so
+    100,000 comments hold well over 20,000 distinct word forms, as real tweets and
+    reviews do), @handles, URLs, hashtags, numbers, and Latin words in Russian text.
+    """
     rng = random.Random(f"{seed}-{language}")
     make = english_comment if language == "en" else russian_comment
-    return [make(rng) for _ in range(n)]
+    if not realistic:
+        return [make(rng) for _ in range(n)]
+    words = dictionary_forms(language)
+    return [_realistic(make(rng), rng, words, language) for _ in range(n)]
+
+
+_LATIN_IN_RUSSIAN = ["iPhone", "Wi-Fi", "online", "app", "Ozon", "Wildberries", "sale", "ok"]
+
+
+def dictionary_forms(language: str, size: int = 60_000) -> list[str]:
+    """Return a deterministic sample of inflected word forms of the language.
+
+    The forms (keys) of spacy-lookups-data's lemma lookup table for the language:
+    41k English forms, 513k Russian forms; alphabetic ones, shuffled with a fixed seed.
+    """
+    import gzip
+    import json
+    from pathlib import Path
+
+    import spacy_lookups_data
+
+    path = Path(spacy_lookups_data.__file__).parent / "data" / f"{language}_lemma_lookup.json.gz"
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        table: dict[str, str] = json.load(fh)
+    forms = sorted(w for w in table if w.isalpha() and w.islower())
+    rng = random.Random(f"forms-{language}")
+    rng.shuffle(forms)
+    return forms[:size]
+
+
+def _realistic(text: str, rng: random.Random, words: list[str], language: str) -> str:
+    extra = []
+    for _ in range(rng.randint(1, 4)):
+        # Zipf-like: most draws hit the first few thousand forms, a long tail the rest.
+        index = min(len(words) - 1, int(rng.paretovariate(0.6)) - 1)
+        extra.append(words[index])
+    roll = rng.random()
+    if roll < 0.15:
+        extra.append(f"@user{rng.randint(1, 50_000)}")
+    elif roll < 0.25:
+        extra.append(f"https://t.co/{rng.randrange(16**8):08x}")
+    elif roll < 0.32:
+        extra.append(f"#{rng.choice(words)}")
+    if rng.random() < 0.3:
+        extra.append(str(rng.randint(1, 100_000)))
+    if language == "ru" and rng.random() < 0.2:
+        extra.append(rng.choice(_LATIN_IN_RUSSIAN))
+    return f"{text} {' '.join(extra)}"

@@ -7,7 +7,9 @@ positive), title and text joined; compared with VADER's default thresholds
 (compound >= 0.05 positive, <= -0.05 negative) on the same rows.
 Russian: SentiRuEval-2015 restaurant reviews (train + test, 404 reviews). Review-level
 positive vs. negative uses the <categories> "Whole" sentiment (reviews marked
-positive or negative only); our prediction is the sign of the score (>= 0 positive).
+positive or negative only); our prediction is positive above +0.05, negative below
+-0.05 and "neutral" (no signal: counted as an error for either class) in between. The
+old rule "score >= 0 is positive" called every text without any signal positive.
 Theme precision/recall: a category counts as mentioned when its sentiment is not
 "absence"; Food -> food, Interior -> interior, Price -> price, Service -> any of
 service, staff_politeness, staff_competence, wait_time.
@@ -44,6 +46,19 @@ RU_THEMES: dict[str, tuple[str, ...]] = {
 }
 TARGET_EN_MARGIN = 0.05
 TARGET_RU_F1 = 0.75
+
+
+#: Scores within this distance of 0 carry no signal: a 2-class prediction abstains.
+NEUTRAL_BAND = 0.05
+
+
+def two_class(score: float) -> str:
+    """Positive / negative for a 2-class comparison, "neutral" inside the band."""
+    if score >= NEUTRAL_BAND:
+        return "positive"
+    if score <= -NEUTRAL_BAND:
+        return "negative"
+    return "neutral"
 
 
 def rating_label(rating: int) -> str:
@@ -147,7 +162,7 @@ def evaluate_russian(data: Path) -> dict[str, Any]:
         whole = review["categories"].get("Whole")
         if whole in ("positive", "negative"):
             gold.append(whole)
-            pred.append("positive" if result.score >= 0 else "negative")
+            pred.append(two_class(result.score))
     sentiment = classification_report(gold, pred, ("negative", "positive"))
     themes: dict[str, Any] = {}
     for category, ids in RU_THEMES.items():

@@ -24,6 +24,17 @@ _NON_RUSSIAN_CYRILLIC = re.compile(r"[іїєґўђјљњћџѓќѕ]", re.IGNOREC
 # Diacritics common in other Latin-script languages and absent from English words.
 _NON_ENGLISH_LATIN = re.compile(r"[äöüßéèêëàâçñõãìíòóùúåøæœ]", re.IGNORECASE)
 _WORD = re.compile(r"[a-z']+", re.IGNORECASE)
+# Parts of a post that are not in its language: URLs, e-mail addresses, @handles,
+# #hashtags and the retweet marker. "RT @aeroflot_help ... https://t.co/x" in a Russian
+# tweet holds more Latin letters than the Russian words beside them.
+_NOT_LANGUAGE = re.compile(
+    r"(?:https?://|www\.)\S+|\S+@\S+\.\w+|[@#][\w.]+|\bRT\b",
+    re.IGNORECASE,
+)
+_NOT_LANGUAGE_BUT_TAGS = re.compile(
+    r"(?:https?://|www\.)\S+|\S+@\S+\.\w+|@[\w.]+|\bRT\b|#",
+    re.IGNORECASE,
+)
 
 _ENGLISH_MARKERS = frozenset(
     [
@@ -149,6 +160,13 @@ _OTHER_LATIN_MARKERS = frozenset(
 def detect_language(text: str) -> str:
     """Return "ru", "en" or "xx" (anything else, or no letters at all) for one comment."""
     sample = text[:_SAMPLE_CHARS]
+    if "@" in sample or "#" in sample or "://" in sample or "www." in sample or "RT" in sample:
+        words_only = _NOT_LANGUAGE.sub(" ", sample)
+        if not any(ch.isalpha() for ch in words_only):
+            # A post of nothing but hashtags still says something about its language:
+            # then the tags' words are the evidence (handles and URLs never are).
+            words_only = _NOT_LANGUAGE_BUT_TAGS.sub(" ", sample)
+        sample = words_only
     if sample.isascii():
         # The common English case: no Cyrillic and no diacritics possible, so only
         # the function words need counting.

@@ -54,8 +54,11 @@ def load_lexicon(lang: str) -> Lexicon:
                 bigrams[(lemma(parts[0].lower()), lemma(parts[1].lower()))] = value
             elif len(parts) == 1:
                 low = parts[0].lower()
-                if key != "ru":
-                    words[low] = value  # VADER's entries are surface forms
+                # VADER's entries are surface forms; a Russian entry written as people
+                # type it ("охренели", "заебали") matches as typed too, because
+                # pymorphy3 guesses unknown slang to lemmas that vary by form.
+                if key != "ru" or low not in words:
+                    words[low] = value
                 lem = lemma(low)
                 # A surface form listed explicitly keeps its own value; the lemma
                 # only gets one if nothing claimed it yet ("loved" vs "love").

@@ -31,6 +31,19 @@ class LanguageRules:
     #: Multiplier for negative valences. Russian reviews wrap complaints in courtesy
     #: ("спасибо", "приятный вечер, но ..."), so their negatives need more weight.
     negative_weight: float = 1.0
+    #: What a customer expects to happen ("arrive", "work", "reply", "связь"): neutral
+    #: words, but negated they name a service failure ("never arrived", "не работает",
+    #: "нет связи"), a complaint without any sentiment word.
+    expected: frozenset[str] = frozenset()
+    #: Courtesy formulas ("thanks", "спасибо"): said to be polite as often as to praise,
+    #: so they count at `courtesy_weight` of their lexicon valence.
+    courtesy: frozenset[str] = frozenset()
+    #: Request markers ("please", "пожалуйста", "помогите"): the positive words of the
+    #: request they open ("please help", "подскажите, как вернуть") are not praise.
+    requests: frozenset[str] = frozenset()
+    #: Negators that follow what they negate ("интернета нет", "ответа нет"): after
+    #: an expected word they make it a failure too.
+    postposed_negators: frozenset[str] = frozenset()
 
 
 ENGLISH = LanguageRules(
@@ -118,6 +131,45 @@ ENGLISH = LanguageRules(
     ),
     concessive=frozenset(["although", "though", "while", "whilst", "despite"]),
     excess=frozenset({"too"}),
+    expected=frozenset(
+        [
+            "work",
+            "arrive",
+            "receive",
+            "come",
+            "reply",
+            "respond",
+            "answer",
+            "call",
+            "fix",
+            "resolve",
+            "solve",
+            "refund",
+            "deliver",
+            "ship",
+            "load",
+            "open",
+            "connect",
+            "show",
+            "update",
+            "process",
+            "hear",
+            "contact",
+            "response",
+            "signal",
+            "internet",
+            "connection",
+            "service",
+            "access",
+            "wifi",
+            "power",
+            "log",
+            "login",
+            "sign",
+        ]
+    ),
+    courtesy=frozenset(["thanks", "thank", "thx", "ty", "cheers"]),
+    requests=frozenset(["please", "pls", "plz", "kindly"]),
 )
 
 RUSSIAN = LanguageRules(
@@ -172,6 +224,49 @@ RUSSIAN = LanguageRules(
     concessive=frozenset({"хотя", "несмотря"}),
     excess=frozenset({"слишком", "чересчур"}),
     negative_weight=1.3,
+    expected=frozenset(
+        [
+            "работать",
+            "прийти",
+            "приходить",
+            "доставить",
+            "привезти",
+            "ответить",
+            "отвечать",
+            "дозвониться",
+            "получить",
+            "вернуть",
+            "помочь",
+            "решить",
+            "загружаться",
+            "грузиться",
+            "открываться",
+            "открыть",
+            "подключить",
+            "ловить",
+            "связаться",
+            "перезвонить",
+            "дойти",
+            "поступить",
+            "зачислить",
+            "исправить",
+            "устранить",
+            "войти",
+            "зайти",
+            "связь",
+            "интернет",
+            "ответ",
+            "сеть",
+            "доступ",
+            "сигнал",
+            "свет",
+        ]
+    ),
+    courtesy=frozenset(["спасибо", "благодарить", "благодарность", "спс"]),
+    requests=frozenset(
+        ["пожалуйста", "прошу", "просьба", "помогите", "подскажите", "объясните", "верните"]
+    ),
+    postposed_negators=frozenset(["нет"]),
 )
 
 #: Languages without their own rules use none: a foreign "no" must not flip anything.

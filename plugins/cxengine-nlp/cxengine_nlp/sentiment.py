@@ -20,7 +20,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from cxengine_nlp.extensions import register_extensions, state
-from cxengine_nlp.lemmatizer import ensure_lemmas
+from cxengine_nlp.lemmatizer import ROWS_KEY, ensure_lemmas
 from cxengine_nlp.lexicon import load_lexicon
 from cxengine_nlp.rules import rules_for
 
@@ -29,11 +29,26 @@ NEGATION_SCALAR = -0.74  # VADER's: a negated word keeps most, not all, of its s
 register_extensions()
 
 # Token roles, looked up once per token by lower-cased form and lemma hash.
-_SENT_END, _CLAUSE, _CONTRAST, _CONCESSIVE, _NEG, _IRREALIS, _BOOST, _EXCESS = range(8)
+_SENT_END, _CLAUSE, _CONTRAST, _CONCESSIVE, _NEG, _IRREALIS, _BOOST, _EXCESS, _REQUEST = range(9)
 _SENTENCE_ENDS = (".", "!", "?", "...", "…", "!!", "!!!", "?!", "\n", "\n\n", " \n", "\n ")
 _CLAUSE_BREAKS = (",", ";", ":", "—", "–", "(", ")")
 # After "too"/"слишком", a neutral word reads as excess, i.e. a complaint ("too small").
 _EXCESS_VALENCE = -1.0
+# A negated expectation ("never arrived", "не работает", "нет связи"): a plain
+# complaint, as strong as "bad" (VADER -2.5) after negation's damping.
+FAILURE_VALENCE = -1.6
+# Courtesy formulas keep this share of their valence: "thanks" closes complaints and
+# requests as often as it praises.
+COURTESY_WEIGHT = 0.35
+# A request marker ("please", "помогите") mutes positive words this many tokens after it
+# in the same sentence: "please help me", "подскажите, пожалуйста, как ...".
+REQUEST_WINDOW = 4
+# Sentences ending in "?" ask rather than judge: their praise words mostly name what
+# the writer hopes for ("is it good?"), their complaint words still carry some of the
+# grievance ("why is my order still not here?").
+QUESTION_POSITIVE = 0.25
+QUESTION_NEGATIVE = 0.6
+_QUESTION_MARKS = ("?", "??", "???", "?!?")
 # Words that may follow "too" without being the thing in excess.
 _EXCESS_SKIP = frozenset(
     [
@@ -85,6 +100,22 @@ def _negated(negators: list[int], window_start: int, clause_start: int) -> bool:
             break
         count += 1
     return count % 2 == 1
+
+
+def _drop_sarcastic_courtesy(hits: list[_Hit], courtesy: list[int]) -> list[_Hit]:
+    """Drop "thanks" from a sentence that also complains ("thanks for nothing").
+
+    In a complaint, thanks is a closing formula or sarcasm, never the verdict.
+    """
+    complaining = {h.sentence for h in hits if h.value < 0}
+    drop = {k for k in courtesy if hits[k].sentence in complaining}
+    return [h for k, h in enumerate(hits) if k not in drop] if drop else hits
+
+
+def _asked(hit: _Hit) -> _Hit:
+    """Pull a sentiment word inside a question towards neutral."""
+    factor = QUESTION_POSITIVE if hit.value > 0 else QUESTION_NEGATIVE
+    return _Hit(hit.position, hit.value * factor, hit.weight, hit.sentence, hit.clause)
 
 
 def squash(total: float, alpha: float) -> float:
@@ -141,6 +172,7 @@ class CxSentiment:
             (rules.negators, _NEG),
             (rules.irrealis, _IRREALIS),
             (rules.excess, _EXCESS),
+            (rules.requests, _REQUEST),
         ):
             for word in words:
                 roles[strings.add(word)] = role
@@ -152,6 +184,11 @@ class CxSentiment:
             frozenset(roles) | frozenset(self._words) | frozenset(self._boost) | self._bigram_starts
         )
         self._excess_skip = frozenset(strings.add(w) for w in _EXCESS_SKIP)
+        self._expected = frozenset(strings.add(w) for w in rules.expected)
+        self._courtesy = frozenset(strings.add(w) for w in rules.courtesy)
+        self._questions = frozenset(strings.add(w) for w in _QUESTION_MARKS)
+        self._postposed = frozenset(strings.add(w) for w in rules.postposed_negators)
+        self._known = self._known | self._expected
         self.lexicon_version = lexicon.version
 
     def __call__(self, doc: Doc) -> Doc:
@@ -201,8 +238,10 @@ class CxSentiment:
 
         For every token index in `need`, `located` receives its (clause, sentence).
         """
-        # Plain int pairs: iterating Tokens once is ~3x cheaper than doc.to_array here.
-        rows = [(t.lower, t.lemma) for t in doc]
+        rows: list[tuple[int, int]] | None = doc.user_data.pop(ROWS_KEY, None)
+        if rows is None or len(rows) != len(doc):
+            # Plain int pairs: iterating Tokens once is ~3x cheaper than doc.to_array here.
+            rows = [(t.lower, t.lemma) for t in doc]
         words, roles, boost, known = self._words, self._roles, self._boost, self._known
         hits: list[_Hit] = []
         sentence = clause = 0
@@ -214,6 +253,10 @@ class CxSentiment:
         contrasts: list[tuple[int, int]] = []  # (position, sentence)
         sentence_starts = [0]
         concessive_clauses: set[int] = set()
+        questions: set[int] = set()  # sentences that end in "?"
+        last_request = -100
+        last_expected = -100  # an expected word not (yet) negated: "интернета [нет]"
+        courtesy: list[int] = []  # indexes into hits of courtesy formulas
         skip_next = False
         n = len(rows)
         for i in range(n):
@@ -234,6 +277,8 @@ class CxSentiment:
                 role = roles.get(lemma)
             if role is not None:
                 if role == _SENT_END:
+                    if lower in self._questions:
+                        questions.add(sentence)
                     sentence += 1
                     clause += 1
                     clause_start = i + 1
@@ -258,6 +303,16 @@ class CxSentiment:
                     last_neg.clear()
                     continue
                 if role == _NEG:
+                    if (
+                        lower in self._postposed
+                        and i - last_expected <= 2
+                        and last_expected >= clause_start
+                    ):
+                        hits.append(
+                            _Hit(i, FAILURE_VALENCE * self.negative_weight, 1.0, sentence, clause)
+                        )
+                        last_expected = -100
+                        continue
                     last_neg.append(i)
                     continue
                 if role == _IRREALIS:
@@ -266,6 +321,9 @@ class CxSentiment:
                 if role == _EXCESS:
                     last_excess = i
                     boosts.append((i, boost.get(lower, 1.2)))
+                    continue
+                if role == _REQUEST:
+                    last_request = i
                     continue
             value = None
             if lemma in self._bigram_starts and i + 1 < n:
@@ -282,21 +340,36 @@ class CxSentiment:
                 # "pretty good") acts as an intensifier when sentiment follows.
                 boosts.append((i, factor))
                 continue
+            negated = bool(last_neg) and _negated(last_neg, i - self.negation_window, clause_start)
+            if negated and (lemma in self._expected or lower in self._expected):
+                # "не работает", "never arrived", "no reply": a failure, not a flip.
+                hits.append(_Hit(i, FAILURE_VALENCE * self.negative_weight, 1.0, sentence, clause))
+                continue
+            if lemma in self._expected or lower in self._expected:
+                last_expected = i
             if not value:
                 if i - last_excess == 1 and doc[i].is_alpha and lower not in self._excess_skip:
                     hits.append(
                         self._excess_hit(i, boosts, last_neg, clause_start, sentence, clause)
                     )
                 continue
+            if value > 0:
+                if i - last_request <= REQUEST_WINDOW and last_request >= sentence_starts[-1]:
+                    continue  # "please help", "помогите, пожалуйста": asked, not praised
+                if lemma in self._courtesy or lower in self._courtesy:
+                    value *= COURTESY_WEIGHT
+                    courtesy.append(len(hits))
             if boosts and i - boosts[-1][0] <= 2:
                 value *= _boost_factor(boosts, i)
-            if (last_neg and _negated(last_neg, i - self.negation_window, clause_start)) or (
-                value > 0 and i - last_irrealis <= 4 and last_irrealis >= clause_start
-            ):
+            if negated or (value > 0 and i - last_irrealis <= 4 and last_irrealis >= clause_start):
                 value *= NEGATION_SCALAR
             if value < 0:
                 value *= self.negative_weight
             hits.append(_Hit(i, value, 1.0, sentence, clause))
+        if courtesy:
+            hits = _drop_sarcastic_courtesy(hits, courtesy)
+        if questions and hits:
+            hits = [_asked(h) if h.sentence in questions else h for h in hits]
         if not hits or not (contrasts or concessive_clauses):
             return hits
         return self._weigh(hits, contrasts, sentence_starts, concessive_clauses)

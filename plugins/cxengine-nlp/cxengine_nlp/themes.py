@@ -7,6 +7,7 @@ cached lemmatizer as the comments, so a term written "служба поддер�
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 from spacy.language import Language
@@ -22,6 +23,39 @@ ThemeMatch = tuple[str, int, int]
 
 
 register_extensions()
+
+#: Hyphens and dashes that writers put between the words of a compound ("check-in",
+#: "wi-fi", "онлайн-банк"); the tokenizer splits them off as tokens of their own.
+_JOINERS = frozenset({"-", "‐", "‑"})
+#: A term of up to this many words matches with any mix of spaces and hyphens between
+#: its words; longer terms match written with all spaces or all hyphens.
+_MAX_MIXED_GAPS = 3
+
+
+def _joined_variants(words: list[str], lemmas: list[str]) -> list[tuple[list[str], list[str]]]:
+    """Return the term as written with spaces, and with hyphens between its words.
+
+    "check in", "check-in" and "check - in" are one term to a reader; the tokenizer
+    makes a "-" token of the hyphen, so each spelling is its own token sequence.
+    """
+    gaps = len(words) - 1
+    if gaps == 0:
+        return [(words, lemmas)]
+    if gaps <= _MAX_MIXED_GAPS:
+        choices = list(itertools.product((False, True), repeat=gaps))
+    else:
+        choices = [(False,) * gaps, (True,) * gaps]
+    variants = []
+    for hyphens in choices:
+        out_words, out_lemmas = [words[0]], [lemmas[0]]
+        for k, hyphen in enumerate(hyphens, start=1):
+            if hyphen:
+                out_words.append("-")
+                out_lemmas.append("-")
+            out_words.append(words[k])
+            out_lemmas.append(lemmas[k])
+        variants.append((out_words, out_lemmas))
+    return variants
 
 
 class CxThemes:
@@ -53,10 +87,11 @@ class CxThemes:
             patterns = []
             sequences = []
             for term in terms:
-                words = [t.text for t in nlp.tokenizer(term)]
+                words = [t.text for t in nlp.tokenizer(term) if t.text not in _JOINERS]
                 if words:
                     lemmas = [lemma(w.lower()) for w in words]
-                    patterns.append(Doc(nlp.vocab, words=words, lemmas=lemmas))
+                    for variant in _joined_variants(words, lemmas):
+                        patterns.append(Doc(nlp.vocab, words=variant[0], lemmas=variant[1]))
                     sequences.append(tuple(lemmas))
             if patterns:
                 self._matcher.add(theme_id, patterns)
