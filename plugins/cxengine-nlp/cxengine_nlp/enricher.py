@@ -7,12 +7,13 @@ Options (under `comments.options` in cxengine.yaml)::
       key: response_id
       language: auto                  # en, ru, xx or auto (detected per comment)
       options:
-        taxonomy: [themes.yaml]       # shipped names (default, restaurant) or paths
+        taxonomy: [builtin:banking, themes.yaml]   # shipped packs and/or team files
         replace: false                # true: only these files, no default underneath
         workers: 1                    # > 1: a process pool for large first runs
 
-Paths are relative to the project folder. Without `taxonomy` the shipped default CX
-taxonomy is used. A team file extends the default: a theme id seen again adds terms,
+Paths are relative to the project folder. Shipped packs: `builtin:restaurant`,
+`builtin:travel`, `builtin:banking`, `builtin:telecom`, `builtin:ecommerce_delivery`
+(each on top of the default). Without `taxonomy` the shipped default CX taxonomy is used. A team file extends the default: a theme id seen again adds terms,
 a new id adds a theme, `disabled: true` removes one.
 """
 
@@ -27,7 +28,13 @@ from typing import Any
 from cxengine.api import EnrichRequest, Problem, SpecError
 
 from cxengine_nlp.languages import FALLBACK_LANGUAGE, SUPPORTED_LANGUAGES
-from cxengine_nlp.taxonomy import BUILTIN_TAXONOMIES, Taxonomy, TaxonomyError, load_taxonomy
+from cxengine_nlp.taxonomy import (
+    Taxonomy,
+    TaxonomyError,
+    UnknownBuiltinError,
+    builtin_path,
+    load_taxonomy,
+)
 
 #: Keys the host adds to every enricher's options.
 HOST_KEYS = ("language", "project_dir")
@@ -66,6 +73,12 @@ def _option_problems(options: Mapping[str, Any]) -> list[str]:
         problems.append(
             f"options.taxonomy: expected a list of taxonomy files or names, got {taxonomy!r}"
         )
+    else:
+        for k, name in enumerate(taxonomy):
+            try:
+                builtin_path(name)
+            except UnknownBuiltinError as exc:
+                problems.append(f"options.taxonomy[{k}]: {exc}")
     if not isinstance(options.get("replace", False), bool):
         problems.append(f"options.replace: expected true or false, got {options['replace']!r}")
     workers = options.get("workers", 1)
@@ -79,7 +92,7 @@ def taxonomy_paths(options: Mapping[str, Any]) -> list[Path]:
     names = options.get("taxonomy", [])
     names = [names] if isinstance(names, str) else list(names)
     base = Path(str(options.get("project_dir", ".")))
-    return [BUILTIN_TAXONOMIES.get(n) or _under(base, n) for n in names]
+    return [builtin_path(n) or _under(base, n) for n in names]
 
 
 def _under(base: Path, name: str) -> Path:

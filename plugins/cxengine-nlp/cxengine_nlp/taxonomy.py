@@ -33,7 +33,34 @@ DATA_DIR = Path(__file__).parent / "data"
 BUILTIN_TAXONOMIES: dict[str, Path] = {
     "default": DATA_DIR / "default.yaml",
     "restaurant": DATA_DIR / "restaurant.yaml",
+    "travel": DATA_DIR / "travel.yaml",
+    "banking": DATA_DIR / "banking.yaml",
+    "telecom": DATA_DIR / "telecom.yaml",
+    "ecommerce_delivery": DATA_DIR / "ecommerce_delivery.yaml",
 }
+#: How a config names a shipped taxonomy unambiguously: `builtin:banking`. A bare name
+#: ("banking") still works when no file of that name is meant.
+BUILTIN_PREFIX = "builtin:"
+
+
+class UnknownBuiltinError(ValueError):
+    """A `builtin:` name that the package does not ship."""
+
+
+def builtin_path(name: str) -> Path | None:
+    """Return the shipped file for `builtin:NAME` or a bare shipped NAME; None for paths.
+
+    Raises `UnknownBuiltinError` (listing the shipped names) for `builtin:` + anything else.
+    """
+    if name.startswith(BUILTIN_PREFIX):
+        key = name[len(BUILTIN_PREFIX) :]
+        if key not in BUILTIN_TAXONOMIES:
+            known = ", ".join(BUILTIN_PREFIX + k for k in BUILTIN_TAXONOMIES)
+            raise UnknownBuiltinError(
+                f"{name!r} is not a shipped taxonomy. Shipped: {known}"
+            )
+        return BUILTIN_TAXONOMIES[key]
+    return BUILTIN_TAXONOMIES.get(name)
 
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 _TOP_KEYS = ("name", "description", "themes")
@@ -124,8 +151,8 @@ def _builtin(names: tuple[str, ...]) -> Taxonomy:
 
 
 def resolve_taxonomy_names(names: Iterable[str]) -> list[Path]:
-    """Map config entries to files: shipped names ("default", "restaurant") or paths."""
-    return [BUILTIN_TAXONOMIES.get(n, Path(n)) for n in names]
+    """Map config entries to files: shipped names (`builtin:banking`, "restaurant") or paths."""
+    return [builtin_path(n) or Path(n) for n in names]
 
 
 def load_taxonomy(paths: Sequence[Path | str], replace: bool = False) -> Taxonomy:
