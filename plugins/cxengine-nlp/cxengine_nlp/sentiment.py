@@ -37,8 +37,8 @@ _EXCESS_VALENCE = -1.0
 # A negated expectation ("never arrived", "не работает", "нет связи"): a plain
 # complaint, as strong as "bad" (VADER -2.5) after negation's damping.
 FAILURE_VALENCE = -1.6
-# Courtesy formulas keep this share of their valence: "thanks" closes complaints and
-# requests as often as it praises.
+# Courtesy formulas alone keep this share of their valence: "thanks" closes complaints
+# and requests as often as it praises (see _weigh_courtesy for the other cases).
 COURTESY_WEIGHT = 0.35
 # A request marker ("please", "помогите") mutes positive words this many tokens after it
 # in the same sentence: "please help me", "подскажите, пожалуйста, как ...".
@@ -102,14 +102,25 @@ def _negated(negators: list[int], window_start: int, clause_start: int) -> bool:
     return count % 2 == 1
 
 
-def _drop_sarcastic_courtesy(hits: list[_Hit], courtesy: list[int]) -> list[_Hit]:
-    """Drop "thanks" from a sentence that also complains ("thanks for nothing").
+def _weigh_courtesy(hits: list[_Hit], courtesy: list[int]) -> list[_Hit]:
+    """Settle what "thanks" means from the rest of the comment.
 
-    In a complaint, thanks is a closing formula or sarcasm, never the verdict.
+    Beside a complaint in its sentence it is a closing formula or sarcasm ("thanks for
+    nothing"): dropped. Beside praise ("fast delivery, thanks!") it is part of the
+    praise: full weight. Alone it is politeness: it keeps its damped weight.
     """
+    marked = set(courtesy)
     complaining = {h.sentence for h in hits if h.value < 0}
-    drop = {k for k in courtesy if hits[k].sentence in complaining}
-    return [h for k, h in enumerate(hits) if k not in drop] if drop else hits
+    praising = any(h.value > 0 for k, h in enumerate(hits) if k not in marked)
+    out = []
+    for k, hit in enumerate(hits):
+        if k in marked:
+            if hit.sentence in complaining:
+                continue
+            if praising:
+                hit = hit._replace(value=hit.value / COURTESY_WEIGHT)
+        out.append(hit)
+    return out
 
 
 def _asked(hit: _Hit) -> _Hit:
@@ -367,7 +378,7 @@ class CxSentiment:
                 value *= self.negative_weight
             hits.append(_Hit(i, value, 1.0, sentence, clause))
         if courtesy:
-            hits = _drop_sarcastic_courtesy(hits, courtesy)
+            hits = _weigh_courtesy(hits, courtesy)
         if questions and hits:
             hits = [_asked(h) if h.sentence in questions else h for h in hits]
         if not hits or not (contrasts or concessive_clauses):
