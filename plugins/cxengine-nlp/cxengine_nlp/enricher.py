@@ -13,8 +13,9 @@ Options (under `comments.options` in cxengine.yaml)::
 
 Paths are relative to the project folder. Shipped packs: `builtin:restaurant`,
 `builtin:travel`, `builtin:banking`, `builtin:telecom`, `builtin:ecommerce_delivery`
-(each on top of the default). Without `taxonomy` the shipped default CX taxonomy is used. A team file extends the default: a theme id seen again adds terms,
-a new id adds a theme, `disabled: true` removes one.
+(each on top of the default). Without `taxonomy` the shipped default CX taxonomy is
+used. A team file extends what comes before it: a theme id seen again adds terms, a
+new id adds a theme, `disabled: true` removes one.
 """
 
 from __future__ import annotations

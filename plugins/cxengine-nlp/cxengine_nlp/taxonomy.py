@@ -56,11 +56,10 @@ def builtin_path(name: str) -> Path | None:
         key = name[len(BUILTIN_PREFIX) :]
         if key not in BUILTIN_TAXONOMIES:
             known = ", ".join(BUILTIN_PREFIX + k for k in BUILTIN_TAXONOMIES)
-            raise UnknownBuiltinError(
-                f"{name!r} is not a shipped taxonomy. Shipped: {known}"
-            )
+            raise UnknownBuiltinError(f"{name!r} is not a shipped taxonomy. Shipped: {known}")
         return BUILTIN_TAXONOMIES[key]
     return BUILTIN_TAXONOMIES.get(name)
+
 
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 _TOP_KEYS = ("name", "description", "themes")
