@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import math
 
+from cxengine.compute.distributions import normal_quantile
+
 
 def _z(q: float) -> float:
-    from scipy.special import ndtri
-
-    return float(ndtri(q))
+    return normal_quantile(q)
 
 
 def share_margin_n(margin: float, p: float = 0.5, confidence: float = 0.95) -> int:

@@ -22,14 +22,14 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from cxengine.compute.distributions import binomial_isf, binomial_quantile, normal_quantile
+
 WINDOW = 6
 
 
 def z_value(confidence: float) -> float:
     """Return the two-sided standard-normal quantile for a confidence level."""
-    from scipy.special import ndtri
-
-    return float(ndtri(1.0 - (1.0 - confidence) / 2.0))
+    return normal_quantile(1.0 - (1.0 - confidence) / 2.0)
 
 
 def approximate_ranks(n: int, p: float, confidence: float) -> tuple[int, int]:
@@ -45,13 +45,11 @@ def exact_ranks(n: int, p: float, confidence: float) -> tuple[int | None, int | 
     None means the sample is too small to bound the quantile on that side at the
     confidence asked (e.g. the p90 of 10 values has no finite upper bound at 95 %).
     """
-    from scipy.stats import binom
-
     if n <= 0:
         return None, None
     alpha = (1.0 - confidence) / 2.0
-    low = int(binom.ppf(alpha, n, p))
-    high = int(binom.isf(alpha, n, p)) + 1
+    low = binomial_quantile(alpha, n, p)
+    high = binomial_isf(alpha, n, p) + 1
     return (low if low >= 1 else None), (high if high <= n else None)
 
 

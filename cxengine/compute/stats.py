@@ -17,7 +17,8 @@ Conventions, chosen so callers never have to special-case:
   `difference` is always "current minus baseline", so a drop is negative and
   `alternative="smaller"` asks "is the current value lower than the baseline?".
 
-scipy is imported inside the functions that need it so `import cxengine` stays fast.
+The distribution functions are cxengine.compute.distributions (pure Python): a run
+never imports scipy for them.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
 from typing import Literal
+
+from cxengine.compute.distributions import normal_cdf, t_cdf, t_quantile
 
 Alternative = Literal["two-sided", "smaller", "larger"]
 ALTERNATIVES: tuple[str, ...] = ("two-sided", "smaller", "larger")
@@ -105,24 +108,20 @@ def _z_quantile(confidence: float) -> float:
 
 def _normal_p(z: float, alternative: str) -> float:
     """Return the p-value of a standard-normal statistic (H1 in `alternative`'s direction)."""
-    from scipy.special import ndtr
-
     if alternative == "smaller":
-        return float(ndtr(z))
+        return normal_cdf(z)
     if alternative == "larger":
-        return float(ndtr(-z))
-    return min(1.0, 2.0 * float(ndtr(-abs(z))))
+        return normal_cdf(-z)
+    return min(1.0, 2.0 * normal_cdf(-abs(z)))
 
 
 def _t_p(t: float, df: float, alternative: str) -> float:
     """Return the p-value of a Student-t statistic with `df` degrees of freedom."""
-    from scipy.special import stdtr
-
     if alternative == "smaller":
-        return float(stdtr(df, t))
+        return t_cdf(t, df)
     if alternative == "larger":
-        return float(stdtr(df, -t))
-    return min(1.0, 2.0 * float(stdtr(df, -abs(t))))
+        return t_cdf(-t, df)
+    return min(1.0, 2.0 * t_cdf(-abs(t), df))
 
 
 def _degenerate(difference: float, alternative: str, method: str) -> TestResult:
@@ -207,10 +206,8 @@ def mean_interval(total: float, total_sq: float, n: float, confidence: float = 0
     var = sample_variance(total, total_sq, n)
     if var is None:
         return NO_INTERVAL
-    from scipy.special import stdtrit
-
     mean = total / n
-    half = float(stdtrit(n - 1, 1.0 - (1.0 - confidence) / 2.0)) * math.sqrt(var / n)
+    half = t_quantile(1.0 - (1.0 - confidence) / 2.0, n - 1) * math.sqrt(var / n)
     return Interval(mean - half, mean + half)
 
 

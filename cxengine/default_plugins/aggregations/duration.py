@@ -26,6 +26,7 @@ from pydantic import Field, field_validator, model_validator
 from sqlglot import exp
 
 from cxengine import hookimpl
+from cxengine.compute.distributions import normal_cdf
 from cxengine.compute.quantiles import WINDOW, exact_ranks, pick, z_value
 from cxengine.compute.stats import (
     Alternative,
@@ -355,8 +356,6 @@ def normal_difference_test(
     difference: float, se: float, alternative: Alternative, method: str
 ) -> TestResult:
     """Return the z-test of a difference with a known standard error."""
-    from scipy.special import ndtr
-
     if se == 0:
         if difference == 0:
             return TestResult(0.0, 1.0, 0.0, method)
@@ -364,11 +363,11 @@ def normal_difference_test(
     else:
         stat = difference / se
     if alternative == "smaller":
-        p = float(ndtr(stat))
+        p = normal_cdf(stat)
     elif alternative == "larger":
-        p = float(ndtr(-stat))
+        p = normal_cdf(-stat)
     else:
-        p = min(1.0, 2.0 * float(ndtr(-abs(stat))))
+        p = min(1.0, 2.0 * normal_cdf(-abs(stat)))
     return TestResult(stat, p, difference, method)
 
 
