@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -205,10 +204,6 @@ def run_project(
     any data is read, so a run that fails or is killed shows as failed, never as
     missing; its values and rejects are written at the end, all in one transaction.
     """
-    # sqlite-utils is slow to import (it imports pandas when present); warm it up
-    # while DuckDB reads the data instead of after.
-    warm = threading.Thread(target=_warm_imports, daemon=True)
-    warm.start()
     registry = registry or get_registry()
     specs, problems = load_project_specs(project, registry, only)
     errors = [p for p in problems if p.severity == "error"]
@@ -219,7 +214,6 @@ def run_project(
     try:
         result = _compute(project, registry, specs, only, store, progress, checks)
         if attempt is not None:
-            warm.join()
             save_run(result, project, attempt)
     except BaseException as exc:
         if attempt is not None:
@@ -464,9 +458,3 @@ def _locate_exclusions(
                 )
             )
     return out
-
-
-def _warm_imports() -> None:
-    # Any import failure is reported later by the real import, with its context.
-    with contextlib.suppress(Exception):
-        import sqlite_utils  # noqa: F401

@@ -16,7 +16,9 @@ import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from datetime import time as time_of_day
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +43,6 @@ class ResultsStore:
 
     def __init__(self, path: Path | str):
         self.path = Path(path)
-        self._db: Any = None
         if self.path.is_dir():
             raise ConfigError(f"results database {self.path} is a folder, not a file")
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -54,15 +55,6 @@ class ResultsStore:
         self.reap_interrupted_runs()
 
     # ------------------------------------------------------------------ plumbing
-
-    @property
-    def db(self) -> Any:
-        """A sqlite-utils view of the same connection (imported lazily: it is slow)."""
-        if self._db is None:
-            import sqlite_utils
-
-            self._db = sqlite_utils.Database(self.conn, execute_plugins=False)
-        return self._db
 
     def close(self) -> None:
         """Close the connection."""
@@ -168,11 +160,7 @@ class ResultsStore:
                 ("rejects", rejects),
                 ("checks", checks),
             ):
-                # Inside our transaction sqlite-utils nests a savepoint, never a commit.
-                self.db[table].insert_all(
-                    ({"run_id": run_id, **{k: _cell(v) for k, v in r.items()}} for r in rows),
-                    batch_size=500,
-                )
+                _insert_rows(conn, table, run_id, rows)
             fields = {
                 **meta,
                 "status": "ok",
@@ -274,11 +262,39 @@ class ResultsStore:
         return _dicts(cur)
 
 
+def _insert_rows(
+    conn: sqlite3.Connection, table: str, run_id: str, rows: list[Mapping[str, Any]]
+) -> None:
+    """Insert dict rows with the standard sqlite3 module, inside the caller's transaction.
+
+    Plain ``executemany`` rather than sqlite-utils: importing sqlite-utils imports
+    pandas when it is installed (0.9 s), which a run must not pay to write rows.
+    The columns are the union of the rows' keys (a key a row lacks is NULL).
+    """
+    if not rows:
+        return
+    columns = list(dict.fromkeys(k for r in rows for k in r if k != "run_id"))
+    names = ", ".join(_quote(c) for c in ["run_id", *columns])
+    marks = ", ".join("?" * (len(columns) + 1))
+    conn.executemany(
+        f"INSERT INTO {_quote(table)} ({names}) VALUES ({marks})",
+        ((run_id, *(_cell(r.get(c)) for c in columns)) for r in rows),
+    )
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
 def _cell(value: Any) -> Any:
-    if isinstance(value, dict | list):
+    if isinstance(value, dict | list | tuple):
         return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
     if isinstance(value, bool):
         return int(value)
+    if isinstance(value, datetime | date | time_of_day):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
     return value
 
 
