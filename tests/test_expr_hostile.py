@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 
 import duckdb
@@ -197,10 +196,8 @@ HOSTILE = [
 
 @pytest.mark.parametrize("text", HOSTILE, ids=lambda t: repr(t[:40]))
 def test_hostile_filter_is_refused(text: str) -> None:
-    started = time.perf_counter()
     with pytest.raises(ExpressionError) as info:
         parse_filter(text)
-    assert time.perf_counter() - started < 2.0
     assert info.value.message  # always something to show the analyst
     assert info.value.position is None or 0 <= info.value.position <= len(text)
 
@@ -403,7 +400,6 @@ def assert_whitelisted(sql: str) -> None:
 @example("1=1; ATTACH 'x.db'")
 @example("lower(channel) LIKE 'w%' ESCAPE '!'")
 def test_any_text_is_refused_or_safe(text: str) -> None:
-    started = time.perf_counter()
     try:
         expr = parse_filter(text)
     except ExpressionError as err:
@@ -411,7 +407,6 @@ def test_any_text_is_refused_or_safe(text: str) -> None:
         assert err.position is None or 0 <= err.position <= max(len(text), MAX_LENGTH)
     else:
         assert_whitelisted(to_sql(expr))
-    assert time.perf_counter() - started < 2.0
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -6,7 +6,8 @@ Three parts:
 1. property tests (hypothesis) over the spec loader, the project-config loader and
    the `where` check inside a whole project: random text, random YAML structures
    with spec keys and hostile values, hand-written YAML with duplicated keys, anchors,
-   tags and odd scalars. Each example has a deadline, so a hang is a failure;
+   tags and odd scalars. No example is timed (a loaded machine would fail it); a
+   hang still fails, through pytest-timeout;
 2. bounded documents (alias bombs, deep nesting, huge numbers, huge files) through
    the spec loader, the config loader and `cxengine validate`;
 3. a corpus of hostile `where` expressions and field names run through the whole
@@ -23,9 +24,7 @@ import os
 import re
 import sqlite3
 import tempfile
-import time
 from collections.abc import Iterator
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -48,11 +47,9 @@ from cxengine.yamlsafe import MAX_BYTES, MAX_DEPTH, MAX_EXPANDED_CHARS, MAX_NODE
 
 REGISTRY = get_registry(load_entry_points=False)
 MODELS = {name: agg.spec_model for name, agg in REGISTRY.aggregations.items()}
-# A hang shows as a failure: no single example may take this long.
-DEADLINE = timedelta(seconds=3)
 # Deterministic unless CX_FUZZ_EXAMPLES is set (then random, for a longer hunt).
 HYPOTHESIS = settings(
-    deadline=DEADLINE,
+    deadline=None,  # no wall-clock limits in tests; bench/bench_bounds.py times these
     derandomize="CX_FUZZ_EXAMPLES" not in os.environ,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
@@ -191,9 +188,7 @@ def check_spec_text(folder: Path, text: str) -> None:
     """Load one spec file: either valid specs, or problems located in that file."""
     path = folder / "s.yaml"
     path.write_bytes(text.encode("utf-8", "surrogatepass"))
-    started = time.perf_counter()
     specs, problems = load_spec_file(path, MODELS)
-    assert time.perf_counter() - started < DEADLINE.total_seconds()
     for s in specs:
         assert s.spec.kind in MODELS and re.fullmatch(r"[a-z][a-z0-9_]{0,63}", s.spec.name)
     if problems:
@@ -288,9 +283,7 @@ def test_any_where_in_a_project_is_accepted_or_located(
     spec = project_dir / "metric_specs" / "m.yaml"
     spec.write_text(spec_with_where(where, dataset), "utf-8")
     project = load_config(project_dir / "cxengine.yaml")
-    started = time.perf_counter()
     specs, problems = validate_project(project, REGISTRY)
-    assert time.perf_counter() - started < DEADLINE.total_seconds()
     errors = [p for p in problems if p.severity == "error"]
     if errors:
         assert_located(errors, str(spec))
@@ -340,9 +333,7 @@ def test_hostile_documents_are_bounded_in_spec_files(tmp_path: Path, case: str) 
     (tmp_path / "metric_specs").mkdir()
     (tmp_path / "metric_specs" / "bomb.yaml").write_text(text, "utf-8")
     (tmp_path / "cxengine.yaml").write_text("metrics: [metric_specs]\n" + DATASETS, "utf-8")
-    started = time.perf_counter()
     result = CliRunner().invoke(cli, ["--config", str(tmp_path / "cxengine.yaml"), "validate"])
-    assert time.perf_counter() - started < 5
     assert result.exit_code == 1, result.output
     assert fragment in result.stderr
     assert re.search(r"metric_specs/bomb\.yaml:[1-9][0-9]*: ", result.stderr), result.stderr
@@ -353,10 +344,8 @@ def test_hostile_documents_are_bounded_in_the_project_config(tmp_path: Path, cas
     text, fragment = BOUNDED[case]
     config = tmp_path / "cxengine.yaml"
     config.write_text(text.replace("name: ", "database: ", 1), "utf-8")
-    started = time.perf_counter()
     with pytest.raises(SpecError) as err:
         load_config(config)
-    assert time.perf_counter() - started < 5
     assert any(fragment in p.message for p in err.value.problems), err.value
     assert_located(err.value.problems, str(config))
     result = CliRunner().invoke(cli, ["--config", str(config), "run"])
