@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -47,6 +47,9 @@ class DatasetStats:
     rows_rejected: int
     fingerprint: str
     notes: tuple[str, ...] = ()  # renamed headers, normalized line ends, date orders…
+    #: Values rejected per field (the row still counts for its other fields).
+    cells_rejected: Mapping[str, int] = field(default_factory=dict)
+    rows_with_bad_values: int = 0  # used rows holding at least one rejected value
 
     def as_dict(self) -> dict[str, Any]:
         """Return the JSON form."""
@@ -55,6 +58,7 @@ class DatasetStats:
             "read": self.rows_read,
             "used": self.rows_used,
             "rejected": self.rows_rejected,
+            "cells_rejected": dict(self.cells_rejected),
             "notes": list(self.notes),
         }
 
@@ -260,6 +264,8 @@ def _compute(
             ds.rows_rejected,
             ds.fingerprint,
             tuple(ds.notes),
+            ds.cells_rejected,
+            ds.rows_with_bad_values,
         )
         for name, ds in datasets.items()
     }

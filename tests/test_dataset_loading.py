@@ -65,20 +65,39 @@ def load(
 # ---------------------------------------------------------------------- declared
 
 
-def test_bad_integer_rejects_the_row_with_locator_and_reason() -> None:
+def test_bad_integer_rejects_that_value_with_locator_and_reason_not_the_row() -> None:
     ds, rows = load(
         [{"recommend": "10"}, {"recommend": "ten"}, {"recommend": " 7 "}], {"recommend": "integer"}
     )
-    assert (ds.rows_read, ds.rows_used, ds.rows_rejected) == (3, 2, 1)
+    assert (ds.rows_read, ds.rows_used, ds.rows_rejected) == (3, 3, 0)
+    assert ds.cells_rejected == {"recommend": 1}
     (r,) = ds.rejects
     assert (r.dataset, r.locator, r.field, r.value) == ("survey", "api row 2", "recommend", "ten")
     assert r.reason == "field 'recommend': 'ten' is not an integer"
-    assert rows == [(0, 10), (2, 7)]
+    assert rows == [(0, 10), (1, None), (2, 7)]
+
+
+def test_one_bad_cell_keeps_the_other_answers_of_the_respondent() -> None:
+    rows_in = [
+        {"nps": "9", "csat": "пять", "ces": "x"},
+        {"nps": "oops", "csat": "4", "ces": "6"},
+        {"nps": "7", "csat": "5", "ces": "2"},
+    ]
+    ds, rows = load(rows_in, {"nps": "integer", "csat": "integer", "ces": "integer"})
+    assert (ds.rows_read, ds.rows_used, ds.rows_rejected) == (3, 3, 0)
+    assert rows == [(0, 9, None, None), (1, None, 4, 6), (2, 7, 5, 2)]
+    assert ds.cells_rejected == {"csat": 1, "ces": 1, "nps": 1}
+    # Every bad cell is its own reject, in row order, each naming its field and value.
+    assert [(r.locator, r.field, r.value) for r in ds.rejects] == [
+        ("api row 1", "csat", "пять"),
+        ("api row 1", "ces", "x"),
+        ("api row 2", "nps", "oops"),
+    ]
 
 
 def test_integer_accepts_integral_decimals_only() -> None:
     ds, rows = load([{"n": "5.0"}, {"n": "5.5"}, {"n": "1e3"}], {"n": "integer"})
-    assert rows == [(0, 5)]
+    assert rows == [(0, 5), (1, None), (2, None)]
     assert [r.value for r in ds.rejects] == ["5.5", "1e3"]
 
 
@@ -106,14 +125,14 @@ def test_numbers_with_decimal_comma_and_group_spaces() -> None:
     ds, rows = load([{"x": "1,5"}], {"x": {"type": "number", "decimal": "."}})
     assert ds.rejects[0].reason == "field 'x': '1,5' is not a number (reading with a decimal point)"
     ds, rows = load([{"x": "nan"}, {"x": "2.5"}], {"x": "number"})
-    assert [r[1] for r in rows] == [2.5]
+    assert [r[1] for r in rows] == [None, 2.5]
 
 
 def test_booleans_in_english_russian_and_custom_words() -> None:
     words = ["true", "No", "да", "нет", "Y", "0", "Resolved", "maybe"]
     cfg = {"ok": {"type": "boolean", "true_values": ["Resolved"]}}
     ds, rows = load([{"ok": w} for w in words], cfg)
-    assert [r[1] for r in rows] == [True, False, True, False, True, False, True]
+    assert [r[1] for r in rows] == [True, False, True, False, True, False, True, None]
     assert ds.rejects[0].value == "maybe"
 
 
@@ -136,7 +155,7 @@ def test_datetimes_naive_are_in_the_field_zone_and_offsets_are_converted() -> No
 
 def test_date_format_detected_from_the_column() -> None:
     ds, rows = load([{"d": "31.01.2024"}, {"d": "01.02.2024 10:30"}, {"d": "junk"}], {"d": "date"})
-    assert [r[1] for r in rows] == [dt.date(2024, 1, 31), dt.date(2024, 2, 1)]
+    assert [r[1] for r in rows] == [dt.date(2024, 1, 31), dt.date(2024, 2, 1), None]
     assert ds.rejects[0].reason.startswith("field 'd': 'junk' is not a date in format %d.%m.%Y")
 
 

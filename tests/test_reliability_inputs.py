@@ -101,7 +101,10 @@ def run_dataset(tmp_path: Path, cfg: dict[str, Any], *files: Path) -> Outcome:
         stored = json.loads(
             db.execute("SELECT datasets FROM runs WHERE id = ?", (doc["run_id"],)).fetchone()[0]
         )
-    assert len(rejects) == ds["rejected"], "every rejected row is stored, none dropped"
+    # One reject per broken row plus one per bad value (whose row still counts).
+    cells = sum(ds["cells_rejected"].values())
+    assert len(rejects) == ds["rejected"] + cells, "every reject is stored, none dropped"
+    assert sum(1 for _, fld, _ in rejects if fld is not None) == cells
     assert stored["d"] == ds
     overall = next(v for v in doc["values"] if v["metric"] == "rows" and v["slice"] == {})
     assert overall["value"] == ds["used"], "the metric saw exactly the used rows"
@@ -136,7 +139,7 @@ class Broken:
     file: str
     damage: str
     read: int
-    used: int
+    clean: int  # rows with no reject at all (a row with one bad value is still used)
     options: dict[str, Any] = field(default_factory=dict)
     fields: dict[str, Any] = field(default_factory=lambda: dict(SCORE))
     # Every stored reject, in order: (locator, field or None, a fragment of the reason).
@@ -346,7 +349,11 @@ CORPUS = [
 def test_every_row_of_a_damaged_file_is_accounted_for(tmp_path: Path, case: Broken) -> None:
     cfg = {"source": case.source, "path": case.file, **case.options, "fields": case.fields}
     out = run_dataset(tmp_path, cfg, BROKEN / case.file)
-    assert (out.read, out.used, out.rejected) == (case.read, case.used, case.read - case.used)
+    # Only broken rows are rejected whole; a bad value rejects that field alone.
+    broken = sum(1 for _, fld, _ in case.rejects if fld is None)
+    assert (out.read, out.used, out.rejected) == (case.read, case.read - broken, broken)
+    with_a_bad_value = len({loc for loc, fld, _ in case.rejects if fld is not None})
+    assert case.clean == case.read - broken - with_a_bad_value
     assert len(out.rejects) == len(case.rejects)
     for (locator, fld, reason), (want_loc, want_field, fragment) in zip(
         out.rejects, case.rejects, strict=True
@@ -582,7 +589,8 @@ def test_a_workbook_with_damaged_cells_accounts_for_every_row(tmp_path: Path) ->
     book.save(tmp_path / "survey.xlsx")
     fields = {"id": "integer", "score": "integer", "at": "datetime", "id_2": "integer"}
     out = run_dataset(tmp_path, {"source": "excel", "path": "survey.xlsx", "fields": fields})
-    assert (out.read, out.used, out.rejected) == (6, 2, 4)
+    # Every problem here is one bad cell: rejected in its field, the row still counts.
+    assert (out.read, out.used, out.rejected) == (6, 6, 0)
     assert [(loc, f) for loc, f, _ in out.rejects] == [
         ("survey.xlsx[Responses]:3", "id"),
         ("survey.xlsx[Responses]:4", "id"),
@@ -629,7 +637,8 @@ def test_a_large_file_with_scattered_damage_counts_every_row(tmp_path: Path) -> 
         tmp_path, {"source": "csv", "path": "large.csv", "fields": {**SCORE, "channel": "string"}}
     )
     assert out.read == n
-    assert out.rejected == len(bad_value) + len(short)
+    assert out.rejected == len(short)  # a bad score rejects that value only
+    assert len(out.rejects) == len(bad_value) + len(short)
     located = {int(loc.rsplit(":", 1)[1]): fld for loc, fld, _ in out.rejects}
     assert located == {**{line: "score" for line in bad_value}, **{line: None for line in short}}
 
@@ -680,9 +689,9 @@ def test_one_damaged_dataset_does_not_stop_the_others(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
     counts = {k: (v["read"], v["used"], v["rejected"]) for k, v in doc["datasets"].items()}
-    assert counts == {"ragged": (5, 2, 3), "lines": (9, 2, 7), "clean": (2, 2, 0)}
+    assert counts == {"ragged": (5, 3, 2), "lines": (9, 3, 6), "clean": (2, 2, 0)}
     values = {v["metric"]: v["value"] for v in doc["values"] if v["slice"] == {}}
-    assert values == {"ragged": 2, "lines": 2, "clean": 2}
+    assert values == {"ragged": 3, "lines": 3, "clean": 2}
 
 
 # ------------------------------------------------------------------ --max-reject-rate
@@ -690,8 +699,9 @@ def test_one_damaged_dataset_does_not_stop_the_others(tmp_path: Path) -> None:
 
 @pytest.fixture
 def two_datasets(tmp_path: Path) -> Path:
-    shutil.copy(BROKEN / "ragged.csv", tmp_path)  # 3 of 5 rejected: 60 %
-    shutil.copy(BROKEN / "excel_ids.csv", tmp_path)  # 1 of 3 rejected: 33.3 %
+    # Rows rejected whole or holding a rejected value count alike for the rate.
+    shutil.copy(BROKEN / "ragged.csv", tmp_path)  # 2 broken + 1 bad value of 5: 60 %
+    shutil.copy(BROKEN / "excel_ids.csv", tmp_path)  # 1 bad value of 3: 33.3 %
     return write_project(
         tmp_path,
         {
@@ -708,7 +718,8 @@ def test_max_reject_rate_fails_the_run_naming_dataset_and_counts(two_datasets: P
     assert "reject rate above 50.0%: ragged: 3 of 5 rows rejected" in result.stderr
     assert "ids:" not in result.stderr.split("reject rate above")[1]  # under the limit
     # The values are still printed and stored: the check judges a finished run.
-    assert json.loads(result.stdout)["datasets"]["ragged"]["rejected"] == 3
+    ragged = json.loads(result.stdout)["datasets"]["ragged"]
+    assert (ragged["rejected"], ragged["cells_rejected"]) == (2, {"score": 1})
 
     result = cx_run(two_datasets, "--max-reject-rate", "0.2")
     assert result.exit_code == 1

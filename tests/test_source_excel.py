@@ -39,7 +39,7 @@ def load(base: Path, options: dict[str, Any]) -> tuple[LoadedDataset, list[tuple
     cfg = DatasetConfig.model_validate({"source": "excel", **options, "fields": FIELDS})
     ds = load_dataset(con, "survey", cfg, ExcelSource(), base_dir=base)
     assert ds.rows_read == ds.rows_used + ds.rows_rejected
-    assert len(ds.rejects) == ds.rows_rejected
+    assert len(ds.rejects) == ds.rows_rejected + sum(ds.cells_rejected.values())
     rows = con.execute(
         f'SELECT id, score, answered, comment FROM "{ds.table}" ORDER BY _cx_row'
     ).fetchall()
@@ -66,9 +66,11 @@ def test_a_sheet_loads_with_typed_cells_and_rejects_point_at_excel_rows(tmp_path
     assert rows == [
         ("r1", 5, dt.date(2025, 3, 1), "Быстро и вежливо"),
         ("r2", 4, dt.date(2025, 3, 2), None),
+        ("r3", None, dt.date(2025, 3, 2), "a word in a score cell"),
         ("r4", 1, dt.date(2025, 3, 4), "slow"),
     ]
-    assert (ds.rows_read, ds.rows_used, ds.rows_rejected) == (4, 3, 1)
+    assert (ds.rows_read, ds.rows_used, ds.rows_rejected) == (4, 4, 0)
+    assert ds.cells_rejected == {"score": 1}
     (reject,) = ds.rejects
     # Row 4 as Excel shows it: header on row 1, r3 on row 4.
     assert reject.locator == "survey.xlsx[Responses]:4"

@@ -44,7 +44,7 @@ def load(
     cfg = DatasetConfig.model_validate(config)
     ds = load_dataset(con, name, cfg, SOURCES[cfg.source], base_dir=base)
     assert ds.rows_read == ds.rows_used + ds.rows_rejected
-    assert len(ds.rejects) == ds.rows_rejected
+    assert len(ds.rejects) == ds.rows_rejected + sum(ds.cells_rejected.values())
     cols = ", ".join(f'"{f}"' for f in ds.fields)
     rows = con.execute(f'SELECT _cx_row, {cols} FROM "{ds.table}" ORDER BY _cx_row').fetchall()
     return ds, rows
@@ -121,7 +121,8 @@ def test_csv_inferred_types_from_russian_export(tmp_path: Path) -> None:
 
 def test_csv_ragged_rows_rejected_with_physical_line_numbers() -> None:
     # ragged.csv: a quoted comment spans lines 3-4, so the short row is on line 5,
-    # the bad integer on line 6 and the row with an extra column on line 7.
+    # the bad integer on line 6 (a reject of that field; the row stays) and the row
+    # with an extra column on line 7.
     ds, rows = load(
         DATA,
         {
@@ -130,7 +131,8 @@ def test_csv_ragged_rows_rejected_with_physical_line_numbers() -> None:
             "fields": {"id": "integer", "recommend": "integer", "comment": "string"},
         },
     )
-    assert (ds.rows_read, ds.rows_used, ds.rows_rejected) == (6, 3, 3)
+    assert (ds.rows_read, ds.rows_used, ds.rows_rejected) == (6, 4, 2)
+    assert ds.cells_rejected == {"recommend": 1}
     by_line = {r.locator: r for r in ds.rejects}
     assert set(by_line) == {"ragged.csv:5", "ragged.csv:6", "ragged.csv:7"}
     assert (
@@ -144,7 +146,7 @@ def test_csv_ragged_rows_rejected_with_physical_line_numbers() -> None:
     assert by_line["ragged.csv:6"].reason == "field 'recommend': 'ten' is not an integer"
     assert by_line["ragged.csv:6"].field == "recommend"
     assert by_line["ragged.csv:6"].value == "ten"
-    assert [r[1] for r in rows] == [1, 2, 6]
+    assert [r[1] for r in rows] == [1, 2, 4, 6]
     assert rows[1][3] == "two\nlines"
     # Row indexes count the rows the reader parsed; locate maps them back to lines.
     assert ds.locate([0, 1, 3]) == {0: "ragged.csv:2", 1: "ragged.csv:3", 3: "ragged.csv:8"}
@@ -260,12 +262,12 @@ def test_json_array_with_a_non_object_element(tmp_path: Path) -> None:
         tmp_path,
         {"source": "json", "path": "a.json", "fields": {"id": "integer", "tags": "string"}},
     )
-    assert (ds.rows_read, ds.rows_used, ds.rows_rejected) == (3, 1, 2)
+    assert (ds.rows_read, ds.rows_used, ds.rows_rejected) == (3, 2, 1)
     assert [(r.locator, r.reason) for r in ds.rejects] == [
         ("a.json[1]", "malformed record: a JSON number is not an object of fields"),
         ("a.json[2]", "field 'id': 'x' is not an integer"),
     ]
-    assert rows == [(0, 1, '["a"]')]
+    assert rows == [(0, 1, '["a"]'), (1, None, None)]
 
 
 def test_json_array_that_does_not_parse_is_a_data_error(tmp_path: Path) -> None:
@@ -309,7 +311,8 @@ def test_sqlite_table_rejects_locate_by_rowid(survey_db: Path) -> None:
             "fields": {"id": "integer", "score": "integer", "at": "datetime"},
         },
     )
-    assert (ds.rows_read, ds.rows_used, ds.rows_rejected) == (3, 2, 1)
+    assert (ds.rows_read, ds.rows_used, ds.rows_rejected) == (3, 3, 0)
+    assert ds.cells_rejected == {"score": 1}
     assert ds.rejects[0].locator == "survey.db:responses key=12"
     assert rows[0] == (0, 10, 9, dt.datetime(2024, 1, 1, 10, 0))
 
@@ -373,9 +376,12 @@ def test_parquet_keeps_types(tmp_path: Path) -> None:
             "fields": {"score": "integer", "code": "integer"},
         },
     )
-    assert [(r.locator, r.field) for r in ds.rejects] == [("t.parquet row 2", "score")]
-    # 'x' in code is reached only if score passed; the first problem found is reported.
-    assert rows == [(0, 9, 5), (2, None, 7)]
+    # Each bad cell is its own reject; the row keeps its other fields.
+    assert [(r.locator, r.field) for r in ds.rejects] == [
+        ("t.parquet row 2", "score"),
+        ("t.parquet row 2", "code"),
+    ]
+    assert rows == [(0, 9, 5), (1, None, None), (2, None, 7)]
 
 
 def test_file_fingerprint_follows_content(tmp_path: Path) -> None:

@@ -154,10 +154,18 @@ def run_command(
         state, result.extra.get("checks"), gate, as_json=as_json, color=_stdout_color()
     )
     if max_reject_rate is not None:
+        # A row holding a rejected value counts like a broken one: the rate is of
+        # rows that lost something.
         too_many = [
-            f"{name}: {d.rows_rejected} of {d.rows_read} rows rejected"
+            f"{name}: {hit} of {d.rows_read} rows rejected"
+            + (
+                f" ({d.rows_rejected} broken, {d.rows_with_bad_values} with a rejected value)"
+                if d.rows_with_bad_values
+                else ""
+            )
             for name, d in result.datasets.items()
-            if d.rows_read and d.rows_rejected / d.rows_read > max_reject_rate
+            if d.rows_read
+            and (hit := d.rows_rejected + d.rows_with_bad_values) / d.rows_read > max_reject_rate
         ]
         if too_many:
             raise CheckFailed(f"reject rate above {max_reject_rate:.1%}: " + "; ".join(too_many))
@@ -178,6 +186,13 @@ def _summary(result: Any, quiet: bool) -> None:
             f"{name}: {d.rows_read} rows read, {d.rows_used} used, "
             f"{d.rows_rejected} rejected ({d.origin})"
         )
+        cells = getattr(d, "cells_rejected", None)
+        if cells:
+            per_field = ", ".join(f"{f} {n}" for f, n in sorted(cells.items()))
+            lines.append(
+                f"{name}: {sum(cells.values())} values rejected in their field only "
+                f"({per_field}); their rows still count"
+            )
         lines.extend(f"note: {name}: {n}" for n in d.notes)
     enrichment = result.extra.get("enrichment")
     for st in enrichment.stats if enrichment else ():

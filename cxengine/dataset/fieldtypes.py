@@ -21,6 +21,8 @@ from cxengine.dataset.sql import ident, lit, lit_list, run
 from cxengine.errors import DataError
 
 SAMPLE_ROWS = 20_000
+#: Undeclared columns whose type is inferred; beyond this they stay strings.
+MAX_INFERRED_COLUMNS = 200
 WHITESPACE = " \t\r\n\u00a0\u2007\u2009\u202f\ufeff"
 #: Spaces Russian (and other) spreadsheet exports put between thousands.
 GROUP_SPACES = ("\u00a0", "\u2007", "\u2009", "\u202f")
@@ -298,8 +300,14 @@ def plan_fields(
     fields: Mapping[str, FieldConfig],
     null_values: Sequence[str],
     row_count: int,
+    sql_names: Mapping[str, str] | None = None,
 ) -> TypingResult:
-    """Decide the type, formats and decimal separator of every field of a raw table."""
+    """Decide the type, formats and decimal separator of every field of a raw table.
+
+    `columns` are the source's column names and types; `sql_names` maps each one kept
+    in the raw table to its name there (the same name when not given).
+    """
+    sql = dict(sql_names) if sql_names is not None else {c: c for c in columns}
     from cxengine.errors import did_you_mean
 
     notes: list[str] = []
@@ -315,7 +323,7 @@ def plan_fields(
                     f"{did_you_mean(col, list(columns))}. Available columns: {available}"
                 )
             zone = _zone(dataset, name, cfg.timezone)
-            plan = FieldPlan(name, col, cfg.type, columns[col], cfg, zone=zone)
+            plan = FieldPlan(name, sql[col], cfg.type, columns[col], cfg, zone=zone)
             plan.native = base_type(plan.raw_type) in NATIVE_OK[cfg.type]
             if cfg.format:
                 plan.formats = (cfg.format,)
@@ -328,11 +336,20 @@ def plan_fields(
     for col, raw_type in columns.items():
         kind = base_type(raw_type)
         if kind == "text":
-            plans.append(FieldPlan(col, col, "string", raw_type))
+            plans.append(FieldPlan(col, sql[col], "string", raw_type))
         else:
             t = NATIVE_TYPE.get(kind, "string")
-            plans.append(FieldPlan(col, col, t, raw_type, native=kind in NATIVE_OK[t]))
-    _infer(con, raw, [p for p in plans if p.is_text], null_values, row_count, notes)
+            plans.append(FieldPlan(col, sql[col], t, raw_type, native=kind in NATIVE_OK[t]))
+    text = [p for p in plans if p.is_text]
+    if len(text) > MAX_INFERRED_COLUMNS:
+        # Inference costs a few queries per column: bound it, and say so.
+        notes.append(
+            f"{len(text)} text columns and no `fields:`: types inferred for the first "
+            f"{MAX_INFERRED_COLUMNS} only, the others read as strings (declare `fields:` "
+            "to read only the columns the metrics need)"
+        )
+        text = text[:MAX_INFERRED_COLUMNS]
+    _infer(con, raw, text, null_values, row_count, notes)
     return TypingResult(plans, notes)
 
 

@@ -2,13 +2,18 @@
 
 The flow for every source shape (DuckDB relation, Arrow, plain rows):
 
-1. the raw rows go into a temporary DuckDB table (``rowid`` = source row index);
+1. the raw rows go into a temporary DuckDB table (``rowid`` = source row index),
+   only the declared columns (all of them when none is declared), each under
+   cxengine's own name ``_cx_c<i>`` so no source column can shadow ``rowid``;
 2. field types are decided (declared, or inferred over the whole column);
-3. one ``CREATE TABLE ds_<name> AS SELECT <typed expressions>, <first failing field>``
-   pass types every row; rows with a failing value are read back as rejects and
-   deleted, so the table holds exactly the usable rows.
+3. one ``CREATE TABLE ds_<name> AS SELECT <typed expressions>`` pass types every
+   row; a present value that does not fit its type is NULL there and is read back
+   as a reject of that field alone (file:line, field, value): one bad cell never
+   costs a respondent their other answers.
 
-``rows_read == rows_used + rows_rejected`` always holds, malformed rows included.
+Whole rows are rejected only when the row itself is broken (a malformed line);
+``rows_read == rows_used + rows_rejected`` always holds, and the cell rejects are
+counted per field in ``cells_rejected``.
 """
 
 from __future__ import annotations
@@ -52,6 +57,9 @@ SQL_TYPES = {
     "boolean": "BOOLEAN",
 }
 MAX_VALUE = 200
+#: Undeclared source columns still read (for their encoding check) beside declared ones;
+#: a wider file keeps only its declared columns.
+MAX_UNDECLARED_READ = 256
 _counter = itertools.count()
 
 Locate = Callable[[Sequence[int]], Mapping[int, str]]
@@ -66,12 +74,17 @@ class LoadedDataset:
     fields: dict[str, str]  # field name -> cxengine type
     rows_read: int  # every data row the source produced, malformed ones included
     rows_used: int
-    rows_rejected: int  # rows_read == rows_used + rows_rejected
-    rejects: list[Reject]  # one per rejected row: the first problem found
+    rows_rejected: int  # broken rows (malformed lines); rows_read == rows_used + rows_rejected
+    rejects: list[Reject]  # one per broken row, then one per value that did not fit its type
     origin: str
     fingerprint: str
     locate: Locate  # row index -> locator, for later per-metric rejects
     notes: list[str] = field(default_factory=list)  # renamed headers, ambiguous date orders, …
+    #: Values that did not fit their field's type, per field: each is a reject of that
+    #: field alone (NULL in the table, so every metric reading it skips it); the row
+    #: still counts for its other fields.
+    cells_rejected: dict[str, int] = field(default_factory=dict)
+    rows_with_bad_values: int = 0  # used rows holding at least one rejected value
 
 
 def table_name(dataset: str) -> str:
@@ -109,22 +122,60 @@ def load_dataset(
     origin = data.origin or f"dataset {name}"
 
     raw = f"_cx_raw_{next(_counter)}"
+    # Each kept source column gets cxengine's own name in the raw table (`_cx_c<i>`):
+    # a source column named `rowid` must not hide DuckDB's row number.
+    internal: dict[str, str] = {}
+    wanted = [c.column or f for f, c in config.fields.items()] if config.fields else None
+
+    def projection(source_columns: dict[str, str]) -> str:
+        if NO_COLUMNS in source_columns:
+            # Records without a single field: every declared field is empty in each
+            # (undeclared, the dataset keeps one empty column, `value`).
+            names = list(dict.fromkeys(wanted or ["value"]))
+            internal.update({c: f"_cx_c{i}" for i, c in enumerate(names)})
+            return ", ".join(f"CAST(NULL AS VARCHAR) AS {ident(internal[c])}" for c in names)
+        names = list(source_columns)
+        if wanted:
+            declared = [c for c in dict.fromkeys(wanted) if c in source_columns]
+            chosen = set(declared)
+            others = [c for c in source_columns if c not in chosen]
+            if len(others) > MAX_UNDECLARED_READ:
+                # A wide file (100,000 columns, five declared) keeps only its declared
+                # columns. DuckDB still checks every row's column count, but not the
+                # text encoding of the cells it skips: say so.
+                names = declared
+                notes.append(
+                    f"{origin}: {len(others)} undeclared columns are not read (their cells "
+                    "are not checked for valid text); declare a field to read its column"
+                )
+            else:
+                # Undeclared columns are read too, so a line with undecodable text
+                # anywhere is rejected whole, as a broken line.
+                names = [*declared, *others]
+        internal.update({c: f"_cx_c{i}" for i, c in enumerate(names)})
+        picks = [f"{ident(c)} AS {ident(internal[c])}" for c in names]
+        return ", ".join(picks) or "NULL AS _cx_none"
+
     try:
         # Sources that read lazily (JSON keys, Excel rows) find things worth a note
         # only while their rows are read.
         with warnings.catch_warnings(record=True) as caught, guard:
             warnings.simplefilter("always", DataNote)
-            has_columns = materialize(con, data, raw, batch_size)
+            source_columns = materialize(con, data, raw, batch_size, projection)
             malformed = [
                 r if r.dataset == name else dataclasses.replace(r, dataset=name)
                 for r in (data.malformed(con) if data.malformed else [])
             ]
         notes.extend(str(w.message) for w in caught if issubclass(w.category, DataNote))
-        if has_columns:
-            columns = _columns(con, raw)
+        has_columns = source_columns is not None
+        if source_columns is None:
+            columns, raw_count = {}, 0
+        elif NO_COLUMNS in source_columns:
+            columns = {c: "VARCHAR" for c in internal}
             raw_count = _count(con, raw)
         else:
-            columns, raw_count = {}, 0
+            columns = source_columns
+            raw_count = _count(con, raw)
         if has_columns and raw_count == 0 and config.fields:
             # No usable row (an empty JSON array, only broken lines): a source without
             # a header cannot know the columns, so the declared fields are just empty.
@@ -135,18 +186,10 @@ def load_dataset(
                     f"{', '.join(absent)}"
                 )
                 has_columns = False
-        if NO_COLUMNS in columns:
-            # Records without a single field: every declared field is empty in each
-            # (undeclared, the dataset keeps one empty column, `value`).
-            wanted = [c.column or f for f, c in config.fields.items()] or ["value"]
-            for col in dict.fromkeys(wanted):
-                run(con, f"ALTER TABLE {ident(raw)} ADD COLUMN {ident(col)} VARCHAR")
-            run(con, f"ALTER TABLE {ident(raw)} DROP COLUMN {ident(NO_COLUMNS)}")
-            columns = _columns(con, raw)
         _check_reserved(name, columns, config)
         if has_columns or not config.fields:
             typing = plan_fields(
-                con, name, raw, columns, config.fields, config.null_values, raw_count
+                con, name, raw, columns, config.fields, config.null_values, raw_count, internal
             )
         else:  # an empty input has no header: every declared field is simply empty
             typing = None
@@ -170,22 +213,28 @@ def load_dataset(
         run(con, f"DROP TABLE IF EXISTS {ident(raw)}")
 
     locate = _safe_locate(data.locate or _default_locate(origin), source.name, builtin)
-    rejects = [*malformed, *_type_rejects(name, plans, bad, locate)]
+    # Locating needs a pass over the file: only when some value was bad.
+    cell_rejects = _type_rejects(name, plans, bad, locate) if bad else []
     rows_read = raw_count + len(malformed)
     rows_used = _count(con, table)
-    if rows_read != rows_used + len(rejects):
+    if rows_read != rows_used + len(malformed):
         raise AssertionError(
             f"dataset {name!r}: read {rows_read} rows but used {rows_used} "
-            f"and rejected {len(rejects)}"
+            f"and rejected {len(malformed)}"
         )
+    per_field: dict[str, int] = {}
+    for r in cell_rejects:
+        per_field[r.field or ""] = per_field.get(r.field or "", 0) + 1
     return LoadedDataset(
         name=name,
         table=table,
         fields={p.name: p.type for p in plans},
         rows_read=rows_read,
         rows_used=rows_used,
-        rows_rejected=len(rejects),
-        rejects=rejects,
+        rows_rejected=len(malformed),
+        rejects=[*malformed, *cell_rejects],
+        cells_rejected=per_field,
+        rows_with_bad_values=len({row for row, _, _ in bad}),
         origin=origin,
         fingerprint=fingerprint,
         locate=locate,
@@ -275,11 +324,14 @@ def _create_typed(
     plans: Sequence[FieldPlan],
     null_values: Sequence[str],
 ) -> list[tuple[int, int, str]]:
-    """Type every row in one pass; delete failing rows and return (row, field index, value).
+    """Type every row in one pass; return each bad value as (row, field index, raw text).
 
-    Two cheap statements rather than one clever one: the typed values are computed
-    once into the table, then the rows where a present value came out NULL are found
-    by a positional join with the raw table (same order, no hashing).
+    A value that was present but does not fit its type is NULL in the table (every
+    metric reading that field skips it) and comes back here as a reject of that one
+    field; the row keeps its other fields. Two cheap statements rather than one
+    clever one: the typed values are computed once into the table, then the present
+    values that came out NULL are found by a positional join with the raw table
+    (same order, no hashing), all bad fields of a row in one list.
     """
     values = ", ".join(f"{value_expr(p, null_values)} AS {ident(p.name)}" for p in plans)
     run(
@@ -296,23 +348,22 @@ def _create_typed(
         in_raw = missing.replace(ident(p.column), "r." + ident(p.column))
         bad = f"(t.{ident(p.name)} IS NULL AND NOT {in_raw})"
         checks.append((i, bad))
-        shown.append(f"WHEN {bad} THEN {text.replace(ident(p.column), 'r.' + ident(p.column))}")
+        shown.append(
+            f"CASE WHEN {bad} THEN {text.replace(ident(p.column), 'r.' + ident(p.column))} END"
+        )
     if not checks:
         return []
-    which = "CASE " + " ".join(f"WHEN {b} THEN {i}" for i, b in checks) + " END"
     rows = con.execute(
-        f"SELECT t._cx_row, {which}, CASE {' '.join(shown)} END "
+        f"SELECT t._cx_row, list_value({', '.join(shown)}) "
         f"FROM {ident(table)} AS t POSITIONAL JOIN {ident(raw)} AS r "
         f"WHERE {' OR '.join(b for _, b in checks)} ORDER BY t._cx_row"
     ).fetchall()
-    bad_rows = [(int(r), int(e), str(v)) for r, e, v in rows]
-    if bad_rows:
-        run(
-            con,
-            f"DELETE FROM {ident(table)} WHERE _cx_row IN (SELECT unnest($rows))",
-            {"rows": [r for r, _, _ in bad_rows]},
-        )
-    return bad_rows
+    return [
+        (int(row), checks[j][0], str(value))
+        for row, cells in rows
+        for j, value in enumerate(cells)
+        if value is not None
+    ]
 
 
 def _type_rejects(

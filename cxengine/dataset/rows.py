@@ -7,7 +7,7 @@ The raw table keeps the source order: DuckDB preserves insertion order, so its
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -23,10 +23,25 @@ class RowsError(Exception):
     """A rows iterable misbehaved: raised while iterating, or yielded a non-mapping."""
 
 
+#: Chooses what the raw table keeps: given the source's columns (name -> DuckDB type),
+#: return the SELECT list over them (cxengine's own column names, so no source column
+#: such as `rowid` can shadow DuckDB's).
+Projection = Callable[[dict[str, str]], str]
+
+
 def materialize(
-    con: duckdb.DuckDBPyConnection, data: SourceData, table: str, batch_size: int
-) -> bool:
-    """Create `table` from the source data; return False when it produced no columns at all."""
+    con: duckdb.DuckDBPyConnection,
+    data: SourceData,
+    table: str,
+    batch_size: int,
+    projection: Projection,
+) -> dict[str, str] | None:
+    """Create `table` from the source data, keeping only what `projection` selects.
+
+    Returns the source's columns (name -> DuckDB type), or None when it produced no
+    columns at all. A relation is read once, straight into the projected table: a
+    CSV's undeclared columns are never copied (DuckDB pushes the projection down).
+    """
     given = [x for x in (data.relation, data.arrow, data.rows) if x is not None]
     if len(given) != 1:
         raise ValueError(
@@ -34,18 +49,33 @@ def materialize(
         )
     if data.relation is not None:
         rel = data.relation(con)
-        rel.create(table)
-        return True
+        columns = {c: str(t) for c, t in zip(rel.columns, rel.types, strict=True)}
+        rel.project(projection(columns)).create(table)
+        return columns
     if data.arrow is not None:
         view = f"{table}_arrow"
         con.register(view, data.arrow)
         try:
-            run(con, f"CREATE TABLE {ident(table)} AS SELECT * FROM {ident(view)}")
+            return _project(con, view, table, projection)
         finally:
             con.unregister(view)
-        return True
     assert data.rows is not None
-    return rows_to_table(con, data.rows, table, batch_size)
+    staging = f"{table}_rows"
+    try:
+        if not rows_to_table(con, data.rows, staging, batch_size):
+            return None
+        return _project(con, staging, table, projection)
+    finally:
+        run(con, f"DROP TABLE IF EXISTS {ident(staging)}")
+
+
+def _project(
+    con: duckdb.DuckDBPyConnection, source: str, table: str, projection: Projection
+) -> dict[str, str]:
+    rel = con.sql(f"SELECT * FROM {ident(source)} LIMIT 0")
+    columns = {c: str(t) for c, t in zip(rel.columns, rel.types, strict=True)}
+    run(con, f"CREATE TABLE {ident(table)} AS SELECT {projection(columns)} FROM {ident(source)}")
+    return columns
 
 
 def rows_to_table(

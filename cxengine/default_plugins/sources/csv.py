@@ -12,6 +12,7 @@ import csv
 import io
 import itertools
 import re
+import sys
 import weakref
 from array import array
 from collections.abc import Callable, Mapping, Sequence
@@ -313,6 +314,9 @@ def _locate(scan: _Scan, rows: Sequence[int]) -> Mapping[int, str]:
         return {}
     last = max(rows)
     if scan.row_lines is None or (len(scan.row_lines) <= last and not scan.row_lines_complete):
+        # The whole file at once: the type rejects and every metric's exclusions are
+        # then located from this one index (a partial one was rebuilt per request).
+        last = sys.maxsize
         layout = CsvLayout(
             scan.lines_path,
             scan.lines_encoding,
