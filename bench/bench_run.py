@@ -44,11 +44,8 @@ WITH r AS (
          TRY_CAST(recommend AS BIGINT) AS rec, TRY_CAST(satisfaction AS BIGINT) AS sat,
          TRY_CAST(effort AS BIGINT) AS eff
   FROM read_csv(?, all_varchar = true)
-  -- cxengine rejects a whole row when a typed field holds text that does not parse
-  -- ("five" in a score): such a row is suspect, so none of its answers count.
-  WHERE NOT (satisfaction IS NOT NULL AND TRY_CAST(satisfaction AS BIGINT) IS NULL)
-    AND NOT (recommend IS NOT NULL AND TRY_CAST(recommend AS BIGINT) IS NULL)
-    AND NOT (effort IS NOT NULL AND TRY_CAST(effort AS BIGINT) IS NULL)
+  -- A value that does not parse ("five" in a score) is empty for its own field only:
+  -- the respondent's other answers still count (cxengine rejects that cell alone).
 )
 SELECT m, touchpoint, GROUPING(m, touchpoint) AS g,
   count(sat) FILTER (sat BETWEEN 1 AND 5) AS sat_n,

@@ -18,8 +18,10 @@ import pytest
 from pydantic import BaseModel, ConfigDict
 
 from cxengine.config import DatasetConfig
+from cxengine.dataset.fieldtypes import MAX_INFERRED_COLUMNS
 from cxengine.dataset.load import LoadedDataset, load_dataset
 from cxengine.dataset.sql import ident
+from cxengine.default_plugins.sources.csv import CsvSource
 from cxengine.errors import DataError, PluginError
 from cxengine.interfaces import SourceContext, SourceData
 
@@ -293,3 +295,59 @@ def test_plugin_returning_garbage_is_a_plugin_error() -> None:
 
     with pytest.raises(PluginError, match="open\\(\\) returned str, not SourceData"):
         load(Broken([]))
+
+
+# ------------------------------------------------- names a source can shadow, width
+
+
+def test_a_column_named_rowid_is_just_a_field(tmp_path: Path) -> None:
+    # DuckDB gives `rowid` a meaning; the loader never depends on that name.
+    (tmp_path / "d.csv").write_text("ROWID,rowid_2,score\n7,a,5\n8,b,x\n9,c,4\n", "utf-8")
+    for fields in (None, {"ROWID": "integer", "score": "integer"}):
+        cfg: dict[str, Any] = {"source": "csv", "path": "d.csv"}
+        if fields:
+            cfg["fields"] = fields
+        con = duckdb.connect()
+        ds = load_dataset(
+            con, "d", DatasetConfig.model_validate(cfg), CsvSource(), base_dir=tmp_path
+        )
+        rows = con.execute(
+            f'SELECT _cx_row, "ROWID", score FROM "{ds.table}" ORDER BY 1'
+        ).fetchall()
+        if fields:
+            assert rows == [(0, 7, 5), (1, 8, None), (2, 9, 4)]
+            assert [(r.locator, r.field) for r in ds.rejects] == [("d.csv:3", "score")]
+        else:  # inferred: `x` makes score a string, and inference never rejects
+            assert rows == [(0, 7, "5"), (1, 8, "x"), (2, 9, "4")]
+            assert ds.rejects == []
+
+
+def test_a_very_wide_csv_reads_only_its_declared_columns(tmp_path: Path) -> None:
+    width, rows_n = 3_000, 20
+    header = ",".join(f"c{i}" for i in range(width))
+    body = "\n".join(",".join(str(r * width + i) for i in range(width)) for r in range(rows_n))
+    (tmp_path / "wide.csv").write_text(header + "\n" + body + "\n", "utf-8")
+    cfg = DatasetConfig.model_validate(
+        {"source": "csv", "path": "wide.csv", "fields": {"c1": "integer", "c2999": "integer"}}
+    )
+    con = duckdb.connect()
+    ds = load_dataset(con, "w", cfg, CsvSource(), base_dir=tmp_path)
+    assert (ds.rows_read, ds.rows_used) == (rows_n, rows_n)
+    # The dataset table and the work the load left behind hold only what was declared.
+    assert [c for c in con.sql(f'SELECT * FROM "{ds.table}"').columns] == ["_cx_row", "c1", "c2999"]
+    assert con.execute(f'SELECT sum(c2999) FROM "{ds.table}"').fetchone() == (
+        sum(r * width + 2999 for r in range(rows_n)),
+    )
+    assert any("2998 undeclared columns are not read" in n for n in ds.notes)
+
+
+def test_inference_without_fields_is_bounded_on_a_wide_file(tmp_path: Path) -> None:
+    width = MAX_INFERRED_COLUMNS + 10
+    header = ",".join(f"c{i}" for i in range(width))
+    (tmp_path / "wide.csv").write_text(header + "\n" + ",".join("1" * width) + "\n", "utf-8")
+    cfg = DatasetConfig.model_validate({"source": "csv", "path": "wide.csv"})
+    ds = load_dataset(duckdb.connect(), "w", cfg, CsvSource(), base_dir=tmp_path)
+    types = list(ds.fields.values())
+    cap = MAX_INFERRED_COLUMNS
+    assert types[:cap] == ["integer"] * cap and set(types[cap:]) == {"string"}
+    assert any(f"inferred for the first {cap} only" in n for n in ds.notes)

@@ -22,7 +22,7 @@ from cxengine.errors import DataError
 
 SAMPLE_ROWS = 20_000
 #: Undeclared columns whose type is inferred; beyond this they stay strings.
-MAX_INFERRED_COLUMNS = 200
+MAX_INFERRED_COLUMNS = 50
 WHITESPACE = " \t\r\n\u00a0\u2007\u2009\u202f\ufeff"
 #: Spaces Russian (and other) spreadsheet exports put between thousands.
 GROUP_SPACES = ("\u00a0", "\u2007", "\u2009", "\u202f")
@@ -151,7 +151,12 @@ def typed_expr(plan: FieldPlan, x: str, *, strict_integer: bool = False) -> str:
             return f"CASE WHEN {x} = trunc({x}) THEN TRY_CAST({x} AS BIGINT) END"
         frac = "" if strict_integer else r"(?:\.0*)?"
         pattern = f"^{sp}*([+-]?[0-9]+){frac}{sp}*$"
-        return f"TRY_CAST(regexp_extract({x}, {lit(pattern)}, 1) AS BIGINT)"
+        slow = f"TRY_CAST(regexp_extract({x}, {lit(pattern)}, 1) AS BIGINT)"
+        # TRY_CAST first: a value that is exactly the canonical text of its integer
+        # (almost all of them) skips the regexp. TRY_CAST alone would be too lenient
+        # ('5.5' -> 6, '1e3', '0x1A', '1_000'), hence the round trip.
+        fast = f"TRY_CAST({x} AS BIGINT)"
+        return f"CASE WHEN CAST({fast} AS VARCHAR) = {x} THEN {fast} ELSE {slow} END"
     if t == "number":
         if kind in ("int", "float", "decimal"):
             return f"CASE WHEN isfinite(CAST({x} AS DOUBLE)) THEN CAST({x} AS DOUBLE) END"
@@ -186,11 +191,29 @@ def typed_expr(plan: FieldPlan, x: str, *, strict_integer: bool = False) -> str:
         elif kind == "date":
             value = f"CAST({x} AS TIMESTAMP)"
         else:
-            value = parse_datetime(f"trim({x})", plan.formats or (ISO,), plan.zone)
+            formats = plan.formats or (ISO,)
+            value = parse_datetime(f"trim({x})", formats, plan.zone)
+            if ISO in formats:
+                value = _iso_fast_path(x, value)
         return f"CAST({value} AS DATE)" if t == "date" else value
     if t == "string":
         return x
     raise ValueError(f"unknown field type {t!r}")
+
+
+def _iso_fast_path(x: str, value: str) -> str:
+    """Read plain `YYYY-MM-DD hh:mm:ss` text with one cast, before the general parse.
+
+    Such text has no offset and no padding, so TRY_CAST gives exactly what the ISO
+    branch of `value` would, without its offset regexp; anything else (and anything
+    the cast refuses) goes the general way.
+    """
+    shape = (
+        f"length({x}) = 19 AND {x}[5] = '-' AND {x}[8] = '-' AND {x}[11] IN ('T', ' ') "
+        f"AND {x}[14] = ':' AND {x}[17] = ':'"
+    )
+    cast = f"TRY_CAST({x} AS TIMESTAMP)"
+    return f"CASE WHEN {shape} AND {cast} IS NOT NULL THEN {cast} ELSE {value} END"
 
 
 def parse_datetime(text: str, formats: Sequence[str], zone: str) -> str:
