@@ -103,10 +103,12 @@ def t_sf(t: float, df: float) -> float:
     if t == 0:
         return 0.5
     t2 = t * t
+    if t2 / df < 1e-300:  # t² underflows: P(T > t) = ½ − t·f(0) to double precision
+        return 0.5 - t * t_pdf(0.0, df)
     # P(T > t) = ½·I_x(df/2, ½) with x = df / (df + t²); 1 − x = t² / (df + t²).
     a, b = 0.5 * df, 0.5
     log_x = -math.log1p(t2 / df)
-    log_1mx = math.log(t2) - math.log(df + t2)
+    log_1mx = 2.0 * math.log(t) - math.log(df + t2)
     log_beta = math.lgamma(0.5) - _log_gamma_half_ratio(a)  # log B(a, ½)
     front = math.exp(a * log_x + b * log_1mx - log_beta)
     x = df / (df + t2)

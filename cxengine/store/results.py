@@ -267,19 +267,25 @@ def _insert_rows(
 ) -> None:
     """Insert dict rows with the standard sqlite3 module, inside the caller's transaction.
 
-    Plain ``executemany`` rather than sqlite-utils: importing sqlite-utils imports
-    pandas when it is installed (0.9 s), which a run must not pay to write rows.
-    The columns are the union of the rows' keys (a key a row lacks is NULL).
+    The standard module rather than sqlite-utils: importing sqlite-utils imports pandas
+    when it is installed (0.9 s), which a run must not pay to write rows. Multi-row
+    INSERTs of up to 500 rows (as sqlite-utils wrote them) keep the statement count
+    small. The columns are the union of the rows' keys (a key a row lacks is NULL).
     """
     if not rows:
         return
     columns = list(dict.fromkeys(k for r in rows for k in r if k != "run_id"))
     names = ", ".join(_quote(c) for c in ["run_id", *columns])
-    marks = ", ".join("?" * (len(columns) + 1))
-    conn.executemany(
-        f"INSERT INTO {_quote(table)} ({names}) VALUES ({marks})",
-        ((run_id, *(_cell(r.get(c)) for c in columns)) for r in rows),
-    )
+    one = "(" + ", ".join("?" * (len(columns) + 1)) + ")"
+    # SQLite allows 32,766 bound values per statement.
+    per_statement = max(1, min(500, 32_000 // (len(columns) + 1)))
+    for start in range(0, len(rows), per_statement):
+        chunk = rows[start : start + per_statement]
+        params = [v for r in chunk for v in (run_id, *(_cell(r.get(c)) for c in columns))]
+        conn.execute(
+            f"INSERT INTO {_quote(table)} ({names}) VALUES {', '.join([one] * len(chunk))}",
+            params,
+        )
 
 
 def _quote(name: str) -> str:
