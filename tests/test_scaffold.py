@@ -385,4 +385,3 @@ def test_customers_shape(customers: list[dict[str, str]], responses: list[dict[s
     assert min(orders) >= 0
     repeat = sum(o >= 2 for o in orders) / sum(o >= 1 for o in orders)
     assert 0.3 <= repeat <= 0.8
-
