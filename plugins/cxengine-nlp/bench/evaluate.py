@@ -21,6 +21,7 @@ import argparse
 import csv
 import html
 import json
+import random
 import sys
 import time
 import xml.etree.ElementTree as ET
@@ -28,7 +29,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from cxengine_nlp import analyze
+from cxengine_nlp import CommentAnalysis, analyze
+from cxengine_nlp.learn import LABELS, cross_validate, train
+from cxengine_nlp.learn import classification_report as full_report
 from cxengine_nlp.taxonomy import restaurant_taxonomy
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -198,6 +201,159 @@ def evaluate_russian(data: Path) -> dict[str, Any]:
     }
 
 
+TARGET_EN_LEARNED = 0.65
+TARGET_RU_LEARNED_2CLASS = 0.90
+#: Share of rows treated as "no score" in the held-out evaluation.
+HELD_OUT_SHARE = 0.2
+
+
+def _brief(report: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "n": report["n"],
+        "accuracy": report["accuracy"],
+        "macro_f1": report["macro_f1"],
+        "f1": {k: v["f1"] for k, v in report["classes"].items()},
+        "confusion": report["confusion"],
+    }
+
+
+def learned_figures(
+    texts: Sequence[str], gold: Sequence[str], analyses: Sequence[CommentAnalysis]
+) -> dict[str, Any]:
+    """5-fold CV of the learned model vs the lexicon, and a held-out "unscored" part."""
+    cv = cross_validate(texts, gold, analyses)
+    order = list(range(len(texts)))
+    random.Random(11).shuffle(order)
+    cut = int(len(order) * (1 - HELD_OUT_SHARE))
+    fit, held = order[:cut], order[cut:]
+    model = train([texts[i] for i in fit], [gold[i] for i in fit], [analyses[i] for i in fit])
+    guesses = model.predict([texts[i] for i in held], [analyses[i] for i in held])
+    held_gold = [gold[i] for i in held]
+    return {
+        "cv_learned": _brief(cv["learned"]),
+        "cv_lexicon": _brief(cv["lexicon"]),
+        "held_out_learned": _brief(full_report(held_gold, [g for g, _ in guesses])),
+        "held_out_lexicon": _brief(full_report(held_gold, [analyses[i].label for i in held])),
+        "predictions": cv["predictions"],
+    }
+
+
+def evaluate_english_learned(data: Path) -> dict[str, Any]:
+    """Learned-from-ratings sentiment on the English reviews (rating = the score)."""
+    texts, gold = load_english(data)
+    start = time.perf_counter()
+    figures = learned_figures(texts, gold, analyze(texts))
+    figures.pop("predictions")
+    figures["seconds"] = time.perf_counter() - start
+    figures["target"] = TARGET_EN_LEARNED
+    figures["target_met"] = figures["cv_learned"]["macro_f1"] >= TARGET_EN_LEARNED
+    return figures
+
+
+def _three(sentiment: str | None) -> str | None:
+    """SentiRuEval sentiment -> 3 classes; "both" (mixed) counts as neutral."""
+    if sentiment in ("positive", "negative", "neutral"):
+        return sentiment
+    if sentiment == "both":
+        return "neutral"
+    return None
+
+
+def evaluate_russian_learned(data: Path) -> dict[str, Any]:
+    """Learned sentiment on the Russian reviews: per review (3 and 2 classes), per category."""
+    reviews = load_russian(data)
+    texts = [r["text"] for r in reviews]
+    analyses = analyze(texts, taxonomy=restaurant_taxonomy())
+    out: dict[str, Any] = {}
+    rows = [i for i, r in enumerate(reviews) if _three(r["categories"].get("Whole"))]
+    gold = [str(_three(reviews[i]["categories"]["Whole"])) for i in rows]
+    whole = learned_figures([texts[i] for i in rows], gold, [analyses[i] for i in rows])
+    predictions = whole.pop("predictions")
+    out["review_3class"] = whole
+    two_gold, two_learned, two_lexicon = [], [], []
+    for k, i in enumerate(rows):
+        if gold[k] in ("positive", "negative"):
+            two_gold.append(gold[k])
+            two_learned.append(two_class(predictions[k][1]))
+            two_lexicon.append(two_class(analyses[i].score))
+    labels2 = ("negative", "positive")
+    out["review_2class"] = {
+        "learned": _brief(full_report(two_gold, two_learned, labels2)),
+        "lexicon": _brief(full_report(two_gold, two_lexicon, labels2)),
+        "target": TARGET_RU_LEARNED_2CLASS,
+    }
+    out["review_2class"]["target_met"] = (
+        out["review_2class"]["learned"]["macro_f1"] >= TARGET_RU_LEARNED_2CLASS
+    )
+    categories: dict[str, Any] = {}
+    for category, ids in RU_THEMES.items():
+        crow = [i for i, r in enumerate(reviews) if _three(r["categories"].get(category))]
+        cgold = [str(_three(reviews[i]["categories"][category])) for i in crow]
+        counts = {label: cgold.count(label) for label in LABELS}
+        if min(counts.values()) < 5:
+            categories[category] = {"counts": counts, "skipped": "a class has < 5 reviews"}
+            continue
+        cv = cross_validate([texts[i] for i in crow], cgold, [analyses[i] for i in crow])
+        theme_labels = [
+            _sign_label(sum(analyses[i].theme_sentiment.get(t, 0.0) for t in ids)) for i in crow
+        ]
+        categories[category] = {
+            "counts": counts,
+            "learned": _brief(cv["learned"]),
+            "lexicon_review": _brief(cv["lexicon"]),
+            "lexicon_theme": _brief(full_report(cgold, theme_labels)),
+        }
+    out["categories"] = categories
+    return out
+
+
+def _sign_label(value: float) -> str:
+    label = two_class(value)
+    return label
+
+
+def _print_learned(name: str, learned: dict[str, Any], lexicon: dict[str, Any]) -> None:
+    f1 = learned["f1"]
+    print(
+        f"  {name:<26} learned macro-F1 {learned['macro_f1']:.3f} "
+        f"(lexicon {lexicon['macro_f1']:.3f}, {learned['macro_f1'] - lexicon['macro_f1']:+.3f})"
+        f"  F1 " + " ".join(f"{k[:3]} {v:.3f}" for k, v in f1.items())
+    )
+
+
+def _print_confusion(confusion: dict[str, dict[str, int]]) -> None:
+    labels = list(confusion)
+    print("      gold \\ predicted " + "".join(f"{p[:8]:>10}" for p in labels))
+    for g in labels:
+        print(f"      {g:<20}" + "".join(f"{confusion[g][p]:>10}" for p in labels))
+
+
+def print_learned(report: dict[str, Any]) -> None:
+    """Print the learned-from-scores figures."""
+    en = report.get("english_learned")
+    if en:
+        status = "met" if en["target_met"] else "MISSED"
+        print(f"English, learned from ratings (target {en['target']:.2f}: {status})")
+        _print_learned("5-fold CV", en["cv_learned"], en["cv_lexicon"])
+        _print_confusion(en["cv_learned"]["confusion"])
+        _print_learned("held-out 20% unscored", en["held_out_learned"], en["held_out_lexicon"])
+    ru = report.get("russian_learned")
+    if ru:
+        print("Russian, learned from the reviews' own sentiment labels")
+        r3 = ru["review_3class"]
+        _print_learned("review 3-class, 5-fold", r3["cv_learned"], r3["cv_lexicon"])
+        _print_confusion(r3["cv_learned"]["confusion"])
+        _print_learned("review 3-class, held-out", r3["held_out_learned"], r3["held_out_lexicon"])
+        r2 = ru["review_2class"]
+        status = "met" if r2["target_met"] else "MISSED"
+        _print_learned(f"review 2-class ({status})", r2["learned"], r2["lexicon"])
+        for category, c in ru["categories"].items():
+            if "learned" in c:
+                _print_learned(f"{category} 3-class", c["learned"], c["lexicon_theme"])
+            else:
+                print(f"  {category}: {c['skipped']} {c['counts']}")
+
+
 def print_report(report: dict[str, Any]) -> None:
     """Print the figures as a small plain-text report."""
     en = report.get("english")
@@ -245,6 +401,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="the shared data directory")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument(
+        "--learned",
+        action="store_true",
+        help="also train from the scores (5-fold CV; about a minute)",
+    )
     args = parser.parse_args(argv)
     data: Path = args.data
     if not (data / EN_FILE).exists() and not all((data / f).exists() for f in RU_FILES):
@@ -255,10 +416,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         report["english"] = evaluate_english(data)
     if all((data / f).exists() for f in RU_FILES):
         report["russian"] = evaluate_russian(data)
+    if args.learned:
+        if "english" in report:
+            report["english_learned"] = evaluate_english_learned(data)
+        if "russian" in report:
+            report["russian_learned"] = evaluate_russian_learned(data)
     if args.json:
         print(json.dumps(report, indent=2, ensure_ascii=False))
     else:
         print_report(report)
+        print_learned(report)
     return 0
 
 

@@ -1,0 +1,127 @@
+"""Sentiment learned from scores: scales, fallback, determinism, caching, and that the
+model learns a signal the lexicon does not have."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from cxengine_nlp import analyze
+from cxengine_nlp.learn import LABELS, SCALES, classification_report, learn
+
+
+@pytest.mark.parametrize(
+    ("scale", "value", "label"),
+    [
+        ("nps", 0, "negative"),
+        ("nps", 6, "negative"),
+        ("nps", 7, "neutral"),
+        ("nps", 8.0, "neutral"),
+        ("nps", "9", "positive"),
+        ("nps", 10, "positive"),
+        ("csat", 1, "negative"),
+        ("csat", 2, "negative"),
+        ("csat", 3, "neutral"),
+        ("csat", 4, "positive"),
+        ("csat", 5, "positive"),
+    ],
+)
+def test_scores_map_to_classes_at_the_conventional_cut_points(
+    scale: str, value: object, label: str
+) -> None:
+    assert SCALES[scale].label(value) == label
+
+
+@pytest.mark.parametrize("value", [None, float("nan"), "", "n/a", 11, -1, True])
+def test_missing_or_off_scale_scores_are_not_labels(value: object) -> None:
+    assert SCALES["nps"].label(value) is None
+
+
+def _corpus(n: int, seed: int = 7) -> tuple[list[str], list[str]]:
+    """Comments whose class is carried by product words the lexicon has no opinion on.
+
+    Customers of this made-up shop complain about "zorbs" and are happy with "plinks";
+    no lexicon knows that, a model trained on the scores must.
+    """
+    rng = random.Random(seed)
+    texts, labels = [], []
+    fillers = ["the order", "my parcel", "this week", "the last time", "again"]
+    for k in range(n):
+        label = LABELS[k % 3]
+        word = {"negative": "zorb", "neutral": "quib", "positive": "plink"}[label]
+        texts.append(f"{rng.choice(fillers)} {word} {rng.choice(fillers)} {k % 17}")
+        labels.append(label)
+    return texts, labels
+
+
+def test_the_model_learns_what_the_scores_say() -> None:
+    texts, labels = _corpus(180)
+    model, report = learn(texts, labels, min_per_class=20, folds=3)
+    assert model is not None and report.used
+    assert report.counts == {"negative": 60, "neutral": 60, "positive": 60}
+    assert report.cv_macro_f1 is not None and report.lexicon_macro_f1 is not None
+    assert report.cv_macro_f1 > report.lexicon_macro_f1 + 0.3
+    unseen = ["a zorb again", "plink this week", "the order quib"]
+    predicted = [label for label, _ in model.predict(unseen, analyze(unseen))]
+    assert predicted == ["negative", "positive", "neutral"]
+    assert "vs lexicon" in report.summary()
+
+
+def test_unscored_comments_are_tagged_too() -> None:
+    texts, labels = _corpus(180)
+    unscored: list[str | None] = [None] * 30
+    model, _ = learn([*texts, *["zorb zorb"] * 30], [*labels, *unscored], min_per_class=20, folds=3)
+    assert model is not None
+    [result] = model.apply(["zorb zorb"], analyze(["zorb zorb"]))
+    assert result.label == "negative" and result.score < 0
+
+
+def test_training_is_deterministic_and_cached() -> None:
+    texts, labels = _corpus(150, seed=3)
+    first = learn(texts, labels, min_per_class=20, folds=3)
+    assert learn(texts, labels, min_per_class=20, folds=3) is first  # cached by key
+    from cxengine_nlp import learn as learn_module
+
+    learn_module._MODELS.clear()
+    second = learn(texts, labels, min_per_class=20, folds=3)
+    assert second is not first
+    probe = ["zorb", "plink", "quib", "the order"]
+    assert first[0] is not None and second[0] is not None
+    assert first[0].predict(probe, analyze(probe)) == second[0].predict(probe, analyze(probe))
+    assert first[1].cv_macro_f1 == second[1].cv_macro_f1
+    assert first[1].key == second[1].key
+
+
+def test_a_change_in_one_label_changes_the_key() -> None:
+    texts, labels = _corpus(150, seed=3)
+    _, report = learn(texts, labels, min_per_class=20, folds=3)
+    flipped = ["positive" if labels[0] != "positive" else "negative", *labels[1:]]
+    _, other = learn(texts, flipped, min_per_class=20, folds=3)
+    assert other.key != report.key
+
+
+def test_too_few_labels_per_class_falls_back_to_the_lexicon_and_says_so() -> None:
+    texts, labels = _corpus(90)
+    thin = [lab if lab != "neutral" or k < 30 else None for k, lab in enumerate(labels)]
+    model, report = learn(texts, thin, min_per_class=20)
+    assert model is None and not report.used
+    assert report.counts["neutral"] < 20
+    assert "neutral" in report.reason and "lexicon" in report.summary()
+
+
+def test_classification_report_confusion_and_f1() -> None:
+    gold = ["negative", "negative", "neutral", "positive", "positive"]
+    pred = ["negative", "positive", "neutral", "positive", "neutral"]
+    report = classification_report(gold, pred)
+    assert report["confusion"]["negative"] == {"negative": 1, "neutral": 0, "positive": 1}
+    assert report["classes"]["neutral"]["precision"] == pytest.approx(0.5)
+    assert report["accuracy"] == pytest.approx(0.6)
+
+
+def test_a_prediction_outside_the_labels_counts_as_a_miss() -> None:
+    report = classification_report(
+        ["positive", "negative"], ["positive", "neutral"], ("negative", "positive")
+    )
+    assert report["classes"]["negative"]["recall"] == 0.0
+    assert report["classes"]["negative"]["support"] == 1
