@@ -91,6 +91,9 @@ _WHERE: dict[str, tuple[str, str]] = {
     "compare_nps": ("cxengine.compute.comparisons", "compare_nps"),
     "compare_event_counts": ("cxengine.compute.comparisons", "compare_event_counts"),
     "poisson_count_test": ("cxengine.compute.comparisons", "poisson_count_test"),
+    "GroupCounts": ("cxengine.differences", "GroupCounts"),
+    "GroupDifference": ("cxengine.differences", "GroupDifference"),
+    "group_difference": ("cxengine.differences", "group_difference"),
     # SQL helpers for kinds (sqlglot expressions)
     "lit": ("cxengine.default_plugins.aggregations.common", "lit"),
     "count_all": ("cxengine.default_plugins.aggregations.common", "count_all"),
@@ -144,6 +147,8 @@ __all__ = [
     "Estimate",
     "Exclusion",
     "FillsAbsentCategories",
+    "GroupCounts",
+    "GroupDifference",
     "Interval",
     "Kind",
     "LoadedDataset",
@@ -182,6 +187,7 @@ __all__ = [
     "enricher_options",
     "get_registry",
     "get_state",
+    "group_difference",
     "hookimpl",
     "ident",
     "in_range",
@@ -261,6 +267,7 @@ if TYPE_CHECKING:  # what type checkers see; at run time __getattr__ loads each 
         percent_of,
         scale_exclusion,
     )
+    from cxengine.differences import GroupCounts, GroupDifference, group_difference
     from cxengine.enrich import EnrichmentReport, chosen_enrichers, enricher_options, tag_prefix
     from cxengine.errors import (
         ConfigError,

@@ -46,6 +46,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "cxengine.default_plugins.aggregations.weighted_index",
     "cxengine.default_plugins.aggregations.repeat_purchase",
     "cxengine.default_plugins.aggregations.formula",
+    "cxengine.default_plugins.aggregations.drivers",
     "cxengine.default_plugins.reporters.table",
     "cxengine.default_plugins.reporters.json",
     "cxengine.default_plugins.reporters.checks",

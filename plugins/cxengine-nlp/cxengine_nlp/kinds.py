@@ -12,7 +12,6 @@ ids are the ``<field>_theme_<id>`` columns, i.e. the configured taxonomy.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from statistics import NormalDist
@@ -23,6 +22,7 @@ from cxengine.api import (
     CompileContext,
     Estimate,
     Exclusion,
+    GroupCounts,
     MetricSpec,
     NoTest,
     Range,
@@ -30,10 +30,9 @@ from cxengine.api import (
     TestResult,
     compare_means,
     count_if,
+    group_difference,
     in_range,
     mean_interval,
-    nps_variance,
-    sample_variance,
     scale_exclusion,
     wilson_interval,
 )
@@ -290,52 +289,24 @@ def drivers_from_counts(spec: ThemeDriversSpec, counts: Mapping[str, Any]) -> li
 def _driver(
     spec: ThemeDriversSpec, c: Mapping[str, Any], theme: str, total: float, confidence: float
 ) -> Driver:
+    # The with/without statistics are cxengine's, shared with the `drivers` kind.
     n_c, n_t = _num(c, "n"), _num(c, f"n_{theme}")
-    n_o = n_c - n_t
-    z = _z(confidence)
     if spec.measure == "nps":
         p_t, d_t = _num(c, f"p_{theme}"), _num(c, f"d_{theme}")
-        p_o, d_o = _num(c, "p") - p_t, _num(c, "d") - d_t
-        w = 100.0 * (p_t - d_t) / n_t if n_t else None
-        wo = 100.0 * (p_o - d_o) / n_o if n_o else None
-        gap = low = high = None
-        if w is not None and wo is not None:
-            var = _smoothed_nps_variance(p_t, d_t, n_t) + _smoothed_nps_variance(p_o, d_o, n_o)
-            gap = w - wo
-            low, high = gap - 100.0 * z * math.sqrt(var), gap + 100.0 * z * math.sqrt(var)
-        cost = cost_low = cost_high = None
-        if total:
-            ci = wilson_interval(min(d_t, total), total, confidence)
-            cost = 100.0 * d_t / total
-            cost_low, cost_high = 100.0 * (ci.low or 0.0), 100.0 * (ci.high or 0.0)
-        return Driver(theme, int(n_t), int(n_o), w, wo, gap, low, high, cost, cost_low, cost_high)
-    s_t, ss_t = _num(c, f"s_{theme}"), _num(c, f"ss_{theme}")
-    s_o, ss_o = _num(c, "s") - s_t, _num(c, "ss") - ss_t
-    w = s_t / n_t if n_t else None
-    wo = s_o / n_o if n_o else None
-    gap = low = high = None
-    if w is not None and wo is not None:
-        gap = w - wo
-        v_t, v_o = sample_variance(s_t, ss_t, n_t), sample_variance(s_o, ss_o, n_o)
-        if v_t is not None and v_o is not None and (v_t / n_t + v_o / n_o) > 0:
-            from scipy.special import stdtrit
-
-            a, b = v_t / n_t, v_o / n_o
-            df = (a + b) ** 2 / (a * a / (n_t - 1) + b * b / (n_o - 1))
-            half = float(stdtrit(df, 1.0 - (1.0 - confidence) / 2.0)) * math.sqrt(a + b)
-            low, high = gap - half, gap + half
-    return Driver(theme, int(n_t), int(n_o), w, wo, gap, low, high)
-
-
-def _smoothed_nps_variance(promoters: float, detractors: float, n: float) -> float:
-    """Var(NPS/100) with one pseudo-answer split over the three groups (Agresti–Caffo style).
-
-    A theme mentioned by two detractors has a plug-in variance of 0, which would give
-    a zero-width interval; the pseudo-answer keeps small groups honestly wide and
-    barely moves large ones.
-    """
-    third = 1.0 / 3.0
-    return nps_variance(promoters + third, detractors + third, n + 1.0) or 0.0
+        inside = GroupCounts(n_t, p_t, d_t)
+        outside = GroupCounts(n_c - n_t, _num(c, "p") - p_t, _num(c, "d") - d_t)
+    else:
+        s_t, ss_t = _num(c, f"s_{theme}"), _num(c, f"ss_{theme}")
+        inside = GroupCounts(n_t, s_t, ss_t)
+        outside = GroupCounts(n_c - n_t, _num(c, "s") - s_t, _num(c, "ss") - ss_t)
+    g = group_difference(spec.measure, inside, outside, confidence)
+    common = (theme, g.n_in, g.n_out, g.value_in, g.value_out, g.difference, g.low, g.high)
+    if spec.measure != "nps" or not total:
+        return Driver(*common)
+    d_t = inside.b
+    ci = wilson_interval(min(d_t, total), total, confidence)
+    cost = 100.0 * d_t / total
+    return Driver(*common, cost, 100.0 * (ci.low or 0.0), 100.0 * (ci.high or 0.0))
 
 
 class ThemeDrivers(_PerTheme):
