@@ -27,7 +27,7 @@ from cxengine.scaffold.comments import AGENTS, EN, RU, comment_pool
 
 RESPONSE_COLUMNS = [
     "response_id", "submitted_at", "touchpoint", "channel", "agent", "customer_id",
-    "recommend", "satisfaction", "effort", "comment",
+    "recommend", "satisfaction", "effort", "comment", "ticket_id",
 ]  # fmt: skip
 TOUCHPOINTS = {"website", "checkout", "onboarding", "support", "delivery", "renewal"}
 STAMP = re.compile(r"^2025-\d\d-\d\d \d\d:\d\d:\d\d$")

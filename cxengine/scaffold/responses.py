@@ -29,6 +29,7 @@ from cxengine.scaffold.common import (
     time_strings,
     timeline,
 )
+from cxengine.scaffold.links import TicketPool
 
 COLUMNS = (
     "response_id",
@@ -41,6 +42,7 @@ COLUMNS = (
     "satisfaction",
     "effort",
     "comment",
+    "ticket_id",
 )
 CHANNELS = ("web", "email", "phone", "chat")
 
@@ -129,7 +131,7 @@ def _csv_text(value: str) -> str:
 
 
 def _rows(
-    n: int, seed: int, customers: int | None, as_csv: bool
+    n: int, seed: int, customers: int | None, as_csv: bool, tickets: int | None = None
 ) -> Iterator[tuple[str | int, ...] | str]:
     """Yield ``n`` rows in time order: tuples in ``COLUMNS`` order, or CSV lines.
 
@@ -140,6 +142,8 @@ def _rows(
     rng = make_rng(seed, "responses")
     rnd = rng.random
     n_customers = max(1, customers if customers is not None else n // 4)
+    # Support answers link to the tickets `init` writes (as many as half the answers).
+    links = TicketPool(tickets if tickets is not None else max(1, n // 2), seed, n_customers)
     error_offset = int(rnd() * ERROR_EVERY)
 
     tp_names = TOUCHPOINTS
@@ -222,6 +226,13 @@ def _rows(
         satisfaction = sat_table[int(z + answer[bits(nbits)])]
         effort = eff_table[int(z + answer[bits(nbits)])]
         cust = int(rnd() * n_customers)
+        ticket = ""
+        if tp == support:
+            link = links.pick(day, satisfaction)
+            if link is not None:
+                # The answer is the ticket's customer's (drawn above all the same, so
+                # the random stream, and every other value, stays as it was).
+                ticket, cust = link[0], int(link[1][1:]) - 1
         # Language is a property of the customer, as in real feedback.
         lang = 1 if (cust * 2654435761 + seed) % 1000 < RUSSIAN_PER_MILLE else 0
         sentiment = 0 if satisfaction <= 2 else 1 if satisfaction == 3 else 2
@@ -244,7 +255,7 @@ def _rows(
         if as_csv:
             yield (
                 f"R{i + 1:05d},{submitted},{tp_names[tp]},{CHANNELS[ch]},{agent_name},"
-                f"C{cust + 1:05d},{recommend},{sat_out},{effort},{comment}\n"
+                f"C{cust + 1:05d},{recommend},{sat_out},{effort},{comment},{ticket}\n"
             )
         else:
             yield (
@@ -258,30 +269,40 @@ def _rows(
                 sat_out,
                 effort,
                 comment,
+                ticket,
             )
 
 
 def iter_response_rows(
-    n: int, seed: int = 7, customers: int | None = None
+    n: int, seed: int = 7, customers: int | None = None, tickets: int | None = None
 ) -> Iterator[tuple[str | int, ...]]:
-    """Yield ``n`` survey rows as tuples in ``COLUMNS`` order, ordered by time."""
-    for row in _rows(n, seed, customers, as_csv=False):
+    """Yield ``n`` survey rows as tuples in ``COLUMNS`` order, ordered by time.
+
+    Support answers carry the ``ticket_id`` of one of the ``tickets`` example tickets
+    (default ``n // 2``, as `cxengine init` writes) generated with the same seed.
+    """
+    for row in _rows(n, seed, customers, as_csv=False, tickets=tickets):
         assert isinstance(row, tuple)
         yield row
 
 
 def generate_responses(
-    n: int = 4000, seed: int = 7, customers: int | None = None
+    n: int = 4000, seed: int = 7, customers: int | None = None, tickets: int | None = None
 ) -> list[dict[str, str | int]]:
     """Return ``n`` example survey responses as dicts (deliberate errors included)."""
-    return [dict(zip(COLUMNS, row, strict=True)) for row in iter_response_rows(n, seed, customers)]
+    rows = iter_response_rows(n, seed, customers, tickets)
+    return [dict(zip(COLUMNS, row, strict=True)) for row in rows]
 
 
 def write_responses_csv(
-    path: str | Path, n: int = 4000, seed: int = 7, customers: int | None = None
+    path: str | Path,
+    n: int = 4000,
+    seed: int = 7,
+    customers: int | None = None,
+    tickets: int | None = None,
 ) -> int:
     """Stream ``n`` example responses to a UTF-8 CSV file; return the row count."""
-    lines = _rows(n, seed, customers, as_csv=True)
+    lines = _rows(n, seed, customers, as_csv=True, tickets=tickets)
     with open(path, "w", encoding="utf-8", newline="") as fh:
         fh.write(",".join(COLUMNS) + "\n")
         while chunk := "".join(islice(lines, 8192)):  # type: ignore[arg-type]

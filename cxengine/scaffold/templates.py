@@ -43,6 +43,7 @@ datasets:
       satisfaction: integer     # 1-5, "How satisfied are you with ...?"
       effort: integer           # 1-7, "How easy was it to solve your problem?"
       comment: string           # the open "why?" answer, English or Russian
+      ticket_id: string         # support answers: the ticket they rate (in tickets.jsonl)
     # The free-text field that enrichers (NLP plugins) tag with themes and sentiment.
     comments:
       field: comment
@@ -99,6 +100,10 @@ datasets:
       customer_id: string
       responded: boolean
       response_id: string           # the answer in responses.csv, empty when none
+      # The survey tool's estimate of the chance this customer answers. Unhappy
+      # customers answer less often (except the very unhappy), so the answers
+      # overstate NPS; weighting them to these classes corrects for it.
+      response_probability: number
 """
 
 README_MD = """\
@@ -127,14 +132,17 @@ against the baseline, so it can gate a CI pipeline. Browse the results with
   resolution time, backlog, FCR, retention, churn, ...), one metric per file.
 - `data/responses.csv`: {responses} survey responses over 2025 with touchpoint,
   channel, agent, recommend (0-10), satisfaction (1-5), effort (1-7, 7 = very easy)
-  and an open comment in English or Russian.
+  and an open comment in English or Russian; support answers carry the `ticket_id`
+  of the ticket they rate.
 - `data/tickets.jsonl`: {tickets} support tickets with created, first response and
   resolved times, channel, agent, team, first-contact resolution, CSAT, reopened,
   minutes to first response and, for phone calls, the seconds waited on the line.
 - `data/customers.csv`: {customers} customers with sign-up and churn dates, plan,
   region and order count.
 - `data/invitations.csv`: the survey invitations behind the responses ({invitations}
-  sent; pop-ups on the website are ignored most, call-back surveys answered most).
+  sent; pop-ups on the website are ignored most, call-back surveys answered most,
+  and unhappy customers answer less often than happy ones: each invitation carries
+  its `response_probability`).
 
 The data is generated (seed {seed}) and behaves like the real thing: delivery and
 support score lower than the website, scores drift gently over the year, and delivery
