@@ -35,8 +35,8 @@ from cxengine.weighting.model import WeightsSpec
 if TYPE_CHECKING:
     import duckdb
 
-    from cxengine.compute.engine import MetricValue
-    from cxengine.interfaces import Aggregation
+    from cxengine.compute.values import MetricValue
+    from cxengine.interfaces import Kind
 
 WEIGHT = "_cx_weight"
 SUFFIX = "_weighted"
@@ -98,7 +98,7 @@ def weights_of(spec: MetricSpec) -> WeightsSpec | None:
 def compute_weighted(
     con: duckdb.DuckDBPyConnection,
     spec: MetricSpec,
-    aggregation: Aggregation,
+    aggregation: Kind,
     table: str,
     field_types: Mapping[str, str],
     *,
@@ -161,7 +161,7 @@ def companion_spec(spec: MetricSpec) -> MetricSpec:
 class WeightedAggregation:
     """A kind's counts as weighted sums; its estimate from Kish effective counts."""
 
-    def __init__(self, inner: Aggregation):
+    def __init__(self, inner: Kind):
         self.inner = inner
         self.name = inner.name
         self.description = inner.description
@@ -226,9 +226,9 @@ def _effective(counts: Mapping[str, Any]) -> dict[str, float]:
     return effective_counts({k: counts.get(k) for k in keys}, float(counts.get("w_sq") or 0.0))
 
 
-def weightable(aggregation: Aggregation, spec: MetricSpec) -> str | None:
+def weightable(aggregation: Kind, spec: MetricSpec) -> str | None:
     """Return why a kind's counts cannot be weighted, or None when they can."""
-    from cxengine.compute.engine import column
+    from cxengine.compute.query import column
 
     ctx = CompileContext(spec=spec, column=column, field_types={})
     try:
@@ -245,17 +245,24 @@ def weightable(aggregation: Aggregation, spec: MetricSpec) -> str | None:
 # ------------------------------------------------------------------------- helpers
 
 
-def _where(
-    spec: MetricSpec, aggregation: Aggregation, field_types: Mapping[str, str]
-) -> exp.Expression:
+def _where(spec: MetricSpec, aggregation: Kind, field_types: Mapping[str, str]) -> exp.Expression:
     """Rows that are respondents of the spec: its filter, and what its `n` counts."""
-    from cxengine.compute.engine import column
+    from cxengine.compute.query import column
     from cxengine.expr import parse_filter
 
     parts: list[exp.Expression] = []
     if spec.where:
         parts.append(exp.Paren(this=parse_filter(spec.where, columns=list(field_types) or None)))
     ctx = CompileContext(spec=spec, column=column, field_types=field_types)
+    # Answers the kind excludes (out of scale) are not respondents either.
+    for ex in aggregation.exclusions(spec, ctx):
+        parts.append(
+            exp.Not(
+                this=exp.Coalesce(
+                    this=exp.Paren(this=ex.predicate.copy()), expressions=[exp.false()]
+                )
+            )
+        )
     n_expr = aggregation.counts(spec, ctx)["n"]
     if isinstance(n_expr, exp.Count) and not isinstance(n_expr.this, exp.Star):
         parts.append(exp.Not(this=exp.Is(this=n_expr.this.copy(), expression=exp.Null())))
@@ -350,7 +357,7 @@ def _weighted_view(
 
 
 def _unavailable(spec: MetricSpec, reason: str) -> list[MetricValue]:
-    from cxengine.compute.engine import MetricValue
+    from cxengine.compute.values import MetricValue
 
     twin = companion_spec(spec)
     est = Estimate(None, 0, note=f"no weighted value: {reason}")

@@ -14,6 +14,7 @@ from cxengine.compute.stats import Alternative, NoTest, TestResult, mean_interva
 from cxengine.default_plugins.aggregations.common import as_int, scale_exclusion
 from cxengine.interfaces import CompileContext, Estimate, Exclusion
 from cxengine.spec.models import MetricSpec, Scale
+from cxengine.weighting.model import WeightsSpec
 
 
 class MeanSpec(MetricSpec):
@@ -25,6 +26,9 @@ class MeanSpec(MetricSpec):
         None, description="answer scale, e.g. [1, 5]; answers outside are excluded"
     )
     rescale: bool = Field(False, description="report on 0–100: (mean − min) / (max − min) × 100")
+    weights: WeightsSpec | None = Field(
+        None, description="weight the answers to represent a population (docs/statistics.md)"
+    )
 
     @model_validator(mode="after")
     def _rescale_needs_scale(self) -> MeanSpec:

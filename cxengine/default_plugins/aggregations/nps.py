@@ -14,6 +14,7 @@ from cxengine.compute.stats import Alternative, NoTest, TestResult, nps_interval
 from cxengine.default_plugins.aggregations.common import as_int, count_if, in_range, scale_exclusion
 from cxengine.interfaces import CompileContext, Estimate, Exclusion
 from cxengine.spec.models import MetricSpec, Range, Scale
+from cxengine.weighting.model import WeightsSpec
 
 
 class NpsSpec(MetricSpec):
@@ -27,6 +28,9 @@ class NpsSpec(MetricSpec):
     )
     detractors: Range = Field(
         default_factory=lambda: Range(min=0, max=6), description="detractor answers"
+    )
+    weights: WeightsSpec | None = Field(
+        None, description="weight the answers to represent a population (docs/statistics.md)"
     )
     unit: str | None = "points"
 

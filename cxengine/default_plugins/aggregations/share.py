@@ -23,6 +23,7 @@ from cxengine.default_plugins.aggregations.common import (
 from cxengine.expr import ExpressionError, parse_filter
 from cxengine.interfaces import CompileContext, Estimate, Exclusion
 from cxengine.spec.models import MetricSpec, Range, Scalar, Scale
+from cxengine.weighting.model import WeightsSpec
 
 
 class ShareSpec(MetricSpec):
@@ -50,6 +51,9 @@ class ShareSpec(MetricSpec):
         None,
         description="values of `field` outside this range are data errors, excluded and "
         "rejected: {min: 0} for a duration",
+    )
+    weights: WeightsSpec | None = Field(
+        None, description="weight the answers to represent a population (docs/statistics.md)"
     )
     unit: str | None = "%"
 
