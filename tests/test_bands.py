@@ -7,6 +7,7 @@ import pytest
 from pydantic import ValidationError
 
 from cxengine.bands import Band, band_rank, banded_view, slice_order
+from cxengine.default_plugins.aggregations.share import ShareSpec
 
 EDGES = [0, 5, 30, 120, 1440]
 
@@ -26,6 +27,17 @@ def test_edges_must_increase_and_exist():
         Band(field="x", bands=[0, 30, 5])
     with pytest.raises(ValidationError, match="at least one"):
         Band(field="x", bands=[])
+
+
+def test_a_by_entry_with_bands_becomes_a_slice_field_and_survives_a_dump():
+    spec = ShareSpec.model_validate({
+        "name": "csat_by_frt", "kind": "share", "dataset": "d", "field": "csat",
+        "scale": [1, 5], "by": ["channel", {"field": "frt_min", "bands": EDGES}],
+    })  # fmt: skip
+    assert spec.by == ["channel", "frt_min_band"]
+    assert spec.bands["frt_min_band"].field == "frt_min"
+    again = ShareSpec.model_validate(spec.model_dump(mode="json"))
+    assert again == spec
 
 
 def test_view_labels_each_value_lower_edge_inclusive_and_keeps_the_raw_field():

@@ -11,6 +11,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from cxengine.bands import Band
+
 PERIODS = ("day", "week", "month", "quarter", "year", "none")
 Period = Literal["day", "week", "month", "quarter", "year", "none"]
 NAME_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
@@ -110,7 +112,13 @@ class MetricSpec(StrictModel):
     description: str | None = Field(None, description="what the metric means and how to read it")
     where: str | None = Field(None, description="filter: a whitelisted SQL expression over fields")
     by: list[str] = Field(
-        default_factory=list, description="slice fields; the overall value is always computed"
+        default_factory=list,
+        description="slice fields; the overall value is always computed. An entry "
+        "{field: frt_min, bands: [0, 5, 30]} slices by bands of a number (cxengine/bands.py)",
+    )
+    bands: dict[str, Band] = Field(
+        default_factory=dict,
+        description="filled from band entries of `by`, keyed by their slice name",
     )
     period: Period = Field(
         "none", description="time grain: day, week, month, quarter, year or none"
@@ -131,6 +139,32 @@ class MetricSpec(StrictModel):
     @classmethod
     def _by_one(cls, value: Any) -> Any:
         return [value] if isinstance(value, str) else value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _split_bands(cls, data: Any) -> Any:
+        # `by: [{field: frt_min, bands: [...]}]` slices by `frt_min_band`: the rest of
+        # the engine sees a plain slice name, the band lives in `bands`.
+        if not isinstance(data, dict):
+            return data
+        by = data.get("by")
+        if isinstance(by, dict):
+            by = [by]
+        if isinstance(by, list) and any(isinstance(e, dict) for e in by):
+            names, bands = [], dict(data.get("bands") or {})
+            for entry in by:
+                if isinstance(entry, dict):
+                    band = Band.model_validate(entry)
+                    names.append(band.slice_name)
+                    bands[band.slice_name] = band
+                else:
+                    names.append(entry)
+            data = {**data, "by": names, "bands": bands}
+        return data
+
+    def band_source_fields(self) -> list[str]:
+        """Return the numeric fields that band slices read."""
+        return [b.field for b in self.bands.values()]
 
     @model_validator(mode="after")
     def _time_needed(self) -> MetricSpec:
