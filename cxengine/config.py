@@ -13,8 +13,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
+from cxengine.dataset.join import JoinConfig
 from cxengine.errors import ConfigError, Problem, SpecError
 from cxengine.yamlsafe import Positions, YamlProblems, load_file
 
@@ -77,15 +85,22 @@ class CommentsConfig(BaseModel):
     options: dict[str, Any] = Field(default_factory=dict, description="options passed to enrichers")
 
 
-DATASET_KEYS = {"source", "fields", "null_values", "comments", "description", "key"}
+#: Keys that describe a source's rows, meaningless for a join of two datasets.
+_NOT_IN_JOINS = {"fields", "null_values", "comments"}
+DATASET_KEYS = {"source", "join", "fields", "null_values", "comments", "description", "key"}
 
 
 class DatasetConfig(BaseModel):
-    """One dataset: a source plugin, its options, and the field mapping."""
+    """One dataset: a source plugin, its options, and the field mapping (or a join of two)."""
 
     model_config = ConfigDict(extra="allow")  # extra keys are the source's own options
 
-    source: str = Field(description="source plugin name: csv, jsonl, json, sqlite, parquet, …")
+    source: str | None = Field(
+        None, description="source plugin name: csv, jsonl, json, sqlite, parquet, …"
+    )
+    join: JoinConfig | None = Field(
+        None, description="instead of a source: this dataset joins two others (docs/specs.md)"
+    )
     description: str | None = None
     fields: dict[str, FieldConfig] = Field(default_factory=dict)
     null_values: list[str] = Field(
@@ -109,6 +124,23 @@ class DatasetConfig(BaseModel):
         if isinstance(value, dict):
             return {k: {"type": v} if isinstance(v, str) else v for k, v in value.items()}
         return value
+
+    @model_validator(mode="after")
+    def _source_or_join(self) -> DatasetConfig:
+        if self.join is None and self.source is None:
+            raise ValueError("give a `source:` (csv, jsonl, …) or a `join:` of two datasets")
+        if self.join is not None:
+            if self.source is not None:
+                raise ValueError("a dataset has a `source:` or a `join:`, not both")
+            own = sorted({*(self.model_extra or {}), *self.model_fields_set} & _NOT_IN_JOINS)
+            if own:
+                raise ValueError(
+                    f"a joined dataset takes its fields from the datasets it joins; "
+                    f"remove {', '.join(own)} (declare them on those datasets)"
+                )
+            if self.model_extra:
+                raise ValueError(f"unknown key {sorted(self.model_extra)[0]!r} in a joined dataset")
+        return self
 
     def source_options(self) -> dict[str, Any]:
         """Return the keys meant for the source plugin."""

@@ -217,6 +217,7 @@ def parse_filter(text: str, *, columns: Collection[str] | None = None) -> exp.Ex
     rewritten to the known spelling). Raises ExpressionError for anything else.
     """
     tree = _parse(text)
+    _unqualify_known(tree, columns)
     _check_tree(tree, text)
     for col in tree.find_all(exp.Column):
         _resolve_column(col, columns, text)
@@ -574,6 +575,23 @@ def _refuse_function(node: exp.Func, text: str | None) -> NoReturn:
         f"{ALLOWED_FUNCTION_NAMES} (and CAST / TRY_CAST){hint}",
         _start(node),
     )
+
+
+def _unqualify_known(tree: exp.Expr, columns: Collection[str] | None) -> None:
+    """Read `tickets.channel` as the one field of that name (a joined dataset's clash).
+
+    Only when the dotted name is a known column: any other qualified name is still
+    refused by the whitelist, with its message.
+    """
+    if columns is None or isinstance(columns, str):
+        return
+    known = {c.lower(): c for c in columns if "." in c}
+    for col in list(tree.find_all(exp.Column)):
+        if col.args.get("db") or col.args.get("catalog") or not col.table:
+            continue
+        dotted = known.get(f"{col.table}.{col.name}".lower())
+        if dotted is not None:
+            col.replace(exp.column(dotted, quoted=True))
 
 
 def _resolve_column(col: exp.Column, columns: Collection[str] | None, text: str) -> None:

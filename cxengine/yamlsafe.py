@@ -32,6 +32,10 @@ PLAIN_TAGS = {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
 KeyPath = tuple[str | int, ...]
 
 
+#: YAML 1.1 booleans spelled as words; a key written so keeps its text.
+_WORD_BOOLEANS = frozenset({"on", "off", "yes", "no", "y", "n"})
+
+
 @dataclass
 class Positions:
     """Line numbers (1-based) of every key path in one YAML document."""
@@ -138,6 +142,10 @@ class _Builder:
             if not isinstance(key, str | int | float | bool) or key is None:
                 self.problems.append(self._at(key_node, path, "keys must be plain scalars"))
                 continue
+            if isinstance(key, bool) and str(key_node.value).lower() in _WORD_BOOLEANS:
+                # YAML 1.1 reads `on:`, `yes:` as true; as a key that is never meant
+                # (a join's `on:`), so such a key keeps its text.
+                key = str(key_node.value)
             key = str(key)
             child = (*path, key)
             if key in out:

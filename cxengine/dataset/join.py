@@ -24,11 +24,11 @@ joined dataset points at the line of the `from` source it came from.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from cxengine.dataset.sql import ident
 from cxengine.interfaces import Reject
@@ -61,6 +61,14 @@ class JoinConfig(BaseModel):
     expect: Literal["one", "many"] = Field(
         "one", description="one: refuse when a `from` row would match several `to` rows"
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _yaml_on(cls, data: Any) -> Any:
+        # YAML 1.1 reads a bare `on:` key as the boolean true.
+        if isinstance(data, dict) and True in data and "on" not in data:
+            data = {("on" if k is True else k): v for k, v in data.items()}
+        return data
 
     @field_validator("on", mode="before")
     @classmethod
@@ -368,3 +376,83 @@ def join_order(joins: Mapping[str, JoinConfig]) -> list[str]:
     for name in joins:
         visit(name, [])
     return order
+
+
+def declared_join_fields(
+    name: str, datasets: Mapping[str, Any], seen: tuple[str, ...] = ()
+) -> dict[str, str] | None:
+    """Return a dataset's fields from cxengine.yaml alone (a join: from its sides).
+
+    None when they are unknown without data: a side declares no `fields:`, a side is
+    missing, or joins form a cycle (reported by `join_problems`).
+    """
+    cfg = datasets.get(name)
+    if cfg is None or name in seen:
+        return None
+    join = getattr(cfg, "join", None)
+    if join is None:
+        declared = getattr(cfg, "fields", None) or {}
+        return {k: f.type for k, f in declared.items()} or None
+    left = declared_join_fields(join.from_, datasets, (*seen, name))
+    right = declared_join_fields(join.to, datasets, (*seen, name))
+    if left is None or right is None:
+        return None
+    return joined_fields(join, left, right)[0]
+
+
+def join_problems(datasets: Mapping[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
+    """Return (key path, message) for every problem of the project's joins, without data.
+
+    Sides must be datasets of the project, joins must not form a cycle, and keys must
+    exist with matching types on sides whose fields are declared.
+    """
+    from cxengine.errors import did_you_mean
+
+    joins = {n: c.join for n, c in datasets.items() if getattr(c, "join", None) is not None}
+    out: list[tuple[tuple[str | int, ...], str]] = []
+    for name, join in joins.items():
+        base: tuple[str | int, ...] = ("datasets", name, "join")
+        missing = False
+        for key, side in (("from", join.from_), ("to", join.to)):
+            if side not in datasets:
+                out.append(
+                    ((*base, key), f"{side!r} is not a dataset{did_you_mean(side, list(datasets))}")
+                )
+                missing = True
+            elif side == name:
+                out.append(((*base, key), f"dataset {name!r} cannot join itself"))
+                missing = True
+        if missing:
+            continue
+        left = declared_join_fields(join.from_, datasets, (name,))
+        right = declared_join_fields(join.to, datasets, (name,))
+        if left is not None and right is not None:
+            out.extend(((*base, *p.path), p.message) for p in check_keys(join, left, right))
+    try:
+        join_order(joins)
+    except JoinError as exc:
+        out.append((("datasets",), exc.message))
+    return out
+
+
+def join_plan(names: Iterable[str], datasets: Mapping[str, Any]) -> tuple[list[str], list[str]]:
+    """Return the source datasets to load and the joins to build (in order) for `names`.
+
+    A join needs its sides, which may be joins themselves.
+    """
+    plain: set[str] = set()
+    joins: set[str] = set()
+    todo = list(names)
+    while todo:
+        name = todo.pop()
+        cfg = datasets.get(name)
+        if cfg is None or name in plain or name in joins:
+            continue
+        join = getattr(cfg, "join", None)
+        if join is None:
+            plain.add(name)
+        else:
+            joins.add(name)
+            todo.extend([join.from_, join.to])
+    ordered = join_order({n: datasets[n].join for n in joins})
+    return sorted(plain), ordered
