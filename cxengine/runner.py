@@ -20,6 +20,7 @@ from cxengine.config import ProjectConfig
 from cxengine.enrich import add_tag_types, check_enrichment, declared_tag_types
 from cxengine.errors import Problem, SpecError
 from cxengine.interfaces import DerivedKind, Reject
+from cxengine.linkage import companions, population_datasets
 from cxengine.plugins import Registry, get_registry
 from cxengine.session import Session
 
@@ -28,6 +29,7 @@ from cxengine.session import load_datasets as load_datasets
 from cxengine.session import lock_down as lock_down
 from cxengine.spec.loader import LoadedSpec, load_specs
 from cxengine.spec.semantic import check_specs, dependency_order
+from cxengine.weighting.apply import companion_spec
 
 if TYPE_CHECKING:
     from cxengine.dataset.load import LoadedDataset
@@ -50,6 +52,7 @@ class DatasetStats:
     #: Values rejected per field (the row still counts for its other fields).
     cells_rejected: Mapping[str, int] = field(default_factory=dict)
     rows_with_bad_values: int = 0  # used rows holding at least one rejected value
+    join: dict[str, int] | None = None  # a joined dataset: rows matched per side
 
     def as_dict(self) -> dict[str, Any]:
         """Return the JSON form."""
@@ -60,6 +63,7 @@ class DatasetStats:
             "rejected": self.rows_rejected,
             "cells_rejected": dict(self.cells_rejected),
             "notes": list(self.notes),
+            **({"join": self.join} if self.join is not None else {}),
         }
 
 
@@ -87,6 +91,7 @@ class RunResult:
             "datasets": {k: v.as_dict() for k, v in self.datasets.items()},
             "values": [value_json(v) for v in self.values],
             **({"checks": self.extra["checks"].to_json()} if "checks" in self.extra else {}),
+            **({"weighting": self.extra["weighting"]} if "weighting" in self.extra else {}),
         }
 
 
@@ -140,11 +145,14 @@ def _check_sources(project: ProjectConfig, registry: Registry) -> list[Problem]:
     from pydantic import ValidationError
 
     from cxengine.config import problems_from_validation
+    from cxengine.dataset.join import join_problems
     from cxengine.errors import did_you_mean, known_list
 
-    problems = []
+    problems = [project.positions.problem(p, m) for p, m in join_problems(project.model.datasets)]
     for name, ds in project.model.datasets.items():
         path = ("datasets", name)
+        if ds.source is None:
+            continue  # a join of two datasets, checked above
         if ds.source not in registry.sources:
             problems.append(
                 project.positions.problem(
@@ -181,7 +189,8 @@ def validate_project(
     if with_data and not any(p.severity == "error" for p in problems):
         with Session(project, registry) as session:
             # A formula has no dataset of its own.
-            loaded = session.load({s.spec.dataset for s in specs if s.spec.dataset})
+            named = {s.spec.dataset for s in specs if s.spec.dataset}
+            loaded = session.load(named | population_datasets(specs))
             types = {name: dict(ds.fields) for name, ds in loaded.items()}
             add_tag_types(types, project, registry)
             problems.extend(check_specs(specs, project, registry.aggregations, types))
@@ -244,16 +253,24 @@ def _compute(
         specs = _with_dependencies(specs, load_project_specs(project, registry)[0], registry)
     specs = dependency_order(specs, registry.aggregations)
     with Session(project, registry, progress=progress) as session:
-        session.load({s.spec.dataset for s in specs if not _is_derived(registry, s)})
+        needed = {s.spec.dataset for s in specs if not _is_derived(registry, s)}
+        session.load(needed | population_datasets(specs))
         # Before lock_down: tags are registered as DuckDB tables next to the datasets.
         enrichment = session.enrich(write=store)
         session.lock_down()
         results: list[SpecResult] = []
+        weighting: dict[str, dict[str, Any]] = {}
         for i, loaded in enumerate(specs):
             results.append(session.compute(loaded.spec, computed=results))
+            weighted = session.compute_weighted(loaded.spec)
+            if weighted is not None:
+                # Beside the unweighted values, as a metric of its own: <name>_weighted.
+                weighting[loaded.name] = weighted.as_dict()
+                results.append(SpecResult(companion_spec(loaded.spec), weighted.values))
             if progress:
                 progress(f"computed {loaded.name}", i + 1, len(specs))
         datasets = session.datasets
+        joins = {name: counts.as_dict() for name, counts in session.joins.items()}
 
     stats = {
         name: DatasetStats(
@@ -266,6 +283,7 @@ def _compute(
             tuple(ds.notes),
             ds.cells_rejected,
             ds.rows_with_bad_values,
+            joins.get(name),
         )
         for name, ds in datasets.items()
     }
@@ -273,10 +291,15 @@ def _compute(
     rejects.extend(_locate_exclusions(results, datasets))
     values = [v for r in results for v in r.values]
     run_id = make_run_id(project, specs, stats)
+    # Weighted values are metrics of their own (<name>_weighted): stored in `metrics`,
+    # listed and gated like any other, beside their unweighted spec.
+    specs = [*specs, *companions(specs)]
     result = RunResult(
         run_id, specs, values, stats, rejects, project.database_path if store else None
     )
     result.extra["enrichment"] = enrichment
+    if weighting:
+        result.extra["weighting"] = weighting
     if checks is not None:
         result.extra["checks"] = checks(result)
     return result

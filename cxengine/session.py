@@ -24,12 +24,15 @@ from cxengine.compute.derived import compute_derived
 from cxengine.compute.engine import compute_spec
 from cxengine.compute.values import SpecResult
 from cxengine.interfaces import DerivedKind, Kind
+from cxengine.linkage import order_bands, spec_table, weighted_result
 from cxengine.spec.models import MetricSpec
+from cxengine.weighting.apply import WeightedResult, weights_of
 
 if TYPE_CHECKING:
     import duckdb
 
     from cxengine.config import ProjectConfig
+    from cxengine.dataset.join import JoinCounts
     from cxengine.dataset.load import LoadedDataset
     from cxengine.enrich import EnrichmentReport
     from cxengine.plugins import Registry
@@ -43,19 +46,29 @@ def load_datasets(
     registry: Registry,
     names: Iterable[str],
     progress: Progress | None = None,
+    joins: dict[str, JoinCounts] | None = None,
 ) -> dict[str, LoadedDataset]:
-    """Load the named datasets into DuckDB tables."""
-    from cxengine.dataset.load import load_dataset
+    """Load the named datasets into DuckDB tables; a joined one after its sides.
 
-    ordered = sorted(set(names))
+    `joins` receives, per joined dataset, how many rows of each side matched.
+    """
+    from cxengine.dataset.join import join_plan
+    from cxengine.dataset.load import load_dataset
+    from cxengine.linkage import build_joins
+
+    ordered, joined = join_plan(names, project.model.datasets)
     loaded = {}
     for i, name in enumerate(ordered):
         cfg = project.model.datasets[name]
+        assert cfg.source is not None  # joins are built below
         loaded[name] = load_dataset(
             con, name, cfg, registry.source(cfg.source), base_dir=project.base_dir
         )
         if progress:
             progress(f"loaded {name}", i + 1, len(ordered))
+    matched = build_joins(con, project, loaded, joined)
+    if joins is not None:
+        joins.update(matched)
     return loaded
 
 
@@ -88,6 +101,8 @@ class Session:
         #: The loaded datasets by name; enrichment adds its tag columns to them.
         self.datasets: dict[str, LoadedDataset] = {}
         self.enrichment: EnrichmentReport | None = None
+        #: How the sides of each joined dataset matched.
+        self.joins: dict[str, JoinCounts] = {}
         self.locked = False
 
     def __enter__(self) -> Session:
@@ -111,7 +126,7 @@ class Session:
             raise RuntimeError("load datasets before the session is locked down")
         wanted = [n for n in names if n not in self.datasets]
         self.datasets.update(
-            load_datasets(self.con, self.project, self.registry, wanted, self.progress)
+            load_datasets(self.con, self.project, self.registry, wanted, self.progress, self.joins)
         )
         return self.datasets
 
@@ -147,11 +162,32 @@ class Session:
         if isinstance(kind, DerivedKind):
             return compute_derived(spec, kind, computed)
         ds = self.datasets[spec.dataset]
-        return compute_spec(
-            self.con, spec, kind, ds.table, ds.fields, self.field_zones(spec.dataset)
-        )
+        # Band slices read a view that adds their labels (cxengine/bands.py).
+        table, types = spec_table(self.con, spec, ds.table, ds.fields)
+        result = compute_spec(self.con, spec, kind, table, types, self.field_zones(spec.dataset))
+        order_bands(spec, result.values)
+        return result
+
+    def compute_weighted(self, spec: MetricSpec, kind: Kind | None = None) -> WeightedResult | None:
+        """Compute a spec's weighted values (`<name>_weighted`); None without `weights:`."""
+        if weights_of(spec) is None:
+            return None
+        kind = kind or self.registry.aggregation(spec.kind)
+        ds = self.datasets[spec.dataset]
+        table, types = spec_table(self.con, spec, ds.table, ds.fields)
+        zones = self.field_zones(spec.dataset)
+        return weighted_result(self.con, spec, kind, table, types, self.datasets, zones)
 
     def field_zones(self, dataset: str) -> Mapping[str, str]:
         """Return the zone each declared datetime field's naive values are in."""
-        fields = self.project.model.datasets[dataset].fields
+        cfg = self.project.model.datasets[dataset]
+        if cfg.join is not None:
+            # A joined dataset's datetimes keep the zones their sides declare.
+            left, right = self.field_zones(cfg.join.from_), self.field_zones(cfg.join.to)
+            zones = dict(left)
+            for name, zone in right.items():
+                zones[f"{cfg.join.to}.{name}" if name in left else name] = zone
+            zones.update({f"{cfg.join.from_}.{n}": z for n, z in left.items() if n in right})
+            return zones
+        fields = cfg.fields
         return {name: f.timezone or "UTC" for name, f in fields.items() if f.type == "datetime"}

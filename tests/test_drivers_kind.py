@@ -111,3 +111,22 @@ def test_shared_difference_statistics_match_the_gate_tests():
     assert d.low is not None and d.low < 2 < d.high
     empty = group_difference("nps", GroupCounts(0), GroupCounts(5, 1, 1))
     assert empty.difference is None and empty.method == "no answers on one side"
+
+
+def test_the_gate_compares_a_driver_between_runs_with_its_standard_errors():
+    from cxengine.compute.stats import NoTest, TestResult
+
+    con = _table(_rows())
+    values = _overall(compute_spec(con, _spec(), Drivers(), "t", TYPES).values)
+    now = values["reopened = true"].counts
+    assert now["difference"] == pytest.approx(-100.0)
+    half = (values["reopened = true"].ci_high - values["reopened = true"].ci_low) / 2
+    assert now["se"] == pytest.approx(half / 1.959964, rel=1e-5)
+    before = {**now, "difference": -20.0}
+    result = Drivers().compare(_spec(), before, now, "smaller")
+    assert isinstance(result, TestResult) and result.difference == pytest.approx(-80.0)
+    expected_z = -80.0 / (2**0.5 * now["se"])
+    assert result.statistic == pytest.approx(expected_z)
+    assert result.p_value < 0.05
+    missing = Drivers().compare(_spec(), {"n": 0}, now, "two-sided")
+    assert isinstance(missing, NoTest)

@@ -13,6 +13,7 @@ from cxengine.config import ProjectConfig
 from cxengine.errors import Problem, did_you_mean, known_list
 from cxengine.expr import ExpressionError, parse_filter
 from cxengine.interfaces import ChecksInputs, DerivedKind, Kind
+from cxengine.spec.links_checks import check_links, check_weighted_names, dataset_types, with_bands
 from cxengine.spec.loader import LoadedSpec
 
 TIME_TYPES = ("datetime", "date")
@@ -32,6 +33,7 @@ def check_specs(
             continue  # derived from other metrics: no dataset of its own
         problems.extend(check_spec(loaded, project, agg, field_types))
     problems.extend(check_dependencies(specs, aggregations))
+    problems.extend(check_weighted_names(specs))
     return problems
 
 
@@ -138,8 +140,9 @@ def check_spec(
     if field_types is not None and spec.dataset in field_types:
         types: dict[str, str] | None = field_types[spec.dataset]
     else:
-        declared = datasets[spec.dataset].fields
-        types = {name: f.type for name, f in declared.items()} if declared else None
+        # Declared fields; a joined dataset's come from its sides.
+        types = dataset_types(project, spec.dataset)
+    own_types, types = types, with_bands(loaded, types)
 
     problems: list[Problem] = []
 
@@ -171,6 +174,7 @@ def check_spec(
             problems.append(loaded.problem(("by", i), f"slice field {field!r} is listed twice"))
         seen.add(field)
         need(field, ("by", i), ())
+    problems.extend(check_links(loaded, project, aggregation, own_types, field_types, need))
     if spec.time:
         need(spec.time, ("time",), TIME_TYPES)
     if spec.where:

@@ -24,7 +24,9 @@ continuous field stays exact but its histogram grows with the distinct values.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
+from statistics import NormalDist
 from typing import Any, Literal
 
 from pydantic import Field, model_validator
@@ -32,7 +34,7 @@ from sqlglot import exp
 
 from cxengine import hookimpl
 from cxengine.bands import Band
-from cxengine.compute.stats import holm_adjust
+from cxengine.compute.stats import Alternative, NoTest, TestResult, holm_adjust
 from cxengine.default_plugins.aggregations.common import scale_exclusion
 from cxengine.differences import GroupCounts, GroupDifference, group_difference
 from cxengine.interfaces import CompileContext, Estimate, Exclusion
@@ -140,10 +142,43 @@ class Drivers:
         assert isinstance(spec, DriversSpec)
         out: dict[str, Estimate] = {}
         for row in driver_rows(spec, counts):
-            note = None if row.difference.difference is not None else row.difference.method
             d = row.difference
+            if d.difference is None:
+                note = d.method
+            else:
+                p = "" if d.p_value is None else f", p = {d.p_value:.2g}"
+                note = f"rank {row.rank}, {row.share:.1f} % of answers{p}"
             out[row.category] = Estimate(d.difference, d.n_in, d.low, d.high, note=note)
         return out
+
+    def compare(
+        self,
+        spec: MetricSpec,
+        baseline: Mapping[str, float | int | None],
+        current: Mapping[str, float | int | None],
+        alternative: Alternative,
+    ) -> TestResult | NoTest | None:
+        """Test whether a level's difference changed: z from the two standard errors.
+
+        Each value stores its difference and standard error (counts `difference`,
+        `se`), so the change of a driver between runs is tested like a difference of
+        two independent estimates.
+        """
+        values = [(c.get("difference"), c.get("se")) for c in (baseline, current)]
+        if any(d is None or se is None for d, se in values):
+            return NoTest("a driver without a difference on one side: nothing to compare")
+        (d1, se1), (d2, se2) = ((float(d or 0), float(s or 0)) for d, s in values)
+        change = d2 - d1
+        se = math.sqrt(se1 * se1 + se2 * se2)
+        method = "z-test of two driver differences"
+        if se == 0:
+            return TestResult(0.0, 1.0, 0.0, method) if change == 0 else NoTest("no spread")
+        z = change / se
+        p = {
+            "smaller": NormalDist().cdf(z),
+            "larger": 1.0 - NormalDist().cdf(z),
+        }.get(alternative, 2.0 * (1.0 - NormalDist().cdf(abs(z))))
+        return TestResult(z, p, change, method)
 
     def absent_category(self, spec: MetricSpec, counts: Mapping[str, Any]) -> Estimate:
         return Estimate(None, 0, note="no answers at this level in this group")
@@ -169,6 +204,7 @@ class DriverRow:
         share: float,
         rank: int = 0,
         p_holm: float | None = None,
+        z: float = 1.959963984540054,
     ):
         self.factor = factor
         self.level = level
@@ -176,6 +212,7 @@ class DriverRow:
         self.share = share  # % of the factor's answers at this level
         self.rank = rank
         self.p_holm = p_holm
+        self.z = z  # the interval's normal quantile, to recover its standard error
 
     @property
     def category(self) -> str:
@@ -184,7 +221,12 @@ class DriverRow:
     def stored(self) -> dict[str, float | int | None]:
         """Return the numbers stored with the value (counts column)."""
         d = self.difference
+        se = None
+        if d.low is not None and d.high is not None:
+            se = (d.high - d.low) / (2.0 * self.z)
         return {
+            "difference": d.difference,
+            "se": se,
             "n": d.n_in,
             "n_rest": d.n_out,
             "share": self.share,
@@ -203,6 +245,7 @@ class DriverRow:
 def driver_rows(spec: DriversSpec, counts: Mapping[str, Any]) -> list[DriverRow]:
     """Return every level of every factor, each factor's levels largest effect first."""
     confidence = spec.confidence or 0.95
+    z = NormalDist().inv_cdf(1.0 - (1.0 - confidence) / 2.0)
     rows: list[DriverRow] = []
     for name, factor in zip(spec.factor_names(), spec.factors, strict=True):
         levels = _level_counts(spec, counts.get(f"h_{name}") or {})
@@ -216,7 +259,7 @@ def driver_rows(spec: DriversSpec, counts: Mapping[str, Any]) -> list[DriverRow]
             outside = GroupCounts(total.n - inside.n, total.a - inside.a, total.b - inside.b)
             diff = group_difference(spec.measure, inside, outside, confidence)
             share = 100.0 * inside.n / total.n if total.n else 0.0
-            mine.append(DriverRow(name, level, diff, share))
+            mine.append(DriverRow(name, level, diff, share, z=z))
         for row, p in zip(mine, holm_adjust([r.difference.p_value for r in mine]), strict=True):
             row.p_holm = p
         order = _band_order(factor)
