@@ -104,6 +104,30 @@ datasets:
       # customers answer less often (except the very unhappy), so the answers
       # overstate NPS; weighting them to these classes corrects for it.
       response_probability: number
+
+  # A dataset can join two others: here each survey answer with the support ticket it
+  # rates (CSAT by first-response-time band, NPS with and without a reopened ticket).
+  # Fields both sides have are qualified: tickets.channel, tickets.agent, ... `run`
+  # reports how many rows of each side matched.
+  answered_tickets:
+    description: Survey answers with the support ticket they rate
+    join:
+      from: responses
+      to: tickets
+      on: {ticket_id: ticket_id}
+      how: left                     # keep every answer; inner rejects unlinked ones
+      expect: one                   # an answer rates one ticket: duplicates are refused
+
+  # Each answer with its invitation, which carries the response probability the
+  # nps_invited spec weights by (non-response correction, docs/statistics.md).
+  answered_invitations:
+    description: Survey answers with their invitation
+    join:
+      from: responses
+      to: invitations
+      on: {response_id: response_id}
+      how: left
+      expect: one
 """
 
 README_MD = """\
