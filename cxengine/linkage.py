@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Mapping
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -66,16 +67,34 @@ def spec_table(
 
 
 def order_bands(spec: MetricSpec, values: list[MetricValue]) -> None:
-    """Sort values in place as the engine does, but band slices in band order."""
-    if not spec.bands:
+    """Sort values in place as the engine does, but band slices in band order.
+
+    A `drivers` spec's levels come per factor (in the spec's order), largest effect
+    first, so a report lists them as the kind promises.
+    """
+    from cxengine.default_plugins.aggregations.drivers import CATEGORY_KEY, DriversSpec
+
+    drivers = isinstance(spec, DriversSpec)
+    if not spec.bands and not drivers:
         return
+    factors = spec.factor_names() if isinstance(spec, DriversSpec) else []
+
+    def driver_key(v: MetricValue) -> tuple[Any, ...]:
+        label = str(v.slice.get(CATEGORY_KEY, ""))
+        factor = label.split(" = ", 1)[0]
+        index = factors.index(factor) if factor in factors else len(factors)
+        rank = v.counts.get("rank")
+        return (index, rank if isinstance(rank, int | float) else float("inf"), label)
 
     def key(v: MetricValue) -> tuple[Any, ...]:
+        rest = {k: x for k, x in v.slice.items() if k != CATEGORY_KEY} if drivers else v.slice
         return (
             v.period is not None,
             v.period or date.min,
-            bool(v.slice),
+            bool(rest),
             slice_order(spec.bands, v.slice),
+            json.dumps(rest, sort_keys=True, ensure_ascii=False, default=str),
+            driver_key(v) if drivers else (),
             v.slice_key,
         )
 

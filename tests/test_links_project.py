@@ -130,8 +130,12 @@ def test_drivers_rank_levels_with_interval_test_and_share(tmp_path: Path) -> Non
     root = _write(tmp_path)
     code, out, err = _cx(root, "run", "--json", "--metric", "nps_by_reopened")
     assert code == 0, err
-    values = {v["slice"]["driver"]: v for v in json.loads(out)["values"]
-              if v["metric"] == "nps_by_reopened" and v["period"] is None}  # fmt: skip
+    listed = [v for v in json.loads(out)["values"]
+              if v["metric"] == "nps_by_reopened" and v["period"] is None]  # fmt: skip
+    # Listed per factor, in the spec's order, largest effect first inside each.
+    factors = [v["slice"]["driver"].split(" = ")[0] for v in listed]
+    assert factors == ["reopened", "reopened", "frt_min_band", "frt_min_band"]
+    values = {v["slice"]["driver"]: v for v in listed}
     reopened = values["reopened = true"]
     # 5 reopened answers, all detractors (−100), vs 9 promoters (100): −200 points.
     assert reopened["value"] == pytest.approx(-200.0)
@@ -147,6 +151,10 @@ def test_drivers_rank_levels_with_interval_test_and_share(tmp_path: Path) -> Non
     ).fetchone()[0])  # fmt: skip
     assert counts["n"] == 5 and counts["n_rest"] == 9 and counts["rank"] in (1, 2)
     assert counts["p_value"] < 0.05 and counts["share"] == pytest.approx(100 * 5 / 14)
+    ranks = [json.loads(c)["rank"] for (c,) in db.execute(
+        "SELECT counts FROM metric_values WHERE metric = 'nps_by_reopened' AND period = ''"
+        " ORDER BY rowid")]  # fmt: skip
+    assert ranks == [1, 2, 1, 2]
 
 
 def test_weighted_nps_beside_the_unweighted_in_json_table_and_database(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from cxengine.scaffold.common import START, make_rng
+from cxengine.scaffold.common import START, day_strings, make_rng
 from cxengine.scaffold.tickets import FIRST_RESPONSE, iter_tickets
 
 WEEK_DAYS = 7
@@ -48,9 +48,14 @@ class TicketPool:
         rng = make_rng(seed, "ticket-links")
         self._rnd = rng.random
         self._pools: dict[int, tuple[list[tuple[str, str]], ...]] = {}
+        # Day of the year from the stamp's date part: a lookup, not a date parse.
+        day_of = {text: i for i, text in enumerate(day_strings())}
         for t in iter_tickets(n_tickets, seed, customers):
-            created = datetime.fromisoformat(str(t["created_at"]))
-            week = (created - START).days // WEEK_DAYS
+            created = str(t["created_at"])
+            day = day_of.get(created[:10])
+            if day is None:  # outside the year (never for generated tickets)
+                day = (datetime.fromisoformat(created) - START).days
+            week = day // WEEK_DAYS
             tiers = self._pools.setdefault(week, ([], [], []))
             tiers[ticket_tier(t)].append((str(t["ticket_id"]), str(t["customer_id"])))
         for tiers in self._pools.values():
