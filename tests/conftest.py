@@ -12,6 +12,10 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
+# The fixtures plugin authors get through the pytest11 entry point; imported here so
+# the suite has them even when the installed cxengine predates the entry point.
+from cxengine.testing import cx_project, cx_tmp  # noqa: F401
+
 # Property tests are deterministic by default: the same examples on every run, so a
 # red CI is reproducible and never noise. `HYPOTHESIS_PROFILE=explore` searches anew
 # (random seeds, more examples) when hunting for new failures on purpose.

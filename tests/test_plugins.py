@@ -14,6 +14,7 @@ from cxengine.config import load_config
 from cxengine.errors import PluginError
 from cxengine.plugins import DEFAULT_PLUGINS, Registry, get_plugin_manager, get_registry
 from cxengine.runner import run_project
+from cxengine.testing import check_source
 
 
 def test_built_in_plugins_provide_the_core_kinds_sources_and_reporters() -> None:
@@ -143,3 +144,22 @@ def test_every_default_plugin_module_implements_at_least_one_hook() -> None:
             hasattr(module, h)
             for h in ("register_sources", "register_aggregations", "register_reporters")
         ), name
+
+
+def test_the_example_source_passes_the_kit_checks(tmp_path: Path) -> None:
+    # cxengine.testing is what plugin authors run; the example plugin must pass it.
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent / "plugins" / "cxengine_example_source"))
+    try:
+        import cxengine_example_source as example
+
+        run = check_source(
+            "example_helpdesk", {"tickets": 20}, base_dir=tmp_path, plugins=[example],
+            fields={"ticket": "string", "score": "integer", "team": "string"},
+            read=20, used=20, rejected=0,
+        )  # fmt: skip
+    finally:
+        sys.path.remove(str(Path(__file__).parent / "plugins" / "cxengine_example_source"))
+        sys.modules.pop("cxengine_example_source", None)
+    assert run.column("score").count(5) == 4
