@@ -58,6 +58,7 @@ _WHERE: dict[str, tuple[str, str]] = {
     "SourceContext": ("cxengine.interfaces", "SourceContext"),
     "SourceData": ("cxengine.interfaces", "SourceData"),
     "Reject": ("cxengine.interfaces", "Reject"),
+    "DataNote": ("cxengine.dataset.notes", "DataNote"),
     "Reporter": ("cxengine.interfaces", "Reporter"),
     "Enricher": ("cxengine.interfaces", "Enricher"),
     "EnrichRequest": ("cxengine.interfaces", "EnrichRequest"),
@@ -139,6 +140,7 @@ __all__ = [
     "ConfigError",
     "CxError",
     "DataError",
+    "DataNote",
     "DerivedCounts",
     "DerivedKind",
     "EnrichRequest",
@@ -255,6 +257,7 @@ if TYPE_CHECKING:  # what type checkers see; at run time __getattr__ loads each 
     from cxengine.compute.values import MetricValue, SpecResult
     from cxengine.config import CommentsConfig, ProjectConfig, load_config
     from cxengine.dataset.load import LoadedDataset
+    from cxengine.dataset.notes import DataNote
     from cxengine.dataset.sql import ident
     from cxengine.dataset.sql import lit as text_literal
     from cxengine.default_plugins.aggregations.common import (

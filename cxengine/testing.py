@@ -39,9 +39,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from cxengine.compare.significance import NoTest
-    from cxengine.compute.engine import MetricValue
-    from cxengine.compute.stats import Alternative, TestResult
+    from cxengine.compute.stats import Alternative, NoTest, TestResult
+    from cxengine.compute.values import MetricValue
     from cxengine.interfaces import Enricher, Reject, Source
     from cxengine.plugins import Registry
     from cxengine.runner import RunResult
@@ -376,8 +375,8 @@ def compare_kind(
     """The CI gate's test of the current rows against the baseline rows, overall.
 
     Runs the spec over each table and compares the stored counts with the kind's own
-    ``compare`` or the default test for its counts, as ``cxengine run --baseline``
-    does. ``alternative`` defaults to the direction of a drop ("smaller" when higher
+    ``compare`` (a kind without one gets a `NoTest` saying so), as ``cxengine run
+    --baseline`` does. ``alternative`` defaults to the direction of a drop ("smaller" when higher
     is better).
     """
     from cxengine.compare.significance import higher_is_better, run_test

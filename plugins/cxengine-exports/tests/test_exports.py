@@ -13,10 +13,10 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-import cxengine_exports.plugin as exports
 import pytest
-
 from cxengine.testing import check_source, run_project, write_project
+
+import cxengine_exports.plugin as exports
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SURVEY_SPECS = ("csat", "nps", "ces")

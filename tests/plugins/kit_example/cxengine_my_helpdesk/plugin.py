@@ -13,16 +13,20 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from sqlglot import exp
 
-import cxengine
-from cxengine.interfaces import (
+from cxengine.api import (
+    Alternative,
     CompileContext,
     EnrichRequest,
     Estimate,
     Exclusion,
+    MetricSpec,
+    NoTest,
     SourceContext,
     SourceData,
+    TestResult,
+    compare_shares,
+    hookimpl,
 )
-from cxengine.spec.models import MetricSpec
 
 COLUMNS = {
     "id": "ticket_id",
@@ -97,6 +101,15 @@ class SlaShare:
             return Estimate(None, 0)
         return Estimate(100 * float(counts.get("positive") or 0) / n, n)
 
+    def compare(
+        self,
+        spec: MetricSpec,
+        baseline: Mapping[str, float | int | None],
+        current: Mapping[str, float | int | None],
+        alternative: Alternative,
+    ) -> TestResult | NoTest:
+        return compare_shares(baseline, current, alternative)
+
 
 class UrgencyTagger:
     name = "urgency"
@@ -112,16 +125,16 @@ class UrgencyTagger:
         return [{"themes": ["urgent"] if "urgent" in t.lower() else []} for t in request.texts]
 
 
-@cxengine.hookimpl
+@hookimpl
 def register_sources(register: Callable[..., None]) -> None:
     register(HelpdeskSource())
 
 
-@cxengine.hookimpl
+@hookimpl
 def register_aggregations(register: Callable[..., None]) -> None:
     register(SlaShare())
 
 
-@cxengine.hookimpl
+@hookimpl
 def register_enrichers(register: Callable[..., None]) -> None:
     register(UrgencyTagger())
