@@ -152,11 +152,17 @@ class SourceRun:
     origin: str
     read: int
     used: int
-    rejected: int
-    rejects: list[Reject]
+    rejected: int  # rows rejected whole (broken rows)
+    rejects: list[Reject]  # the broken rows, then one per value that did not fit its type
     rows: list[dict[str, Any]]  # the usable rows, typed, in source order
     fields: dict[str, str]  # field -> cxengine type
     notes: list[str]
+    cells_rejected: dict[str, int]  # field -> values rejected in that field only
+
+    @property
+    def bad_values(self) -> int:
+        """Values rejected in their field only (their rows are used)."""
+        return sum(self.cells_rejected.values())
 
     def column(self, name: str) -> list[Any]:
         """The values of one field over the usable rows."""
@@ -183,6 +189,7 @@ def check_source(
     read: int | None = None,
     used: int | None = None,
     rejected: int | None = None,
+    bad_values: int | None = None,
     **dataset_options: Any,
 ) -> SourceRun:
     """Load one dataset through ``source`` end to end and check its bookkeeping.
@@ -191,9 +198,11 @@ def check_source(
     built in). ``options`` are the source's own options (``path``, …), resolved
     against ``base_dir``; ``fields`` the dataset's ``fields:`` block (default: every
     column, types inferred); ``dataset_options`` other dataset keys (``key``,
-    ``null_values``). Asserts ``read == used + rejected``, that every reject names
-    the dataset, has a reason and a locator (matching ``locator`` when given, a
-    regular expression that must match the whole locator), and the counts given.
+    ``null_values``). Asserts ``read == used + rejected`` (rows), one reject per
+    rejected row and per bad value (a value rejected in its field only), that every
+    reject names the dataset, has a reason and a locator (matching ``locator`` when
+    given, a regular expression that must match the whole locator), and the counts
+    given: ``read``, ``used``, ``rejected`` rows, ``bad_values``.
     """
     import duckdb
 
@@ -226,12 +235,14 @@ def check_source(
         rows=rows,
         fields=dict(loaded.fields),
         notes=list(loaded.notes),
+        cells_rejected=dict(loaded.cells_rejected),
     )
     _check_bookkeeping(run, locator)
-    for what, want, got in (("read", read, run.read), ("used", used, run.used),
-                            ("rejected", rejected, run.rejected)):  # fmt: skip
+    for what, want, got in (("rows read", read, run.read), ("rows used", used, run.used),
+                            ("rows rejected", rejected, run.rejected),
+                            ("bad values", bad_values, run.bad_values)):  # fmt: skip
         if want is not None and want != got:
-            raise AssertionError(f"{dataset}: {what} {got} rows, expected {want}{_listing(run)}")
+            raise AssertionError(f"{dataset}: {what} {got}, expected {want}{_listing(run)}")
     return run
 
 
@@ -240,9 +251,10 @@ def _check_bookkeeping(run: SourceRun, locator: str | re.Pattern[str] | None) ->
         raise AssertionError(
             f"{run.dataset}: read {run.read} != used {run.used} + rejected {run.rejected}"
         )
-    if run.rejected != len(run.rejects):
+    if run.rejected + run.bad_values != len(run.rejects):
         raise AssertionError(
-            f"{run.dataset}: {run.rejected} rows rejected but {len(run.rejects)} rejects listed"
+            f"{run.dataset}: {run.rejected} rows and {run.bad_values} values rejected but "
+            f"{len(run.rejects)} rejects listed"
         )
     pattern = re.compile(locator) if isinstance(locator, str) else locator
     for reject in run.rejects:

@@ -43,7 +43,7 @@ def test_cx_project_writes_a_project_that_runs(cx_project: Callable[..., Path]) 
     result = run_project(config)
     overall = next(v for v in result.values if v.period is None and not v.slice)
     assert (overall.value, overall.n) == (50.0, 4)
-    assert result.datasets["responses"].rows_rejected == 1
+    assert result.datasets["responses"].cells_rejected == {"score": 1}
 
 
 def test_write_project_copies_standard_specs_by_name(tmp_path: Path) -> None:
@@ -62,10 +62,12 @@ def test_check_source_counts_rows_and_locates_rejects(tmp_path: Path) -> None:
         fields={"id": "string", "score": "integer", "team": "string"},
         locator=r"s\.csv:\d+",
         read=5,
-        used=4,
-        rejected=1,
+        used=5,
+        rejected=0,
+        bad_values=1,
     )
-    assert run.column("score") == [5, 4, 2, 1]
+    assert run.column("score") == [5, 4, 2, None, 1]  # 'five' rejected in its field only
+    assert run.column("team")[3] == "b"
     assert run.reject_at("s.csv:5").field == "score"
     with pytest.raises(AssertionError, match=r"no reject at 's\.csv:2'"):
         run.reject_at("s.csv:2")
@@ -74,8 +76,8 @@ def test_check_source_counts_rows_and_locates_rejects(tmp_path: Path) -> None:
 def test_check_source_fails_on_wrong_counts_and_foreign_locators(tmp_path: Path) -> None:
     (tmp_path / "s.csv").write_text(SURVEY, encoding="utf-8")
     fields = {"score": "integer"}
-    with pytest.raises(AssertionError, match="rejected 1 rows, expected 0"):
-        check_source("csv", {"path": "s.csv"}, base_dir=tmp_path, fields=fields, rejected=0)
+    with pytest.raises(AssertionError, match="bad values 1, expected 0"):
+        check_source("csv", {"path": "s.csv"}, base_dir=tmp_path, fields=fields, bad_values=0)
     with pytest.raises(AssertionError, match="does not match"):
         check_source("csv", {"path": "s.csv"}, base_dir=tmp_path, fields=fields, locator=r"x:\d+")
 
