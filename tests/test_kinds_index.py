@@ -323,3 +323,52 @@ def test_validation_points_at_the_item_that_names_a_bad_field(tmp_path: Path) ->
         .split("metric_specs/", 1)[-1]
         .startswith("csi.yaml:6: items[1].field: 'servce' is not a field of dataset 'reviews'")
     )
+
+
+def test_item_means_weights_and_contributions_by_hand() -> None:
+    rows = [
+        {"food": 10, "room": 1, "staff": 1},
+        {"food": 1, "room": 10, "staff": 5},
+        {"food": 10, "room": None, "staff": 3},
+    ]
+    values, _ = index(rows)
+    spec = WeightedIndex.spec_model(name="csi", kind="weighted_index", dataset="d", items=ITEMS)
+    items = {i.field: i for i in WeightedIndex().item_means(spec, overall(values).counts)}
+    assert [i.weight for i in items.values()] == [0.5, 0.25, 0.25]
+    food, room, staff = items["food"], items["room"], items["staff"]
+    assert (food.n, food.raw_mean, food.mean) == (3, pytest.approx(7.0), pytest.approx(200 / 3))
+    assert (room.n, room.raw_mean, room.mean) == (2, pytest.approx(5.5), pytest.approx(50.0))
+    # Reverse-coded: 1 ("very polite") is the best answer, so the mean answer of 3 is 50 points.
+    assert (staff.raw_mean, staff.mean) == (pytest.approx(3.0), pytest.approx(50.0))
+    assert food.contribution == pytest.approx(0.5 * 200 / 3)
+    # With every question answered, the contributions add up to the index exactly.
+    full = [r for r in rows if r["room"] is not None]
+    v = overall(index(full)[0])
+    parts = WeightedIndex().item_means(spec, v.counts)
+    assert sum(p.contribution or 0 for p in parts) == pytest.approx(v.value)
+
+
+def test_item_means_of_an_empty_group_are_empty() -> None:
+    spec = WeightedIndex.spec_model(name="csi", kind="weighted_index", dataset="d", items=ITEMS)
+    parts = WeightedIndex().item_means(spec, {"n": 0})
+    assert [(p.n, p.mean, p.raw_mean, p.contribution) for p in parts] == [(0, None, None, None)] * 3
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows=respondents)
+def test_item_means_match_plain_python_per_slice(rows: list[dict[str, Any]]) -> None:
+    values, _ = index(rows, by=["shop"])
+    spec = WeightedIndex.spec_model(
+        name="csi", kind="weighted_index", dataset="d", items=ITEMS, by=["shop"]
+    )
+    for v in values:
+        mine = [r for r in rows if not v.slice or r["shop"] == v.slice["shop"]]
+        for item, part in zip(ITEMS, WeightedIndex().item_means(spec, v.counts), strict=True):
+            lo, hi = item["scale"]
+            answers = [r[item["field"]] for r in mine if r[item["field"]] is not None]
+            answers = [a for a in answers if lo <= a <= hi]
+            assert part.n == len(answers)
+            if answers:
+                assert part.raw_mean == pytest.approx(statistics.mean(answers))
+            else:
+                assert part.mean is None

@@ -18,6 +18,7 @@ automatically — it is inside each r.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -73,6 +74,53 @@ class WeightedIndexSpec(MetricSpec):
                 f"({len(self.items)})"
             )
         return self
+
+
+@dataclass(frozen=True)
+class ItemMean:
+    """One question of the index in one group: what a driver table shows.
+
+    ``mean`` is on the item's 0–100 score (reversed items already turned so that
+    higher is better), ``raw_mean`` on the question's own answer scale as asked.
+    ``contribution`` is ``weight × mean``: the points the item adds to the index when
+    every respondent answers every question (with skipped questions re-weighted the
+    index is a mean of per-respondent ratios, so the contributions then only
+    approximately sum to it).
+    """
+
+    field: str
+    label: str | None
+    weight: float  # normalised: the weights of all items sum to 1
+    n: int  # answers to this question (in scale)
+    mean: float | None
+    raw_mean: float | None
+    contribution: float | None
+
+
+def item_means(spec: WeightedIndexSpec, counts: Mapping[str, float | None]) -> list[ItemMean]:
+    """Return each item's mean, weight and contribution from one group's stored counts.
+
+    The counts of a weighted_index value keep ``<field>.n`` and ``<field>.sum`` (the
+    sum of 0–100 scores) per item, so the per-item means of any stored value, period
+    or slice can be recovered without reading the data again.
+    """
+    total = sum(i.weight for i in spec.items)
+    out: list[ItemMean] = []
+    for item in spec.items:
+        n = as_int(counts, f"{item.field}.n")
+        weight = item.weight / total
+        if n == 0:
+            out.append(ItemMean(item.field, item.label, weight, 0, None, None, None))
+            continue
+        mean = float(counts.get(f"{item.field}.sum") or 0.0) / n
+        width = item.scale.max - item.scale.min
+        raw = (
+            item.scale.max - mean * width / 100
+            if item.reverse
+            else (item.scale.min + mean * width / 100)
+        )
+        out.append(ItemMean(item.field, item.label, weight, n, mean, raw, weight * mean))
+    return out
 
 
 def _double(e: exp.Expression) -> exp.Expression:
@@ -190,6 +238,11 @@ class WeightedIndex:
     ) -> TestResult | NoTest:
         """Welch's t-test of the two mean index scores (n, sum, sum of squares)."""
         return compare_means(baseline, current, alternative)
+
+    def item_means(self, spec: MetricSpec, counts: Mapping[str, float | None]) -> list[ItemMean]:
+        """Per-item means, weights and contributions of one group (see `item_means`)."""
+        assert isinstance(spec, WeightedIndexSpec)
+        return item_means(spec, counts)
 
 
 def _or(parts: list[exp.Expression]) -> exp.Expression:
