@@ -217,3 +217,12 @@ def m_comment_tag_snapshots(conn: sqlite3.Connection) -> None:
             ON comment_tags(dataset, field, enricher, version, tagged_at)
         """,
     )
+
+
+@migration
+def m_value_rows(conn: sqlite3.Connection) -> None:
+    # The flat view of metric_values (one column per slice field). Its columns depend
+    # on the stored slices, so storing a run rebuilds it too (store/value_rows.py).
+    from cxengine.store.value_rows import refresh
+
+    refresh(conn)

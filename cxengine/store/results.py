@@ -24,6 +24,7 @@ from typing import Any
 
 from cxengine.errors import ConfigError, CxError
 from cxengine.store.migrations import apply_migrations
+from cxengine.store.value_rows import refresh as refresh_value_rows
 
 BUSY_TIMEOUT_S = 60.0
 WRITE_RETRIES = 8
@@ -171,6 +172,8 @@ class ResultsStore:
             }
             sets = ", ".join(f"{k} = ?" for k in fields)
             conn.execute(f"UPDATE runs SET {sets} WHERE id = ?", (*fields.values(), run_id))
+            # The flat view gets a column for any slice field this run adds.
+            refresh_value_rows(conn, run_id)
 
     def fail_run(self, run_id: str, error: str) -> None:
         """Mark a run failed with its error (its earlier results, if any, are kept)."""
