@@ -33,7 +33,7 @@ def test_init_refuses_to_overwrite_a_project(demo: Path) -> None:
 
 
 def test_run_prints_every_standard_metric_per_touchpoint_and_month(demo: Path) -> None:
-    code, out, err = run(demo, "run")
+    code, out, err = run(demo, "run", "--detail")
     assert code == 0, err
     for title in (
         "Customer Satisfaction (CSAT)",

@@ -96,8 +96,12 @@ def validate_command(ctx: click.Context, with_data: bool, as_json: bool) -> None
     "--tag", "tags", multiple=True, help="Name the stored run (repeatable), e.g. --tag release-42."
 )
 @click.option(
-    "--format", "fmt", default="table", show_default=True, help="Output format (a reporter name)."
+    "--format",
+    "fmt",
+    default=None,
+    help="Output format (a reporter name: table, json, markdown, …). Default: a summary.",
 )
+@click.option("--detail", is_flag=True, help="Print every period and slice (the `table` format).")
 @gate_options
 @json_option
 @click.pass_context
@@ -107,14 +111,18 @@ def run_command(
     no_store: bool,
     max_reject_rate: float | None,
     tags: tuple[str, ...],
-    fmt: str,
+    fmt: str | None,
+    detail: bool,
     as_json: bool,
     **gate: Any,
 ) -> None:
     """Compute every metric, print it, and store the run in the results database.
 
-    Every value comes with n and a confidence interval. Rows that cannot be used are
-    stored as rejects with file, line and reason; the summary counts them.
+    Prints one line per metric: the latest complete period's value with its interval
+    and n, the change against the period before (* when significant) and target
+    flags. --detail prints every period and slice. Every value comes with n and a
+    confidence interval. Rows that cannot be used are stored as rejects with file,
+    line and reason; the summary counts them.
 
     Targets and regression rules in the specs are checked on every run; with
     --baseline FILE or --baseline-run REF each value is also compared with the
@@ -123,6 +131,7 @@ def run_command(
     \b
     Examples:
         cxengine run
+        cxengine run --detail --metric nps
         cxengine run --metric nps --json
         cxengine run --baseline baseline.json --junit checks.xml --markdown checks.md
     """
@@ -130,7 +139,10 @@ def run_command(
 
     state = get_state(ctx)
     project = state.project()
-    reporter = state.registry.reporter("json" if as_json else fmt)
+    if fmt is None and not as_json and not detail:
+        reporter = None  # the summary, built after the run
+    else:
+        reporter = state.registry.reporter("json" if as_json else fmt or "table")
     # Before this run is stored, so that --baseline-run last means the run before it.
     judge = prepare_gate(state, project, gate)
     with _progress() as progress:
@@ -148,7 +160,14 @@ def run_command(
         with ResultsStore(result.database) as store:
             for tag in tags:
                 store.tag_run(tag, result.run_id)
-    click.echo(reporter.render(result, color=not as_json and _stdout_color()), nl=False)
+    if reporter is None:
+        from cxengine.report.data import from_result
+        from cxengine.report.summary import summary_text
+
+        data = from_result(result, state.registry)
+        click.echo(summary_text(data, color=_stdout_color()), nl=False)
+    else:
+        click.echo(reporter.render(result, color=not as_json and _stdout_color()), nl=False)
     _summary(result, quiet=as_json)
     gate_failure = finish_gate(
         state, result.extra.get("checks"), gate, as_json=as_json, color=_stdout_color()
