@@ -42,3 +42,10 @@ def register_enrichers(register: Callable[..., None]) -> None:
 @hookspec
 def register_commands(cli: click.Group) -> None:
     """Add commands to the ``cxengine`` command line: ``cli.add_command(...)``."""
+
+
+@hookspec
+def register_report_sections(register: Callable[..., None]) -> None:
+    """Add sections to the HTML report: call ``register(section)`` with an object that has
+    ``name``, ``title``, ``order`` and ``render(context)`` (see
+    `cxengine.report.sections.ReportSection`)."""

@@ -110,4 +110,4 @@ def cli(ctx: click.Context, config_path: str | None, strict_plugins: bool) -> No
 
 
 # Import the command modules so their @cli.command decorators run.
-from cxengine.cli import export, info, plugin, project, show  # noqa: E402,F401
+from cxengine.cli import datasette, export, info, plugin, project, report, show  # noqa: E402,F401

@@ -60,6 +60,13 @@ class Headline:
         return label(self.metric.grain, date.fromisoformat(self.period))
 
     @property
+    def previous_label(self) -> str:
+        """The period compared with, for people ('2025-11'); '' without one."""
+        if self.previous is None or not self.previous.period:
+            return ""
+        return label(self.metric.grain, date.fromisoformat(self.previous.period))
+
+    @property
     def significant(self) -> bool:
         """True when the change is significant at the spec's confidence."""
         return self.p_value is not None and self.p_value < 1 - self.metric.confidence

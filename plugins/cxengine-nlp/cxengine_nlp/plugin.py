@@ -6,7 +6,8 @@ Registers, through cxengine's ordinary hooks:
 - aggregation kinds over the tags (`kinds.py`): ``theme_share``, ``comment_sentiment``,
   ``theme_drivers``, ``theme_nps_cost``;
 - the commands ``cxengine themes`` (with ``themes suggest``) and ``cxengine followups``
-  (`commands.py`).
+  (`commands.py`);
+- the Themes section of ``cxengine report`` (`report_section.py`).
 
 Only this module and the ones it names import cxengine; the rest of the package
 works without it.
@@ -47,3 +48,11 @@ def register_commands(cli: click.Group) -> None:
 
     cli.add_command(themes_command)
     cli.add_command(followups_command)
+
+
+@hookimpl
+def register_report_sections(register: Callable[..., None]) -> None:
+    """Add the Themes section to `cxengine report`."""
+    from cxengine_nlp.report_section import ThemesSection
+
+    register(ThemesSection())

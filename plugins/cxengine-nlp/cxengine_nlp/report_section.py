@@ -1,0 +1,123 @@
+"""The Themes section of `cxengine report`, contributed through `register_report_sections`.
+
+What customers talk about, per touchpoint: a theme × touchpoint heat map (colour:
+what is said about the theme, −1…1; label: share of comments mentioning it), the
+theme drivers (NPS of comments with and without the theme, the NPS points the theme
+costs) and a few example comments per theme. The numbers are those of `cxengine
+themes`: the same kinds over the dataset, with tags from the cache the run filled.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+TOP = 100  # every theme in every column of the heat map: a blank cell means no mention
+EXAMPLES = 2
+
+TEMPLATE = """
+<p class="hint">{{ ov.comments | thousands }} tagged comments of
+<code>{{ ov.dataset }}.{{ ov.field }}</code>. Colour: what comments say about the theme
+(−1 negative … +1 positive); label: share of the {% if ov.by %}{{ ov.by }}'s {% endif %}
+comments that mention it. Computed when this report was written, from the dataset and
+the tags the run cached.</p>
+{{ heatmap }}
+{% if drivers %}
+<h3>Theme drivers</h3>
+<p class="hint">{{ measure }} of respondents whose comment mentions the theme vs those
+whose comment does not{% if ov.overall_nps is not none %} (overall NPS
+{{ ov.overall_nps | num }}){% endif %}; points lost: how much higher the overall NPS
+would be if the theme's respondents scored like the others.</p>
+<table>
+<thead><tr><th>theme</th><th class="num">mentions</th><th class="num">{{ measure }} with</th>
+<th class="num">without</th><th class="num">gap</th><th class="num">points lost</th></tr>
+</thead>
+<tbody>
+{% for d in drivers %}
+<tr><td>{{ d.theme }}</td>
+<td class="num">{{ d.n_with | thousands }}{% if d.n_with < min_n %}
+  <span class="badge low">low n</span>{% endif %}</td>
+<td class="num">{{ d.with_value | num }}</td><td class="num">{{ d.without_value | num }}</td>
+<td class="num">{{ d.gap | num }}{% if d.gap_low is not none %}
+  <span class="small">[{{ d.gap_low | num }}, {{ d.gap_high | num }}]</span>{% endif %}</td>
+<td class="num">{{ d.cost | num }}</td></tr>
+{% endfor %}
+</tbody>
+</table>
+{% endif %}
+<h3>Example comments</h3>
+{% for theme, items in examples %}
+<p><strong>{{ theme }}</strong></p>
+<ul class="examples">
+{% for text, score in items %}
+<li>{{ text | truncate(240) }} <span class="small">({{ "%+.2f" | format(score) }})</span></li>
+{% endfor %}
+</ul>
+{% endfor %}
+"""
+
+
+class ThemesSection:
+    """Themes × touchpoints, drivers and examples, when the run's comments were tagged."""
+
+    name = "themes"
+    title = "Themes"
+    order = 60
+
+    def render(self, context: Any) -> Any:
+        """Return the section, or None when there is no project or no tagged comments."""
+        from cxengine_nlp.report import comment_datasets, theme_overview
+
+        project, registry = context.project, context.registry
+        if project is None or registry is None or not comment_datasets(project):
+            return None
+        overview = theme_overview(project, registry, top=TOP, examples=EXAMPLES)
+        if not overview.comments:
+            return None
+        heat = []
+        for key, rows in sorted(overview.slices.items()):
+            if overview.by and key == "":
+                continue
+            for r in rows:
+                heat.append(
+                    {
+                        "slice": key or "all",
+                        "theme": r.theme,
+                        "share": r.share,
+                        "sentiment": 0.0 if r.sentiment is None else r.sentiment,
+                        "text": f"{r.share:.0f}%",
+                    }
+                )
+        chart = _heatmap(heat, overview.by or "comments")
+        examples = [(r.theme, list(r.examples)) for r in overview.slices.get("", []) if r.examples]
+        return context.render(
+            TEMPLATE,
+            ov=overview,
+            heatmap=context.chart(chart, "Themes per touchpoint: share and sentiment"),
+            drivers=overview.drivers,
+            measure="NPS" if overview.measure == "nps" else (overview.measure or "score"),
+            min_n=overview.min_n,
+            examples=examples,
+        )
+
+
+def _heatmap(rows: list[dict[str, Any]], by: str) -> dict[str, Any]:
+    import altair as alt
+
+    base = alt.Chart(alt.Data(values=rows)).encode(
+        x=alt.X("slice:N", title=by, axis=alt.Axis(labelAngle=-30, labelLimit=140)),
+        y=alt.Y("theme:N", title=None, axis=alt.Axis(labelLimit=200)),
+    )
+    rect = base.mark_rect().encode(
+        color=alt.Color(
+            "sentiment:Q",
+            title="sentiment",
+            scale=alt.Scale(scheme="redblue", domain=[-1, 1]),
+        )
+    )
+    text = base.mark_text(fontSize=10).encode(text="text:N")
+    xs = len({r["slice"] for r in rows}) or 1
+    ys = len({r["theme"] for r in rows}) or 1
+    spec: dict[str, Any] = (
+        alt.layer(rect, text).properties(width=min(640, 80 * xs), height=22 * ys).to_dict()
+    )
+    return spec
