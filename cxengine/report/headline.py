@@ -73,8 +73,9 @@ class Headline:
 
     @property
     def better(self) -> bool | None:
-        """True when the change is an improvement, False a decline, None no change."""
-        if not self.change:
+        """True when the change is an improvement, False a decline, None no change
+        (or no direction: more of one category is neither better nor worse)."""
+        if not self.change or self.category is not None:
             return None
         return (self.change > 0) == self.metric.higher_is_better
 
