@@ -101,23 +101,10 @@ class ThemesSection:
 
 
 def _heatmap(rows: list[dict[str, Any]], by: str) -> dict[str, Any]:
-    import altair as alt
+    from cxengine.report.charts import heatmap
 
-    base = alt.Chart(alt.Data(values=rows)).encode(
-        x=alt.X("slice:N", title=by, axis=alt.Axis(labelAngle=-30, labelLimit=140)),
-        y=alt.Y("theme:N", title=None, axis=alt.Axis(labelLimit=200)),
-    )
-    rect = base.mark_rect().encode(
-        color=alt.Color(
-            "sentiment:Q",
-            title="sentiment",
-            scale=alt.Scale(scheme="redblue", domain=[-1, 1]),
-        )
-    )
-    text = base.mark_text(fontSize=10).encode(text="text:N")
-    xs = len({r["slice"] for r in rows}) or 1
-    ys = len({r["theme"] for r in rows}) or 1
-    spec: dict[str, Any] = (
-        alt.layer(rect, text).properties(width=min(640, 80 * xs), height=22 * ys).to_dict()
-    )
-    return spec
+    chart = heatmap(
+        rows, x="slice", y="theme", value="sentiment", title="sentiment", scheme="redblue",
+        domain=[-1, 1], text="text", x_title=by,
+    )  # fmt: skip
+    return chart.spec
