@@ -124,6 +124,10 @@ _WHERE: dict[str, tuple[str, str]] = {
     "echo_json": ("cxengine.cli.app", "echo_json"),
     "get_state": ("cxengine.cli.app", "get_state"),
     "json_option": ("cxengine.cli.app", "json_option"),
+    # sections a plugin adds to `cxengine report` (hook register_report_sections)
+    "ReportSection": ("cxengine.report.sections", "ReportSection"),
+    "SectionContext": ("cxengine.report.sections", "SectionContext"),
+    "heatmap_chart": ("cxengine.report.charts", "heatmap"),
 }
 
 # Spelled out (not computed) so linters and type checkers see the public names.
@@ -165,8 +169,10 @@ __all__ = [
     "Range",
     "Registry",
     "Reject",
+    "ReportSection",
     "Reporter",
     "Scale",
+    "SectionContext",
     "Session",
     "Source",
     "SourceContext",
@@ -190,6 +196,7 @@ __all__ = [
     "get_registry",
     "get_state",
     "group_difference",
+    "heatmap_chart",
     "hookimpl",
     "ident",
     "in_range",
@@ -307,6 +314,8 @@ if TYPE_CHECKING:  # what type checkers see; at run time __getattr__ loads each 
         SourceData,
     )
     from cxengine.plugins import Registry, get_registry
+    from cxengine.report.charts import heatmap as heatmap_chart
+    from cxengine.report.sections import ReportSection, SectionContext
     from cxengine.runner import load_project_specs
     from cxengine.session import Session
     from cxengine.spec.models import MetricSpec, Range, Scale, StrictModel

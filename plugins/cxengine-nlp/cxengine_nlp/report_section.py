@@ -101,9 +101,9 @@ class ThemesSection:
 
 
 def _heatmap(rows: list[dict[str, Any]], by: str) -> dict[str, Any]:
-    from cxengine.report.charts import heatmap
+    from cxengine.api import heatmap_chart
 
-    chart = heatmap(
+    chart = heatmap_chart(
         rows, x="slice", y="theme", value="sentiment", title="sentiment", scheme="redblue",
         domain=[-1, 1], text="text", x_title=by,
     )  # fmt: skip
