@@ -138,3 +138,11 @@ def test_export_parquet_csv_json_have_the_same_rows(demo: tuple[Path, str, str])
         from_csv = list(csv.DictReader(f))
     assert table.num_rows == len(rows) == len(from_csv)
     assert table.column("metric").to_pylist() == [r["metric"] for r in rows]
+
+
+def test_reading_commands_before_any_run_say_what_to_do(tmp_path: Path) -> None:
+    for command in (["show"], ["export"], ["report"], ["datasette", "--metadata-only"]):
+        result = CliRunner().invoke(cli, [*command, "--db", str(tmp_path / "none.db")])
+        assert result.exit_code == 2, (command, result.output)
+        assert "run `cxengine run` first" in result.stderr
+        assert not (tmp_path / "none.db").exists()  # nothing created by a read

@@ -293,10 +293,11 @@ def _read_rejects(store: ResultsStore, data: RunData, top: int = 12) -> None:
 
 def open_store(database: Path) -> ResultsStore:
     """Open an existing results database, with a helpful error when there is none."""
-    from cxengine.store.results import ResultsStore, StoreError
+    from cxengine.store.results import ResultsStore
 
     if not Path(database).is_file():
-        raise StoreError(
+        # A usage problem (exit 2), not an internal error: nothing has been run yet.
+        raise ConfigError(
             f"no results database at {database}: run `cxengine run` first to store a run"
         )
     return ResultsStore(database)
