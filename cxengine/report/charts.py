@@ -124,14 +124,16 @@ def trend_chart(
                    "symbolType": "stroke", "symbolStrokeWidth": 3, "symbolOpacity": 1},
     }  # fmt: skip
     y = {"field": "value", "type": "quantitative"}
+    y_scale, y_title = _value_scale(shown, unit or metric.name)
+    y_axis = {"values": _log_ticks(shown)} if y_scale.get("type") == "symlog" else {}
     layers: list[dict[str, Any]] = [
         {
             # Overall's band stands out; the slices' bands stay faint so the lines read.
             "mark": {"type": "area", "interpolate": "linear"},
             "encoding": {
                 "x": x, "color": color,
-                "y": {"field": "low", "type": "quantitative", "title": unit or metric.name,
-                      "scale": {"zero": False}},
+                "y": {"field": "low", "type": "quantitative", "title": y_title,
+                      "scale": y_scale, "axis": y_axis},
                 "y2": {"field": "high"},
                 "opacity": {"condition": {"test": f"datum.slice == '{OVERALL}'", "value": 0.16},
                             "value": 0.06},
@@ -351,6 +353,29 @@ def _colors(slices: Sequence[str]) -> dict[str, str]:
             out[s] = PALETTE[i % len(PALETTE)]
             i += 1
     return out
+
+
+#: Slices whose values differ by more than this factor (minutes of chat next to hours of
+#: e-mail) share a symmetric-log axis, or the small ones would be a flat line at zero.
+SPREAD_FOR_LOG = 30.0
+
+
+def _value_scale(rows: list[dict[str, Any]], title: str) -> tuple[dict[str, Any], str]:
+    values = [abs(r["value"]) for r in rows if r["value"]]
+    if values and min(values) > 0 and max(values) / min(values) > SPREAD_FOR_LOG:
+        return {"type": "symlog"}, f"{title} (log scale)"
+    return {"zero": False}, title
+
+
+def _log_ticks(rows: list[dict[str, Any]]) -> list[float]:
+    """1, 2, 5, 10, 20, 50, … from below the smallest value to above the largest."""
+    highs = [r["high"] if r["high"] is not None else r["value"] for r in rows if r["value"]]
+    top = max(highs) if highs else 1.0
+    ticks, step = [0.0], 1.0
+    while step <= top * 2:
+        ticks.extend(t for t in (step, 2 * step, 5 * step) if t <= top * 2)
+        step *= 10
+    return ticks
 
 
 def _label(metric: MetricData, period: str) -> str:
