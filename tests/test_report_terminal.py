@@ -57,6 +57,8 @@ def test_detail_prints_every_period_and_slice(demo: tuple[Path, str, str]) -> No
     code, out, _ = cx(root, "run", "--detail", "--metric", "nps", "--no-store")
     assert code == 0
     assert "Net Promoter Score (NPS)" in out and "2025-03" in out and "delivery" in out
+    header = out.splitlines()[1].split()
+    assert header == ["period", "touchpoint", "value", "95%", "CI", "n", "flags"]
 
 
 def test_show_prints_the_stored_values_with_units(demo: tuple[Path, str, str]) -> None:

@@ -41,7 +41,7 @@ class TableReporter:
             columns = (
                 (["period"] if grain != "none" else [])
                 + by
-                + ["value", f"{confidence}% CI", "n", ""]
+                + ["value", f"{confidence}% CI", "n", "flags"]
             )
             rows = []
             for v in vals:
