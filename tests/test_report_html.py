@@ -252,3 +252,12 @@ def test_since_and_metric_narrow_the_report(project: Path) -> None:
     text = out.read_text(encoding="utf-8")
     assert "Satisfaction index" in text and "NPS &lt;b&gt;" not in text
     assert "2025-04" not in text.split('id="headline"', 1)[1].split('id="quality"', 1)[0]
+
+
+def test_slices_far_apart_share_a_log_axis_with_readable_ticks() -> None:
+    rows = [{"value": v, "high": v * 1.2} for v in (1.6, 3.1, 480.0)]  # chat, phone, e-mail
+    scale, title = charts._value_scale(rows, "min")
+    assert scale == {"type": "symlog"} and title == "min (log scale)"
+    assert charts._log_ticks(rows) == [0.0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000]
+    close = [{"value": v, "high": v} for v in (60.0, 75.0)]
+    assert charts._value_scale(close, "%") == ({"zero": False}, "%")
