@@ -173,7 +173,7 @@ class ResultsStore:
             sets = ", ".join(f"{k} = ?" for k in fields)
             conn.execute(f"UPDATE runs SET {sets} WHERE id = ?", (*fields.values(), run_id))
             # The flat view gets a column for any slice field this run adds.
-            refresh_value_rows(conn, run_id)
+            refresh_value_rows(conn, {k for v in values for k in _slice_keys(v.get("slice"))})
 
     def fail_run(self, run_id: str, error: str) -> None:
         """Mark a run failed with its error (its earlier results, if any, are kept)."""
@@ -305,6 +305,12 @@ def _cell(value: Any) -> Any:
     if isinstance(value, Decimal):
         return float(value)
     return value
+
+
+def _slice_keys(slice_: Any) -> list[str]:
+    if isinstance(slice_, str):
+        slice_ = json.loads(slice_) if slice_ else {}
+    return [str(k) for k in (slice_ or {})]
 
 
 def _dicts(cur: sqlite3.Cursor) -> list[dict[str, Any]]:

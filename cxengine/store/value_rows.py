@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterable
 
 VIEW = "value_rows"
 
@@ -101,40 +102,44 @@ def _extract(field: str) -> str:
     return f"json_extract(v.slice, {path})"
 
 
-def current_fields(conn: sqlite3.Connection) -> list[str]:
-    """Return the slice fields the view has now (from the comment written into its SQL)."""
+def _view_sql(conn: sqlite3.Connection) -> str | None:
     row = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'view' AND name = ?", (VIEW,))
     found = row.fetchone()
-    if not found or "-- slice fields: " not in found[0]:
+    return str(found[0]) if found else None
+
+
+def _fields_of(sql: str | None) -> list[str]:
+    if not sql or "-- slice fields: " not in sql:
         return []
-    text = found[0].split("-- slice fields: ", 1)[1].splitlines()[0]
-    fields = json.loads(text)
-    return [str(f) for f in fields]
+    text = sql.split("-- slice fields: ", 1)[1].splitlines()[0]
+    return [str(f) for f in json.loads(text)]
 
 
-def refresh(conn: sqlite3.Connection, run_id: str | None = None) -> list[str]:
-    """Rebuild the view with its slice fields plus those of `run_id` (all runs: None).
+def current_fields(conn: sqlite3.Connection) -> list[str]:
+    """Return the slice fields the view has now (from the comment written into its SQL)."""
+    return _fields_of(_view_sql(conn))
 
-    Runs inside the caller's transaction. Returns the slice fields of the new view.
+
+def refresh(conn: sqlite3.Connection, fields: Iterable[str] | None = None) -> list[str]:
+    """Rebuild the view with its slice fields plus `fields` (None: every stored one).
+
+    Runs inside the caller's transaction. When the view already has every field it
+    costs one read of sqlite_master: it runs in every run's write transaction.
+    Returns the slice fields of the view.
     """
-    where, params = ("WHERE v.run_id = ?", (run_id,)) if run_id else ("", ())
-    found = [
-        str(r[0])
-        for r in conn.execute(
-            f"SELECT DISTINCT j.key FROM metric_values v, json_each(v.slice) j {where} ORDER BY 1",
-            params,
-        )
-    ]
-    fields = current_fields(conn)
-    new = [f for f in found if f not in fields]
-    if not new and _exists(conn):
-        return fields
-    fields = fields + new
+    if fields is None:
+        fields = [
+            str(r[0])
+            for r in conn.execute(
+                "SELECT DISTINCT j.key FROM metric_values v, json_each(v.slice) j ORDER BY 1"
+            )
+        ]
+    sql = _view_sql(conn)
+    have = _fields_of(sql)
+    new = sorted({str(f) for f in fields} - set(have))
+    if not new and sql is not None:
+        return have
+    have = have + new
     conn.execute(f"DROP VIEW IF EXISTS {VIEW}")
-    conn.execute(view_sql(fields))
-    return fields
-
-
-def _exists(conn: sqlite3.Connection) -> bool:
-    row = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'view' AND name = ?", (VIEW,))
-    return row.fetchone() is not None
+    conn.execute(view_sql(have))
+    return have
