@@ -101,19 +101,13 @@ def dataset_lines(data: RunData) -> list[str]:
 
 
 def legend(data: RunData) -> str:
-    """The line that says how to read the table."""
-    return (
-        "Overall values of the latest complete period; * = change significant at the "
-        "spec's confidence. Every period and slice: cxengine run --detail, cxengine show "
-        "--period all; the HTML report: cxengine report."
-    )
+    """The line that says how to read the table (one line, under 100 characters)."""
+    return "* significant change · every period and slice: --detail · HTML: cxengine report"
 
 
 def summary_text(data: RunData, *, color: bool = False) -> str:
     """The whole metric block of the summary (stdout of `cxengine run`)."""
     if not data.metrics:
         return "No metric values.\n"
-    import textwrap
-
     lines = metric_lines(data, color=color)
-    return "\n".join([*lines, "", *textwrap.wrap(legend(data), 100)]) + "\n"
+    return "\n".join([*lines, legend(data)]) + "\n"
