@@ -22,7 +22,6 @@ from cxengine.compute.values import MetricValue, slice_key
 from cxengine.interfaces import (
     CategoricalKind,
     CategoryCounts,
-    CompileContext,
     Estimate,
     FillsAbsentCategories,
     Kind,
@@ -31,6 +30,8 @@ from cxengine.spec.models import MetricSpec
 
 if TYPE_CHECKING:
     import duckdb
+
+    from cxengine.compute.plan import Plan
 
 
 def _value(
@@ -86,19 +87,18 @@ def missing_categories(
 
 def missing_windows(
     con: duckdb.DuckDBPyConnection,
-    spec: MetricSpec,
-    kind: Kind,
-    ctx: CompileContext,
+    plan: Plan,
     windows: str,
     values: Sequence[MetricValue],
 ) -> list[MetricValue]:
     """Return the values of calendar windows (× slices) that no row was joined to."""
+    spec, kind = plan.spec, plan.kind
     periods = [row[0] for row in con.execute(f'SELECT _cx_period FROM "{windows}"').fetchall()]
     slices: dict[str, dict[str, Any]] = {"{}": {}}
     for v in values:
         slices.setdefault(v.slice_key, v.slice)
     present = {(v.period, v.slice_key) for v in values}
-    empty = dict.fromkeys(kind.counts(spec, ctx), None)
+    empty = dict.fromkeys(plan.counts(), None)
     out: list[MetricValue] = []
     for period in periods:
         for key, slice_ in slices.items():

@@ -1,9 +1,10 @@
-"""Compute one spec over a loaded dataset table: run its grouped query, turn rows into values.
+"""Compute one spec: spec + kind → Plan → SQL → rows → values.
 
-The kind supplies the counts and the estimate; the engine supplies filtering,
-exclusions, periods and slices (cxengine/compute/query.py builds the SQL). What a
-kind can do beyond counting is declared by the protocols of cxengine/interfaces.py,
-and the engine asks for each with `isinstance`:
+plan.py decides what to compute (the kind supplies counts and estimate through its
+declared contracts; the plan adds filter, exclusions, periods and slices), query.py
+turns the plan into SQL with sqlglot, and this module runs it on DuckDB and turns the
+rows into values. What a kind can do beyond counting is declared by the protocols of
+cxengine/interfaces.py, asked with `isinstance`:
 
 - a `PreparedKind` counts a table of its own, built from the rows (prepared.py);
 - a `CalendarKind` counts rows against time windows;
@@ -22,14 +23,15 @@ from sqlglot import exp
 
 from cxengine.compute import completion
 from cxengine.compute.periods import next_period, period_floor
+from cxengine.compute.plan import Plan, plan_spec
 from cxengine.compute.pooled import pool_periods
-from cxengine.compute.prepared import prepare_table
-from cxengine.compute.query import (
+from cxengine.compute.prepared import materialise
+from cxengine.compute.query import build_query
+from cxengine.compute.sqlparts import (
     PERIOD_COL,
     ROW_COL,
     WINDOW_END,
     WINDOW_START,
-    build_query,
     column,
     table_ref,
 )
@@ -40,18 +42,7 @@ from cxengine.compute.values import (
     SpecResult,
     is_low_sample,
 )
-from cxengine.expr import parse_filter
-from cxengine.interfaces import (
-    CalendarKind,
-    CategoricalKind,
-    CategoryCounts,
-    CompileContext,
-    Estimate,
-    Exclusion,
-    Kind,
-    PooledKind,
-    PreparedKind,
-)
+from cxengine.interfaces import CategoricalKind, CategoryCounts, Estimate, Exclusion, Kind
 from cxengine.spec.models import MetricSpec
 
 if TYPE_CHECKING:
@@ -66,11 +57,14 @@ __all__ = [
     "WINDOW_START",
     "ExcludedValue",
     "MetricValue",
+    "Plan",
     "SpecResult",
     "build_query",
     "column",
     "compute_spec",
     "is_low_sample",
+    "plan_spec",
+    "run_plan",
     "table_ref",
 ]
 
@@ -84,60 +78,27 @@ def compute_spec(
     field_zones: Mapping[str, str] | None = None,
 ) -> SpecResult:
     """Run one spec over a loaded dataset table and return its values and exclusions."""
-    if isinstance(kind, PreparedKind):
+    plan = plan_spec(spec, kind, table, field_types, field_zones)
+    source_excluded: list[ExcludedValue] = []
+    if plan.prepare is not None:
         # The kind counts entities built from the rows (customer runs, buyers): its
-        # filter and exclusions apply to the source rows, then it is computed over
-        # its own table like any other kind, with no second filter or exclusion.
-        prepared = prepare_table(con, spec, kind, table, field_types)
-        if prepared is not None:
-            inner = spec.model_copy(update={"where": None})
-            fields = kind.prepared_fields(inner)
-            result = _compute(con, inner, kind, prepared.table, prepared.field_types, {}, fields)
-            source_excluded = excluded_rows(con, table, prepared.exclusions, prepared.where)
-            return SpecResult(spec, result.values, source_excluded + result.excluded)
-    return _compute(con, spec, kind, table, field_types, field_zones or {}, None)
+        # filter and exclusions applied to the source rows, which are the rejects.
+        prepared, types = materialise(con, plan)
+        source_excluded = excluded_rows(con, table, plan.exclusions, plan.where)
+        plan = plan.over_prepared(prepared, types)
+    result = run_plan(con, plan)
+    return SpecResult(spec, result.values, source_excluded + result.excluded)
 
 
-def _compute(
-    con: duckdb.DuckDBPyConnection,
-    spec: MetricSpec,
-    kind: Kind,
-    table: str,
-    field_types: Mapping[str, str],
-    field_zones: Mapping[str, str],
-    prepared_fields: Mapping[str, tuple[str, ...]] | None,
-) -> SpecResult:
-    """Compute a spec over a table; `prepared_fields` is set over a kind's prepared table."""
-    calendar = list(kind.calendar_fields(spec)) if isinstance(kind, CalendarKind) else []
-    ctx = CompileContext(
-        spec=spec,
-        column=column,
-        field_types=field_types,
-        window_start=column(WINDOW_START) if calendar else None,
-        window_end=column(WINDOW_END) if calendar else None,
-        field_zones=field_zones,
-    )
-    # Over a prepared table the kind's exclusions were applied to the source rows.
-    exclusions = list(kind.exclusions(spec, ctx)) if prepared_fields is None else []
-    fields = kind.fields(spec) if prepared_fields is None else prepared_fields
-    user_where = parse_filter(spec.where, columns=list(field_types) or None) if spec.where else None
-    where = user_where
-    dropped: list[Exclusion] = []
+def run_plan(con: duckdb.DuckDBPyConnection, plan: Plan) -> SpecResult:
+    """Run a plan's grouped query and return its values, completed, and its exclusions."""
+    spec, kind = plan.spec, plan.kind
     windows: str | None = None
-    if calendar:
-        windows = _make_windows(con, spec, table, calendar, user_where)
-    elif spec.period != "none" and spec.time:
-        # A row without a time cannot be placed in a period. It is dropped from every
-        # group, so the all-time value stays the sum of its periods, and reported.
-        no_time = exp.Is(this=column(spec.time), expression=exp.Null())
-        dropped.append(Exclusion(spec.time, no_time, f"{spec.time} is empty"))
-        has_time = exp.Not(this=no_time.copy())
-        where = (
-            has_time if where is None else exp.And(this=exp.Paren(this=where), expression=has_time)
-        )
+    if plan.calendar:
+        windows = _make_windows(con, spec, plan.table, plan.calendar, plan.where)
     values: list[MetricValue] = []
-    if windows is not None or not calendar:
-        query = build_query(spec, kind, ctx, table, fields, exclusions, where, windows)
+    if windows is not None or not plan.calendar:
+        query = build_query(plan, windows)
         cursor = con.execute(query.sql(dialect="duckdb"))
         names = [d[0] for d in cursor.description]
         for row in cursor.fetchall():
@@ -146,15 +107,15 @@ def _compute(
         # window nothing overlaps) still get their value: 0 %, a backlog of 0, …
         values.extend(completion.missing_categories(spec, kind, values))
         if windows is not None:
-            values.extend(completion.missing_windows(con, spec, kind, ctx, windows, values))
-    if calendar and isinstance(kind, PooledKind) and kind.pool_periods:
+            values.extend(completion.missing_windows(con, plan, windows, values))
+    if plan.pools_periods:
         # A rate per period (churn): the all-periods value pools the periods' counts.
         values = pool_periods(spec, kind, values)
-    if spec.period != "none" and not calendar:
+    if spec.period != "none" and not plan.calendar:
         values.extend(_empty_periods(spec, values))
     values.sort(key=_order)
-    excluded = excluded_rows(con, table, dropped, user_where) + excluded_rows(
-        con, table, exclusions, where
+    excluded = excluded_rows(con, plan.table, plan.dropped, plan.where) + excluded_rows(
+        con, plan.table, plan.exclusions, plan.keep
     )
     return SpecResult(spec, values, excluded)
 

@@ -1,55 +1,51 @@
-"""The grouped SQL of one spec: a filtered, exclusion-nulled base, then GROUPING SETS.
+"""Plan → SQL: the grouped query of one spec, built with sqlglot.
 
-One query per spec computes the raw counts for every period × slice and every
-roll-up at once, so an overall value is recomputed from counts and never averaged
-from slice values. This module only builds sqlglot expressions; the engine runs them.
+A filtered, exclusion-nulled base (joined with the time windows of a calendar kind),
+then every period × slice roll-up at once with GROUPING SETS, so an overall value is
+recomputed from counts and never averaged from slice values. This module only builds
+sqlglot expressions (DuckDB is the dialect the engine generates); the engine runs them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from sqlglot import exp
 
 from cxengine.compute.periods import period_start
-from cxengine.interfaces import CalendarKind, CompileContext, Exclusion, Kind
-from cxengine.spec.models import MetricSpec
+from cxengine.compute.sqlparts import (
+    PERIOD_COL,
+    ROW_COL,
+    WINDOW_END,
+    WINDOW_START,
+    any_true,
+    column,
+    table_ref,
+)
+from cxengine.interfaces import CalendarKind
 
-PERIOD_COL = "_cx_period"
-ROW_COL = "_cx_row"
-WINDOW_START = "_cx_start"
-WINDOW_END = "_cx_end"
+if TYPE_CHECKING:
+    from cxengine.compute.plan import Plan
+
+__all__ = [
+    "PERIOD_COL",
+    "ROW_COL",
+    "WINDOW_END",
+    "WINDOW_START",
+    "any_true",
+    "build_query",
+    "column",
+    "table_ref",
+]
 
 
-def table_ref(name: str) -> exp.Table:
-    """Return a table by its exact name, quoted.
-
-    Not `exp.to_table`, which parses its text: a dataset named `a.b` would become
-    table `b` of schema `a`, and one with a double quote would not tokenize.
-    """
-    return exp.Table(this=exp.to_identifier(name, quoted=True))
-
-
-def column(name: str) -> exp.Column:
-    """Return a quoted column reference."""
-    return exp.column(name, quoted=True)
-
-
-def build_query(
-    spec: MetricSpec,
-    kind: Kind,
-    ctx: CompileContext,
-    table: str,
-    fields: Iterable[str],
-    exclusions: Sequence[Exclusion],
-    where: exp.Expression | None,
-    windows: str | None = None,
-) -> exp.Select:
+def build_query(plan: Plan, windows: str | None = None) -> exp.Select:
     """Build the grouped query: a filtered, exclusion-nulled base, then GROUPING SETS.
 
-    `fields` are the fields the kind's counts read (its `fields`, or its
-    `prepared_fields` over a prepared table).
+    `windows` names the table of time windows of a calendar kind.
     """
+    spec, kind, ctx, table = plan.spec, plan.kind, plan.ctx, plan.table
+    exclusions, where, fields = plan.exclusions, plan.keep, plan.fields
     used = sorted({*fields, *spec.by, *([spec.time] if spec.time else [])})
     nulled: dict[str, list[exp.Expression]] = {}
     for ex in exclusions:
@@ -83,9 +79,9 @@ def build_query(
     for cond in conditions:
         base = base.where(exp.Paren(this=cond))
 
-    keys = _keys(spec, windows is not None)
-    sets = _grouping_sets(spec, windows is not None)
-    counts = kind.counts(spec, ctx)
+    keys = plan.keys
+    sets = plan.grouping_sets
+    counts = plan.counts()
     select: list[exp.Expr] = [column(k) for k in keys]
     if keys:
         select.append(
@@ -113,30 +109,3 @@ def build_query(
         )
         query = query.group_by(grouping)
     return query
-
-
-def _keys(spec: MetricSpec, calendar: bool) -> list[str]:
-    return ([PERIOD_COL] if spec.period != "none" or calendar else []) + list(spec.by)
-
-
-def _grouping_sets(spec: MetricSpec, calendar: bool = False) -> list[list[str]]:
-    if calendar:
-        # Windows already include the whole range as a window of its own (period
-        # NULL): the period key is never rolled up.
-        return [[PERIOD_COL, *spec.by], [PERIOD_COL]] if spec.by else [[PERIOD_COL]]
-    period = [PERIOD_COL] if spec.period != "none" else []
-    sets = [period + list(spec.by), period, list(spec.by), []]
-    unique: list[list[str]] = []
-    for s in sets:
-        if s not in unique:
-            unique.append(s)
-    return unique
-
-
-def any_true(preds: Sequence[exp.Expression]) -> exp.Expression:
-    """Return `p1 OR p2 OR …`, with NULL read as false."""
-    out: exp.Expression = exp.Paren(this=preds[0].copy())
-    for p in preds[1:]:
-        out = exp.Or(this=out, expression=exp.Paren(this=p.copy()))
-    # A NULL predicate must read as "not excluded".
-    return exp.Coalesce(this=out, expressions=[exp.false()])
