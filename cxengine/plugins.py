@@ -115,7 +115,30 @@ def get_plugin_manager(
     return pm
 
 
-def _load_entry_points(pm: PluginManager, *, strict: bool, warn: Callable[[str], None]) -> None:
+def get_command_plugins(
+    *, strict: bool | None = None, warn: Callable[[str], None] | None = None
+) -> PluginManager:
+    """Return a manager of the installed plugins only, probed for `register_commands` only.
+
+    What `cxengine --help` and a plugin's own command need: the plugins' entry points,
+    without importing the built-in plugins or calling the other hooks (which import
+    the plugins' kinds and sources, and with them sqlglot, DuckDB, …). The full
+    manager of `get_plugin_manager` is built when a command needs the registry.
+    """
+    strict = strict_from_env() if strict is None else strict
+    warn = warn or (lambda msg: print(msg, file=sys.stderr))
+    pm = PluginManager()
+    _load_entry_points(pm, strict=strict, warn=warn, hooks=("register_commands",))
+    return pm
+
+
+def _load_entry_points(
+    pm: PluginManager,
+    *,
+    strict: bool,
+    warn: Callable[[str], None],
+    hooks: tuple[str, ...] | None = None,
+) -> None:
     for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
         dist = getattr(ep, "dist", None)
         dist_name = dist.name if dist else None
@@ -126,7 +149,7 @@ def _load_entry_points(pm: PluginManager, *, strict: bool, warn: Callable[[str],
             plugin = ep.load()
             pm.register(plugin, name=ep.name)
             try:
-                _probe_hooks(pm, plugin)
+                _probe_hooks(pm, plugin, hooks)
             except BaseException:
                 pm.unregister(plugin)
                 raise
@@ -142,7 +165,7 @@ def _load_entry_points(pm: PluginManager, *, strict: bool, warn: Callable[[str],
             )
 
 
-def _probe_hooks(pm: PluginManager, plugin: object) -> None:
+def _probe_hooks(pm: PluginManager, plugin: object, hooks: tuple[str, ...] | None = None) -> None:
     """Call each of the plugin's hooks once with throwaway arguments.
 
     A plugin whose module imports cleanly can still fail when its hooks run (a
@@ -155,7 +178,7 @@ def _probe_hooks(pm: PluginManager, plugin: object) -> None:
 
     for caller in pm.get_hookcallers(plugin) or []:
         for impl in caller.get_hookimpls():
-            if impl.plugin is not plugin:
+            if impl.plugin is not plugin or (hooks is not None and caller.name not in hooks):
                 continue
             if caller.name == "register_commands":
                 impl.function(cli=click.Group("probe"))

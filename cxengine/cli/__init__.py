@@ -16,7 +16,6 @@ import click
 
 from cxengine.cli.app import CliState, cli
 from cxengine.errors import CxError, ExitCode
-from cxengine.plugins import PluginManager, get_plugin_manager, strict_from_env
 
 __all__ = ["cli", "main"]
 
@@ -25,8 +24,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Run the command line and exit with cxengine's exit codes."""
     args = list(sys.argv[1:] if argv is None else argv)
     try:
-        state = CliState(_plugin_manager(strict="--strict-plugins" in args))
-        state.pm.hook.register_commands(cli=cli)
+        # Plugins load when a command needs them (cxengine/cli/app.py).
+        state = CliState(strict=True if "--strict-plugins" in args else None)
         code = cli.main(args=args, prog_name="cxengine", standalone_mode=False, obj=state)
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
@@ -52,9 +51,3 @@ def main(argv: Sequence[str] | None = None) -> None:
         )
         code = ExitCode.INTERNAL
     sys.exit(int(code or 0))
-
-
-def _plugin_manager(strict: bool) -> PluginManager:
-    # Built once per process: plugins may add commands, and a broken plugin is
-    # reported once, here, rather than by every command that looks at plugins.
-    return get_plugin_manager(strict=strict or strict_from_env())

@@ -1,75 +1,95 @@
-"""The click group, the state commands share, and common options."""
+"""The `cxengine` click group: every command listed here, each loaded when it is used.
+
+Commands are plain click commands in their own modules (info.py, project.py,
+checks.py), which import only the shared helpers of options.py and gate.py. This
+table is the one place that names them; a command's module is imported only when
+the command runs or its help is shown, and installed plugins' entry points are
+loaded only for a command that needs them (`--version` loads nothing, `--help` only
+the plugins' `register_commands`).
+"""
 
 from __future__ import annotations
 
-import json
-import sys
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, TypeVar
+import importlib
+from typing import Any
 
 import click
 
 from cxengine import __version__
-from cxengine.config import ProjectConfig, load_config
-from cxengine.plugins import PluginManager, Registry, get_plugin_manager
+from cxengine.cli.options import (
+    CliState,
+    echo_json,
+    get_state,
+    json_option,
+    stderr_is_terminal,
+)
 
-F = TypeVar("F", bound=Callable[..., Any])
+# Names other modules imported from here before options.py existed.
+__all__ = [
+    "COMMANDS",
+    "CliState",
+    "CxGroup",
+    "cli",
+    "echo_json",
+    "get_state",
+    "json_option",
+    "stderr_is_terminal",
+]
 
-
-@dataclass
-class CliState:
-    """Shared by every command of one invocation: plugins and the project config."""
-
-    pm: PluginManager
-    config_path: str | None = None
-    _registry: Registry | None = field(default=None, repr=False)
-
-    @property
-    def registry(self) -> Registry:
-        if self._registry is None:
-            self._registry = Registry(self.pm)
-        return self._registry
-
-    def project(self) -> ProjectConfig:
-        """Load the project config named by --config, $CXENGINE_CONFIG or the folder."""
-        return load_config(self.config_path)
-
-
-def get_state(ctx: click.Context) -> CliState:
-    """Return the state, building a default one when the CLI is invoked directly (tests)."""
-    root = ctx.find_root()
-    if not isinstance(root.obj, CliState):
-        root.obj = CliState(get_plugin_manager())
-    return root.obj
-
-
-def json_option(fn: F) -> F:
-    """Add --json to a command whose output is data."""
-    return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")(
-        fn
-    )
-
-
-def echo_json(data: Any) -> None:
-    """Print JSON to stdout, UTF-8, stable key order."""
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
-
-
-def stderr_is_terminal() -> bool:
-    """Return True when progress on stderr would be seen by a person."""
-    return sys.stderr.isatty()
-
+#: Every built-in command: name -> "module:attribute" of its click command.
+COMMANDS: dict[str, str] = {
+    "init": "cxengine.cli.project:init_command",
+    "validate": "cxengine.cli.project:validate_command",
+    "run": "cxengine.cli.project:run_command",
+    "metrics": "cxengine.cli.info:metrics_command",
+    "sources": "cxengine.cli.info:sources_command",
+    "plugins": "cxengine.cli.info:plugins_command",
+    "schema": "cxengine.cli.info:schema_command",
+    "baseline": "cxengine.cli.checks:baseline_group",
+    "compare": "cxengine.cli.checks:compare_command",
+    "plugin": "cxengine.cli.plugin:plugin_group",
+    "report": "cxengine.cli.report:report_command",
+    "show": "cxengine.cli.show:show_command",
+    "export": "cxengine.cli.export:export_command",
+    "datasette": "cxengine.cli.datasette:datasette_command",
+}
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
-class CxGroup(click.Group):
-    """A click group that turns cxengine's own errors into messages and exit codes.
+def load_command(name: str) -> click.Command:
+    """Import and return the built-in command `name`."""
+    module, attribute = COMMANDS[name].split(":")
+    command = getattr(importlib.import_module(module), attribute)
+    assert isinstance(command, click.Command), COMMANDS[name]
+    return command
 
-    Doing it here rather than only in `main` means `CliRunner` (tests, embedding
+
+class CxGroup(click.Group):
+    """The root group: lazy commands, and cxengine's errors as messages and exit codes.
+
+    Mapping errors here rather than only in `main` means `CliRunner` (tests, embedding
     applications) sees exactly the exit codes and messages a shell user does.
     """
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        names = set(self.commands) | set(COMMANDS) | set(self._plugin_commands(ctx))
+        return sorted(names)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.commands:  # added with add_command (tests, embedding)
+            return self.commands[cmd_name]
+        if cmd_name in COMMANDS:
+            return load_command(cmd_name)
+        return self._plugin_commands(ctx).get(cmd_name)
+
+    def _plugin_commands(self, ctx: click.Context) -> dict[str, click.Command]:
+        state = get_state(ctx)
+        cached = ctx.meta.get("cxengine.plugin_commands")
+        if cached is None:
+            cached = {n: c for n, c in state.plugin_commands().items() if n not in COMMANDS}
+            ctx.meta["cxengine.plugin_commands"] = cached
+        return dict(cached)
 
     def invoke(self, ctx: click.Context) -> Any:
         from cxengine.errors import CxError, SpecError
@@ -107,7 +127,5 @@ def cli(ctx: click.Context, config_path: str | None, strict_plugins: bool) -> No
     """
     state = get_state(ctx)
     state.config_path = config_path
-
-
-# Import the command modules so their @cli.command decorators run.
-from cxengine.cli import datasette, export, info, plugin, project, report, show  # noqa: E402,F401
+    if strict_plugins:
+        state.strict = True

@@ -5,15 +5,14 @@ Thin by design: options are parsed here, everything else is `cxengine.compare`.
 
 from __future__ import annotations
 
-import functools
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
-from cxengine.cli.app import cli, echo_json, get_state, json_option
+from cxengine.cli.gate import finish_gate, stdout_color, verdict_output_options
+from cxengine.cli.options import echo_json, get_state, json_option
 from cxengine.errors import CheckFailed, ConfigError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -22,130 +21,7 @@ STEP_SUMMARY_ENV = "GITHUB_STEP_SUMMARY"
 ACTIONS_ENV = "GITHUB_ACTIONS"
 
 
-def verdict_output_options(fn: F) -> F:
-    """Add the options every command that prints verdicts shares."""
-    options = [
-        click.option(
-            "--junit",
-            "junit_path",
-            type=click.Path(dir_okay=False, path_type=Path),
-            help="Write the verdicts as JUnit XML (one test case per metric × slice).",
-        ),
-        click.option(
-            "--markdown",
-            "markdown_path",
-            type=click.Path(dir_okay=False, path_type=Path),
-            help="Write a Markdown summary (also appended to $GITHUB_STEP_SUMMARY when set).",
-        ),
-        click.option(
-            "--fail-on",
-            type=click.Choice(["fail", "warn"]),
-            default="fail",
-            show_default=True,
-            help="Exit 1 on failed checks only, or on warnings too.",
-        ),
-        click.option(
-            "--correction",
-            type=click.Choice(["holm", "bh", "none"]),
-            default="holm",
-            show_default=True,
-            help="Multiple-testing correction: Holm (family-wise), Benjamini–Hochberg (FDR), none.",
-        ),
-        click.option(
-            "--family",
-            type=click.Choice(["run", "metric"]),
-            default="run",
-            show_default=True,
-            help="Correct over all tests of the run, or over each metric's tests separately.",
-        ),
-    ]
-    return functools.reduce(lambda f, opt: opt(f), reversed(options), fn)
-
-
-def gate_options(fn: F) -> F:
-    """Add the regression-gate options of `cxengine run`."""
-    fn = verdict_output_options(fn)
-    fn = click.option(
-        "--baseline-run",
-        "baseline_run",
-        metavar="REF",
-        help="Compare with a stored run: 'last', a tag (--tag) or a run id prefix.",
-    )(fn)
-    fn = click.option(
-        "--baseline",
-        "baseline_file",
-        type=click.Path(dir_okay=False, path_type=Path),
-        help="Compare with a baseline file (`cxengine baseline save FILE`).",
-    )(fn)
-    return fn
-
-
-def prepare_gate(state: Any, project: Any, gate: dict[str, Any]) -> Callable[[Any], Any]:
-    """Load the baseline now (before this run is stored) and return the judge of the run."""
-    from cxengine.compare import evaluate_run, load_baseline, read_run_at
-
-    if gate.get("baseline_file") and gate.get("baseline_run"):
-        raise ConfigError("give --baseline FILE or --baseline-run REF, not both")
-    baseline = None
-    if gate.get("baseline_file"):
-        baseline = load_baseline(gate["baseline_file"])
-    elif gate.get("baseline_run"):
-        baseline = read_run_at(project.database_path, gate["baseline_run"]).as_baseline()
-    options = {
-        "correction": gate["correction"],
-        "family": gate["family"],
-        "fail_on": gate["fail_on"],
-    }
-    return lambda result: evaluate_run(result, state.registry, baseline, **options)
-
-
-def finish_gate(
-    state: Any, report: Any, gate: dict[str, Any], *, as_json: bool, color: bool
-) -> str | None:
-    """Print and write the verdicts; return the failure message when the build must fail."""
-    if report is None or (not report.checks and not report.notes):
-        return None
-    reg = state.registry
-    if not as_json:
-        click.echo(reg.reporter("checks").render(report, color=color), nl=False)
-    if gate.get("junit_path"):
-        _write(gate["junit_path"], reg.reporter("junit").render(report))
-    markdown = reg.reporter("markdown").render(report)
-    if gate.get("markdown_path"):
-        _write(gate["markdown_path"], markdown)
-    summary = os.environ.get(STEP_SUMMARY_ENV)
-    if summary:
-        with open(summary, "a", encoding="utf-8") as f:
-            f.write(markdown + "\n")
-    if os.environ.get(ACTIONS_ENV) == "true":
-        # Workflow commands are read from the step's output; with --json they go to
-        # stderr so stdout stays one parseable document.
-        click.echo(reg.reporter("github").render(report), nl=False, err=as_json)
-    failing = report.failing()
-    if not failing:
-        return None
-    names = "; ".join(f"{c.metric} [{c.slice_label}] {c.compared}" for c in failing[:5])
-    more = f" and {len(failing) - 5} more" if len(failing) > 5 else ""
-    what = "failed" if report.fail_on == "fail" else "failed or warned (--fail-on warn)"
-    return f"{len(failing)} check{'s' if len(failing) != 1 else ''} {what}: {names}{more}"
-
-
-def _write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    click.echo(f"wrote {path}", err=True)
-
-
-def _color() -> bool:
-    import sys
-
-    return sys.stdout.isatty() and "NO_COLOR" not in os.environ
-
-
-# ------------------------------------------------------------------------ baseline
-
-
-@cli.group("baseline")
+@click.group("baseline")
 def baseline_group() -> None:
     """Save and show baseline files: the values CI compares each run with.
 
@@ -255,7 +131,7 @@ def baseline_show(file: Path, metrics: tuple[str, ...], periods: bool, as_json: 
 # ------------------------------------------------------------------------- compare
 
 
-@cli.command("compare")
+@click.command("compare")
 @click.argument("run_a")
 @click.argument("run_b", default="last")
 @click.option("--metric", "-m", "metrics", multiple=True, help="Only this metric (repeatable).")
@@ -307,6 +183,6 @@ def compare_command(
         click.echo(state.registry.reporter("checks-json").render(report), nl=False)
     elif not report.checks:
         click.echo("no checks: no metric of run B has values in run A")
-    failure = finish_gate(state, report, gate, as_json=as_json, color=_color())
+    failure = finish_gate(state, report, gate, as_json=as_json, color=stdout_color())
     if failure:
         raise CheckFailed(failure)

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import click
 
-from cxengine.cli.app import cli, get_state
+from cxengine.cli.options import get_state
 
 
-@cli.command("datasette")
+@click.command("datasette")
 @click.option(
     "--db", "database", type=click.Path(dir_okay=False, path_type=Path), default=None,
     help="Results database. Default: the project's (database: in cxengine.yaml).",

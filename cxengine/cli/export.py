@@ -6,13 +6,13 @@ from pathlib import Path
 
 import click
 
-from cxengine.cli.app import cli
+
 from cxengine.cli.stored_run import load_stored_run, stored_run_options
 
 FORMATS = ("csv", "parquet", "xlsx", "json")
 
 
-@cli.command("export")
+@click.command("export")
 @stored_run_options
 @click.option(
     "--format", "fmt", type=click.Choice(FORMATS), default="csv", show_default=True,

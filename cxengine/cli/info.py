@@ -6,11 +6,11 @@ from typing import Any
 
 import click
 
-from cxengine.cli.app import cli, echo_json, get_state, json_option
+from cxengine.cli.options import echo_json, get_state, json_option
 from cxengine.errors import SpecError
 
 
-@cli.command("metrics")
+@click.command("metrics")
 @json_option
 @click.pass_context
 def metrics_command(ctx: click.Context, as_json: bool) -> None:
@@ -45,7 +45,7 @@ def metrics_command(ctx: click.Context, as_json: bool) -> None:
         raise SpecError(errors)
 
 
-@cli.command("sources")
+@click.command("sources")
 @json_option
 @click.pass_context
 def sources_command(ctx: click.Context, as_json: bool) -> None:
@@ -71,7 +71,7 @@ def sources_command(ctx: click.Context, as_json: bool) -> None:
         _table(rows, ["name", "description", "options"])
 
 
-@cli.command("plugins")
+@click.command("plugins")
 @click.option("--all", "show_all", is_flag=True, help="Include the built-in plugins.")
 @json_option
 @click.pass_context
@@ -101,7 +101,7 @@ def plugins_command(ctx: click.Context, show_all: bool, as_json: bool) -> None:
     _table(rows, ["name", "distribution", "provides", "error"])
 
 
-@cli.command("schema")
+@click.command("schema")
 @click.option(
     "--config", "for_config", is_flag=True, help="Print the schema of cxengine.yaml instead."
 )

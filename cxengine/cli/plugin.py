@@ -6,10 +6,10 @@ from pathlib import Path
 
 import click
 
-from cxengine.cli.app import cli, echo_json, json_option
+from cxengine.cli.options import echo_json, json_option
 
 
-@cli.group("plugin")
+@click.group("plugin")
 def plugin_group() -> None:
     """Tools for plugin authors.
 

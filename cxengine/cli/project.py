@@ -8,12 +8,12 @@ from typing import Any
 
 import click
 
-from cxengine.cli.app import cli, echo_json, get_state, json_option, stderr_is_terminal
-from cxengine.cli.checks import finish_gate, gate_options, prepare_gate
+from cxengine.cli.gate import finish_gate, gate_options, prepare_gate, stdout_color
+from cxengine.cli.options import echo_json, get_state, json_option, stderr_is_terminal
 from cxengine.errors import CheckFailed, ExitCode
 
 
-@cli.command("init")
+@click.command("init")
 @click.argument("directory", default=".", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--rows", default=4000, show_default=True, help="Survey responses to generate.")
 @click.option("--seed", default=7, show_default=True, help="Random seed of the example data.")
@@ -34,7 +34,7 @@ def init_command(directory: Path, rows: int, seed: int, force: bool) -> None:
     click.echo(f"\nNext: cd {directory} && cxengine run")
 
 
-@cli.command("validate")
+@click.command("validate")
 @click.option(
     "--with-data", is_flag=True, help="Also read the datasets and check fields and types."
 )
@@ -81,7 +81,7 @@ def validate_command(ctx: click.Context, with_data: bool, as_json: bool) -> None
         ctx.exit(ExitCode.CHECK_FAILED)
 
 
-@cli.command("run")
+@click.command("run")
 @click.option("--metric", "-m", "metrics", multiple=True, help="Run only this metric (repeatable).")
 @click.option(
     "--no-store", is_flag=True, help="Compute and print, but do not write the results database."
@@ -165,12 +165,12 @@ def run_command(
         from cxengine.report.summary import summary_text
 
         data = from_result(result, state.registry)
-        click.echo(summary_text(data, color=_stdout_color()), nl=False)
+        click.echo(summary_text(data, color=stdout_color()), nl=False)
     else:
-        click.echo(reporter.render(result, color=not as_json and _stdout_color()), nl=False)
+        click.echo(reporter.render(result, color=not as_json and stdout_color()), nl=False)
     _summary(result, quiet=as_json)
     gate_failure = finish_gate(
-        state, result.extra.get("checks"), gate, as_json=as_json, color=_stdout_color()
+        state, result.extra.get("checks"), gate, as_json=as_json, color=stdout_color()
     )
     if max_reject_rate is not None:
         # A row holding a rejected value counts like a broken one: the rate is of
@@ -190,12 +190,6 @@ def run_command(
             raise CheckFailed(f"reject rate above {max_reject_rate:.1%}: " + "; ".join(too_many))
     if gate_failure:
         raise CheckFailed(gate_failure)
-
-
-def _stdout_color() -> bool:
-    import os
-
-    return sys.stdout.isatty() and "NO_COLOR" not in os.environ
 
 
 def _summary(result: Any, quiet: bool) -> None:

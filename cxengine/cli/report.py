@@ -7,11 +7,11 @@ from pathlib import Path
 
 import click
 
-from cxengine.cli.app import cli, get_state
+from cxengine.cli.options import get_state
 from cxengine.cli.stored_run import load_stored_run, stored_run_options
 
 
-@cli.command("report")
+@click.command("report")
 @stored_run_options
 @click.option(
     "--output", "-o", type=click.Path(dir_okay=False, path_type=Path),

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import click
 
-from cxengine.cli.app import cli, echo_json, json_option
+from cxengine.cli.options import echo_json, json_option
 from cxengine.cli.stored_run import load_stored_run, stored_run_options
 
 
-@cli.command("show")
+@click.command("show")
 @stored_run_options
 @click.option(
     "--period",

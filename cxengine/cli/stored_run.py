@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 import click
 
-from cxengine.cli.app import get_state
+from cxengine.cli.options import get_state
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from cxengine.default_plugins.aggregations.common import lit
-from cxengine.default_plugins.aggregations.customer_base import (
+from cxengine.default_plugins.aggregations.customer_spec import (
     SPELL_END,
     SPELL_START,
     CustomerBaseSpec,
