@@ -1,8 +1,14 @@
-"""Numbered schema migrations of the results database.
+"""Named schema migrations of the results database.
 
-Each migration runs once, in order, inside the same transaction as the row that
-records it, so a database is never left half-migrated. Add new ones at the end;
-never edit one that has shipped.
+Each migration runs once, in the order of this file, inside the same transaction as
+the row that records its **name** in `_cxengine_migrations`, so a database is never
+left half-migrated. A migration is known by its name, not its position: features
+developed side by side may add theirs in any order, and a database that recorded
+them in another order still gets exactly the ones it lacks. Add new ones at the end
+with a new name; never edit or rename one that has shipped.
+
+Databases made before 0.2 recorded a position (`id`) with each name; their names
+are the same, so they upgrade without running anything twice.
 """
 
 from __future__ import annotations
@@ -16,7 +22,9 @@ MIGRATIONS: list[tuple[str, Migration]] = []
 
 
 def migration(fn: Migration) -> Migration:
-    """Register a migration; its position in this file is its number."""
+    """Register a migration under its function's name, after those already defined."""
+    if any(name == fn.__name__ for name, _ in MIGRATIONS):
+        raise ValueError(f"two migrations are named {fn.__name__!r}")
     MIGRATIONS.append((fn.__name__, fn))
     return fn
 
@@ -100,25 +108,28 @@ def _execute_each(conn: sqlite3.Connection, script: str) -> None:
 
 
 def apply_migrations(conn: sqlite3.Connection) -> list[str]:
-    """Apply pending migrations; return the names applied. Safe to call concurrently."""
+    """Apply the migrations whose names are not recorded; return them. Safe concurrently."""
     conn.execute(
         "CREATE TABLE IF NOT EXISTS _cxengine_migrations "
         "(id INTEGER PRIMARY KEY, name TEXT, applied TEXT)"
     )
+    conn.execute(
+        "CREATE UNIQUE INDEX IF NOT EXISTS _cxengine_migrations_name ON _cxengine_migrations(name)"
+    )
     applied: list[str] = []
-    for number, (name, fn) in enumerate(MIGRATIONS, start=1):
+    for name, fn in MIGRATIONS:
         # IMMEDIATE takes the write lock first, so two processes cannot both decide
         # that the same migration is pending.
         conn.execute("BEGIN IMMEDIATE")
         try:
             done = conn.execute(
-                "SELECT 1 FROM _cxengine_migrations WHERE id = ?", (number,)
+                "SELECT 1 FROM _cxengine_migrations WHERE name = ?", (name,)
             ).fetchone()
             if not done:
                 fn(conn)
                 conn.execute(
-                    "INSERT INTO _cxengine_migrations (id, name, applied) VALUES (?, ?, ?)",
-                    (number, name, datetime.now(UTC).isoformat(timespec="seconds")),
+                    "INSERT INTO _cxengine_migrations (name, applied) VALUES (?, ?)",
+                    (name, datetime.now(UTC).isoformat(timespec="seconds")),
                 )
                 applied.append(name)
             conn.execute("COMMIT")
@@ -126,6 +137,12 @@ def apply_migrations(conn: sqlite3.Connection) -> list[str]:
             conn.execute("ROLLBACK")
             raise
     return applied
+
+
+def applied_migrations(conn: sqlite3.Connection) -> list[str]:
+    """Return the names of the migrations a database has, in the order it applied them."""
+    rows = conn.execute("SELECT name FROM _cxengine_migrations ORDER BY id").fetchall()
+    return [str(r[0]) for r in rows]
 
 
 @migration
