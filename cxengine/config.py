@@ -22,7 +22,7 @@ from pydantic import (
     model_validator,
 )
 
-from cxengine.dataset.join import JoinConfig
+from cxengine.dataset.join_config import JoinConfig
 from cxengine.errors import ConfigError, Problem, SpecError
 from cxengine.yamlsafe import Positions, YamlProblems, load_file
 
