@@ -6,7 +6,6 @@ from pathlib import Path
 
 import click
 
-
 from cxengine.cli.stored_run import load_stored_run, stored_run_options
 
 FORMATS = ("csv", "parquet", "xlsx", "json")
