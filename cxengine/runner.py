@@ -134,7 +134,10 @@ def load_project_specs(
 
                 problems.append(
                     Problem(
-                        "", 0, "", f"no metric named {name!r}{did_you_mean(name, sorted(known))}"
+                        "",
+                        0,
+                        "--metric",
+                        f"no metric named {name!r}{did_you_mean(name, sorted(known))}",
                     )
                 )
         specs = [s for s in specs if s.name in set(only)]

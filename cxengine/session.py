@@ -62,7 +62,12 @@ def load_datasets(
         cfg = project.model.datasets[name]
         assert cfg.source is not None  # joins are built below
         loaded[name] = load_dataset(
-            con, name, cfg, registry.source(cfg.source), base_dir=project.base_dir
+            con,
+            name,
+            cfg,
+            registry.source(cfg.source),
+            base_dir=project.base_dir,
+            allowed_paths=project.allowed_paths(),
         )
         if progress:
             progress(f"loaded {name}", i + 1, len(ordered))

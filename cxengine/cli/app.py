@@ -23,6 +23,7 @@ class CliState:
 
     pm: PluginManager
     config_path: str | None = None
+    allowed_paths: tuple[str, ...] = ()
     _registry: Registry | None = field(default=None, repr=False)
 
     @property
@@ -33,7 +34,14 @@ class CliState:
 
     def project(self) -> ProjectConfig:
         """Load the project config named by --config, $CXENGINE_CONFIG or the folder."""
-        return load_config(self.config_path)
+        import dataclasses
+        from pathlib import Path
+
+        config = load_config(self.config_path)
+        if not self.allowed_paths:
+            return config
+        extra = tuple(Path(p).expanduser().resolve() for p in self.allowed_paths)
+        return dataclasses.replace(config, cli_allowed_paths=extra)
 
 
 def get_state(ctx: click.Context) -> CliState:
@@ -78,7 +86,10 @@ class CxGroup(click.Group):
             return super().invoke(ctx)
         except CxError as exc:
             # A SpecError is already a list of `file:line: key: message` lines.
-            click.echo(str(exc) if isinstance(exc, SpecError) else f"error: {exc}", err=True)
+            from cxengine.textsafe import visible
+
+            text = str(exc) if isinstance(exc, SpecError) else f"error: {exc}"
+            click.echo(visible(text, keep="\n"), err=True)
             ctx.exit(int(exc.exit_code))
 
 
@@ -93,12 +104,24 @@ class CxGroup(click.Group):
     help="Project config (cxengine.yaml) or its folder. Default: found in this folder or a parent.",
 )
 @click.option(
+    "--allow-path",
+    "allowed_paths",
+    multiple=True,
+    type=click.Path(),
+    help="Let datasets read files under this folder outside the project (repeatable).",
+)
+@click.option(
     "--strict-plugins",
     is_flag=True,
     help="Fail (exit 3) when a plugin cannot be loaded. Also CXENGINE_STRICT_PLUGINS=1.",
 )
 @click.pass_context
-def cli(ctx: click.Context, config_path: str | None, strict_plugins: bool) -> None:
+def cli(
+    ctx: click.Context,
+    config_path: str | None,
+    allowed_paths: tuple[str, ...],
+    strict_plugins: bool,
+) -> None:
     """Customer-experience metrics as code: CSAT, NPS, CES and more from YAML specs.
 
     \b
@@ -107,6 +130,7 @@ def cli(ctx: click.Context, config_path: str | None, strict_plugins: bool) -> No
     """
     state = get_state(ctx)
     state.config_path = config_path
+    state.allowed_paths = allowed_paths
 
 
 # Import the command modules so their @cli.command decorators run.
