@@ -102,7 +102,10 @@ class Session:
         self.project = project
         self.registry = registry or get_registry()
         self.progress = progress
-        self.con: duckdb.DuckDBPyConnection = duckdb.connect()
+        from cxengine import interrupts
+
+        # Tracked so that SIGINT/SIGTERM can stop a running query (cxengine.interrupts).
+        self.con: duckdb.DuckDBPyConnection = interrupts.track(duckdb.connect())
         #: The loaded datasets by name; enrichment adds its tag columns to them.
         self.datasets: dict[str, LoadedDataset] = {}
         self.enrichment: EnrichmentReport | None = None

@@ -436,3 +436,145 @@ def test_visible_escapes_only_what_is_unsafe() -> None:
     assert visible("line\nnext\ttab", keep="\n") == "line\nnext\\x09tab"
     assert visible("Привет, café ✓") == "Привет, café ✓"
     assert visible("\u202eabc\ufeff") == "\\u202eabc\\ufeff"
+
+
+# ------------------------------------------------ item 9: tampered baselines
+
+
+@pytest.fixture(scope="module")
+def gate_project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """A stored run and its baseline file text."""
+    project = make_survey_project(tmp_path_factory.mktemp("gate"), rows=300)
+    config = project / "cxengine.yaml"
+    assert cx(config, "run", "--json").exit_code == 0
+    assert cx(config, "baseline", "save", str(project / "b.json")).exit_code == 0
+    return project, (project / "b.json").read_text("utf-8")
+
+
+def _entry_line(text: str, metric: str) -> tuple[int, dict[str, Any]]:
+    for number, line in enumerate(text.splitlines(), start=1):
+        if f'"metric": "{metric}", "period": ""' in line:
+            return number, json.loads(line.strip().rstrip(","))
+    raise AssertionError(metric)
+
+
+@pytest.mark.parametrize(
+    ("metric", "tamper", "message"),
+    [
+        ("csat", lambda e: e["counts"].update(positive=e["n"] + 9), "cannot exceed n"),
+        ("csat", lambda e: e["counts"].update(positive=-3), "positive cannot be negative"),
+        ("csat", lambda e: e["counts"].update(positive=10**400), "expected a finite number"),
+        ("csat", lambda e: e.update(n=10**400), "n: expected a non-negative integer"),
+        ("nps", lambda e: e["counts"].update(promoters=e["n"], detractors=1), "cannot exceed n"),
+        ("nps", lambda e: e["counts"].update(detractors=-1), "detractors cannot be negative"),
+        ("csat", lambda e: e.update(value=e["value"] / 2), "contradicts its counts"),
+        ("csat_mean", lambda e: e.update(value=e["value"] + 1), "contradicts its counts"),
+        ("csat_mean", lambda e: e["counts"].update(sum_sq=0), "sum_sq"),
+        ("csat_mean", lambda e: e["counts"].update(sum_sq=1e300), "significance test cannot use"),
+        ("ces", lambda e: e["counts"].update(n=e["n"] + 1), "n is"),
+    ],
+)
+def test_a_tampered_baseline_is_a_located_usage_error_and_the_run_is_not_lost(
+    gate_project: tuple[Path, str], tmp_path: Path, metric: str, tamper: Any, message: str
+) -> None:
+    project, text = gate_project
+    number, entry = _entry_line(text, metric)
+    tamper(entry)
+    lines = text.splitlines()
+    lines[number - 1] = "    " + json.dumps(entry) + ","
+    bad = tmp_path / "baseline.json"
+    bad.write_text("\n".join(lines) + "\n", "utf-8")
+    before = _ok_runs(project / "cx.db")
+    stderr = handled(cx(project / "cxengine.yaml", "run", "--baseline", str(bad)), 2)
+    assert f"{bad}:{number}: values[" in stderr and message in stderr, stderr
+    assert _ok_runs(project / "cx.db") == before
+    with sqlite3.connect(project / "cx.db") as con:
+        assert not con.execute("SELECT count(*) FROM runs WHERE status = 'failed'").fetchone()[0]
+
+
+def test_a_comparison_that_fails_never_discards_the_computed_run(
+    gate_project: tuple[Path, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whatever breaks in the comparison, the good run is stored and the error named."""
+    import cxengine.compare
+
+    project, _text = gate_project
+
+    def broken(*_args: Any, **_kwargs: Any) -> Any:
+        raise ValueError("p-value must be within 0…1, got nan")
+
+    monkeypatch.setattr(cxengine.compare, "evaluate_run", broken)
+    db = project / "cx.db"
+    with sqlite3.connect(db) as con:
+        con.execute("DELETE FROM runs")
+    result = cx(project / "cxengine.yaml", "run", "--baseline", str(project / "b.json"))
+    stderr = handled(result, 3)
+    assert "the comparison with the baseline failed: ValueError: p-value" in stderr
+    assert "is stored" in stderr
+    with sqlite3.connect(db) as con:
+        status, values = con.execute("SELECT status, value_count FROM runs").fetchone()
+    assert (status, values) == ("ok", 364)
+
+
+# ------------------------------------------------ item 14: interrupts
+
+SLOW_RUN = """
+import sys, time
+import cxengine.dataset.load as load
+from cxengine.cli import main
+
+real = load.load_dataset
+
+def slow(con, *args, **kwargs):
+    sys.stderr.write("LOADING\\n"); sys.stderr.flush()
+    if sys.argv[1] == "duckdb":  # interrupted inside a DuckDB query
+        con.execute("SELECT count(*) FROM range(1000000000000) a").fetchall()
+    else:
+        time.sleep(600)
+    return real(con, *args, **kwargs)
+
+load.load_dataset = slow
+main(["run", "--json"])
+"""
+
+
+@pytest.mark.parametrize(
+    ("signame", "code", "where"),
+    [
+        ("SIGINT", 130, "python"),
+        ("SIGINT", 130, "duckdb"),
+        ("SIGTERM", 143, "python"),
+        ("SIGTERM", 143, "duckdb"),
+    ],
+)
+def test_a_signal_ends_the_run_as_interrupted(
+    tmp_path: Path, where: str, signame: str, code: int
+) -> None:
+    import signal
+    import time
+
+    project = make_survey_project(tmp_path, rows=40)
+    env = dict(os.environ)
+    env.pop("CXENGINE_CONFIG", None)
+    child = subprocess.Popen(
+        [sys.executable, "-c", SLOW_RUN, where],
+        cwd=project,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stderr is not None
+        assert child.stderr.readline().strip() == "LOADING"  # the run is recorded by now
+        time.sleep(0.3)
+        child.send_signal(getattr(signal, signame))
+        _stdout, stderr = child.communicate(timeout=60)
+    finally:
+        child.kill()
+    assert child.returncode == code, stderr
+    assert f"interrupted ({signame})" in stderr
+    assert "internal error" not in stderr and "Traceback" not in stderr
+    with sqlite3.connect(project / "cx.db") as con:
+        rows = con.execute("SELECT status, error FROM runs").fetchall()
+    assert rows == [("interrupted", f"interrupted by {signame}")]

@@ -180,6 +180,7 @@ def run_command(
     else:
         click.echo(reporter.render(result, color=not as_json and _stdout_color()), nl=False)
     _summary(result, quiet=as_json)
+    judge.raise_if_failed(result.run_id, stored=result.database is not None)
     gate_failure = finish_gate(
         state, result.extra.get("checks"), gate, as_json=as_json, color=_stdout_color()
     )

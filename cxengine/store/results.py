@@ -161,7 +161,7 @@ class ResultsStore:
             if self.conn.in_transaction:
                 with suppress(sqlite3.Error):
                     self.conn.execute("ROLLBACK")
-            if isinstance(exc, sqlite3.Error):
+            if isinstance(exc, sqlite3.Error) and _environmental(exc):
                 raise explain(self.path, exc, "writing") from exc
             raise
 
@@ -261,13 +261,13 @@ class ResultsStore:
             # The flat view gets a column for any slice field this run adds.
             refresh_value_rows(conn, {k for v in values for k in _slice_keys(v.get("slice"))})
 
-    def fail_run(self, run_id: str, error: str) -> None:
-        """Mark a run failed with its error (its earlier results, if any, are kept)."""
+    def fail_run(self, run_id: str, error: str, *, status: str = "failed") -> None:
+        """Mark a run failed (or `interrupted`) with its error; earlier results are kept."""
         with self.write() as conn:
             conn.execute(
-                "UPDATE runs SET status = 'failed', finished = ?, error = ? "
+                "UPDATE runs SET status = ?, finished = ?, error = ? "
                 "WHERE id = ? AND status = 'running'",
-                (now_iso(), error[:2000], run_id),
+                (status, now_iso(), error[:2000], run_id),
             )
 
     def reap_interrupted_runs(self) -> int:
@@ -379,6 +379,11 @@ def _insert_rows(
 
 def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
+
+
+def _environmental(exc: BaseException) -> bool:
+    """True for errors of the file or disk (full, read-only, damaged), not of our SQL."""
+    return isinstance(exc, sqlite3.OperationalError) or type(exc) is sqlite3.DatabaseError
 
 
 def refuse_newer_schema(conn: sqlite3.Connection, path: Path) -> None:
