@@ -281,7 +281,9 @@ def test_a_full_disk_reports_the_real_error(tmp_path: Path) -> None:
     store = ResultsStore(tmp_path / "cx.db")
     pages = store.conn.execute("PRAGMA page_count").fetchone()[0]
     store.conn.execute(f"PRAGMA max_page_count = {pages}")  # the disk is "full" now
-    rows = [{"metric": "m", "period": "", "slice": "{}", "value": "x" * 5000}] * 50
+    from tests.test_store import value
+
+    rows = [value(slice_=f'{{"k": "{i}{"x" * 5000}"}}') for i in range(50)]
     with pytest.raises(StoreError, match="full") as caught:
         store.finish_run("r1", metrics=[], values=rows, rejects=[], meta={})
     assert "no transaction is active" not in str(caught.value)

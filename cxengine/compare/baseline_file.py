@@ -36,7 +36,7 @@ from cxengine.compare.points import Baseline, MetricInfo, Point
 from cxengine.errors import CxError, ExitCode
 
 if TYPE_CHECKING:
-    from cxengine.interfaces import Aggregation
+    from cxengine.interfaces import Kind
     from cxengine.spec.models import MetricSpec
 
 FORMAT = "cxengine-baseline"
@@ -231,7 +231,7 @@ def _finite(x: Any) -> bool:
     return abs(x) <= MAX_COUNT if isinstance(x, int) else math.isfinite(x)
 
 
-def _untestable(agg: Aggregation, spec: MetricSpec, p: Point) -> str | None:
+def _untestable(agg: Kind, spec: MetricSpec, p: Point) -> str | None:
     """Run the kind's own significance test of the entry against itself, as a gate would.
 
     Counts that pass every check above can still be absurd together (a sum of squares
@@ -276,7 +276,7 @@ def _short(value: Any) -> str:
 
 
 def check_against_kinds(
-    baseline: Baseline, specs: Mapping[str, MetricSpec], aggregations: Mapping[str, Aggregation]
+    baseline: Baseline, specs: Mapping[str, MetricSpec], aggregations: Mapping[str, Kind]
 ) -> list[str]:
     """Check each entry of the project's metrics with its kind: counts it can come from
     (positive <= n, promoters + detractors <= n, nothing negative) and a value that
@@ -286,7 +286,9 @@ def check_against_kinds(
     for p in baseline.points:
         spec = specs.get(p.metric)
         agg = aggregations.get(spec.kind) if spec is not None else None
-        if spec is None or agg is None or hasattr(agg, "depends_on"):
+        from cxengine.interfaces import DerivedKind
+
+        if spec is None or agg is None or isinstance(agg, DerivedKind):
             continue  # not compared, or a formula whose inputs are checked instead
         where = baseline.where.get(p.key, baseline.source)
         negative = [k for k, v in p.counts.items() if k in TALLIES and v is not None and v < 0]
