@@ -209,8 +209,10 @@ def _point(entry: Any) -> tuple[Point | None, list[str]]:
         errors.append('slice: expected an object such as {"touchpoint": "website"}')
     if value is not None and not _finite(value):
         errors.append(f"value: expected a number or null, got {_short(value)}")
-    if not isinstance(n, int) or isinstance(n, bool) or not 0 <= n <= MAX_COUNT:
-        errors.append(f"n: expected a non-negative integer below 2^53, got {_short(n)}")
+    if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+        errors.append(f"n: expected a non-negative integer, got {_short(n)}")
+    elif n > MAX_COUNT:
+        errors.append(f"n: {_short(n)} is larger than 2^53, not a count of rows")
     if not isinstance(counts, dict):
         errors.append("counts: expected an object of numbers")
     else:

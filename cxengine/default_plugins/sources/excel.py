@@ -101,8 +101,8 @@ def _open_workbook(path: Path, where: str) -> Any:
         # Judged by content, not name: a CSV renamed .xlsx (or an .xlsx without an
         # extension) is common, and openpyxl's own refusal names neither file nor fix.
         raise DataError(
-            f"{where}: not an .xlsx workbook (an .xlsx file is a zip archive, this is not); "
-            "for a CSV or text export use `source: csv`"
+            f"{where}: not a readable .xlsx workbook (an .xlsx file is a zip archive, this "
+            "is not); for a CSV or text export use `source: csv`"
         )
     try:
         # A file object rather than the name: openpyxl refuses names without an
