@@ -139,7 +139,7 @@ def run_command(
     from cxengine.runner import run_project
 
     state = get_state(ctx)
-    if not as_json:
+    if not as_json and fmt is not None:
         check_names("--format", [fmt], state.registry.reporters, "reporter")
     project = state.project()
     if fmt is None and not as_json and not detail:
