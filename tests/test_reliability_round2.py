@@ -580,3 +580,184 @@ def test_a_signal_ends_the_run_as_interrupted(
     with sqlite3.connect(project / "cx.db") as con:
         rows = con.execute("SELECT status, error FROM runs").fetchall()
     assert rows == [("interrupted", f"interrupted by {signame}")]
+
+
+# ------------------------------------------------ item 10: plugins that misbehave at load
+
+MISBEHAVING = ("cxengine_exits_plugin", "cxengine_systemexit_plugin", "cxengine_noisy_plugin",
+               "cxengine_clashing_plugin")  # fmt: skip
+
+
+@pytest.fixture
+def plugin_survey(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    project = make_survey_project(tmp_path, rows=60)
+    monkeypatch.chdir(project)
+    monkeypatch.delenv("CXENGINE_CONFIG", raising=False)
+    yield project
+    for name in MISBEHAVING:
+        sys.modules.pop(name, None)
+
+
+def _main(*args: str) -> int:
+    from cxengine.cli import main
+
+    with pytest.raises(SystemExit) as code:
+        main(list(args))
+    return int(code.value.code or 0)
+
+
+@pytest.mark.parametrize(
+    ("module", "named"),
+    [
+        ("cxengine_exits_plugin", "called sys.exit(0) while loading"),
+        ("cxengine_systemexit_plugin", "called sys.exit('missing licence key')"),
+        ("cxengine_clashing_plugin", "registers aggregations 'nps', already provided"),
+    ],
+)
+def test_a_plugin_that_exits_or_clashes_is_skipped_and_named(
+    plugin_survey: Path,
+    fake_entry_points: Any,
+    capsys: pytest.CaptureFixture[str],
+    module: str,
+    named: str,
+) -> None:
+    fake_entry_points("misbehaving", module)
+    assert _main("run", "--json") == 0  # the run itself is fine without the plugin
+    out, err = capsys.readouterr()
+    assert json.loads(out)["values"], "the run computed and printed its values"
+    assert "plugin 'misbehaving'" in err and named in err
+    # Strict mode makes it fatal (exit 3), still naming it.
+    assert _main("--strict-plugins", "run", "--json") == 3
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert "plugin 'misbehaving'" in err and named in err
+
+
+def test_a_plugin_printing_at_import_does_not_corrupt_json_stdout(
+    plugin_survey: Path, fake_entry_points: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake_entry_points("noisy", "cxengine_noisy_plugin")
+    assert _main("run", "--json") == 0
+    out, err = capsys.readouterr()
+    json.loads(out)  # one parseable document
+    assert "hello from a noisy plugin" in err
+
+
+def test_a_slow_plugin_is_named_while_it_loads(
+    fake_entry_points: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import cxengine.plugins as plugins
+
+    (tmp_path / "cxengine_slow_plugin.py").write_text("import time\ntime.sleep(0.5)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(plugins, "SLOW_LOAD_S", 0.05)
+    fake_entry_points("slow", "cxengine_slow_plugin")
+    warnings: list[str] = []
+    try:
+        plugins.get_plugin_manager(warn=warnings.append)
+    finally:
+        sys.modules.pop("cxengine_slow_plugin", None)
+    assert any("still loading plugin 'slow'" in w for w in warnings), warnings
+
+
+# ------------------------------------------------ item 17: formula with a tiny divisor
+
+
+@pytest.mark.parametrize(
+    ("expression", "value_is_empty"),
+    [("csat / 1e-320", True), ("csat / 1e-160", False), ("csat * 1e300 * 1e300", True),
+     ("csat / (nps - nps + 1e-320)", True)],
+)  # fmt: skip
+def test_a_formula_with_a_tiny_divisor_gives_an_empty_value_not_a_crash(
+    tmp_path: Path, expression: str, value_is_empty: bool
+) -> None:
+    project = make_survey_project(tmp_path, rows=80)
+    (project / "metric_specs" / "ratio.yaml").write_text(
+        f"name: ratio\nkind: formula\nexpression: {expression}\n", "utf-8"
+    )
+    result = cx(project / "cxengine.yaml", "run", "--json")
+    assert result.exit_code == 0, result.output
+    values = [v for v in json.loads(result.stdout)["values"] if v["metric"] == "ratio"]
+    # Slices where an input has no value are empty for that reason, not this one.
+    values = [v for v in values if not any(w in (v["note"] or "") for w in ("empty", "no value"))]
+    assert values
+    for v in values:
+        if value_is_empty and v["value"] != 0.0:  # 0 / 1e-320 is 0, rightly
+            assert v["value"] is None and "not a finite number" in v["note"], v
+        else:
+            assert v["value"] is not None and v["ci_low"] is None, v
+
+
+# ------------------------------------------------ item 3: backlog slices never open
+
+
+def test_a_backlog_slice_never_open_at_a_period_end_gets_zeros(tmp_path: Path) -> None:
+    lines = ["id,channel,opened,closed"]
+    # email tickets stay open across month ends; chat tickets close within the hour.
+    for i in range(30):
+        day = 1 + i % 27
+        lines.append(f"e{i},email,2024-0{1 + i % 3}-{day:02d}T10:00:00,")
+        month = f"2024-0{1 + i % 3}-{day:02d}"
+        lines.append(f"c{i},chat,{month}T10:00:00,{month}T10:30:00")
+    (tmp_path / "t.csv").write_text("\n".join(lines) + "\n", "utf-8")
+    fields = {"id": "string", "channel": "string", "opened": "datetime", "closed": "datetime"}
+    spec = (
+        "name: backlog\nkind: backlog\ndataset: t\nopened: opened\nclosed: closed\n"
+        "older_than: 0s\nby: [channel]\nperiod: month\n"
+    )
+    config = write_project(tmp_path, {"t": {"source": "csv", "path": "t.csv", "fields": fields}},
+                           {"backlog": spec})  # fmt: skip
+    result = cx(config, "run", "--json", "--no-store")
+    assert result.exit_code == 0, result.output
+    values = json.loads(result.stdout)["values"]
+    by_channel: dict[str, list[Any]] = {}
+    for v in values:
+        if v["slice"]:
+            by_channel.setdefault(v["slice"]["channel"], []).append(v)
+    assert set(by_channel) == {"email", "chat"}
+    periods = {v["period"] for v in by_channel["email"]}
+    assert {v["period"] for v in by_channel["chat"]} == periods
+    assert all(v["value"] == 0 for v in by_channel["chat"])
+
+
+# ------------------------------------------------ item 4: extreme dates
+
+
+@pytest.mark.parametrize(
+    "stamp",
+    ["0001-01-01T00:00:00", "9999-12-31T23:59:59", "0001-01-01T00:00:00+05:00",
+     "0000-01-01T00:00:00", "10000-01-01T00:00:00", "-0005-03-01T00:00:00"],
+)  # fmt: skip
+@pytest.mark.parametrize("period", ["day", "month"])
+def test_an_extreme_date_neither_hangs_nor_crashes_the_run(
+    tmp_path: Path, stamp: str, period: str
+) -> None:
+    lines = ["id,at,score,opened,closed"]
+    for i in range(400):
+        day = f"2024-03-{1 + i % 28:02d}T10:00:00"
+        lines.append(f"{i},{day},{1 + i % 5},{day},{day if i % 2 else ''}")
+    lines.append(f"400,{stamp},5,{stamp},{stamp}")
+    lines.append(f"401,2024-03-05T10:00:00,4,2024-03-05T10:00:00,{stamp}")
+    (tmp_path / "d.csv").write_text("\n".join(lines) + "\n", "utf-8")
+    fields = {"id": "integer", "at": "datetime", "score": "integer", "opened": "datetime",
+              "closed": "datetime"}  # fmt: skip
+    specs = {
+        "csat": f"name: csat\nkind: share\ndataset: d\nfield: score\nscale: [1, 5]\n"
+        f"positive: [4, 5]\ntime: at\nperiod: {period}\n",
+        "backlog": f"name: backlog\nkind: backlog\ndataset: d\nopened: opened\nclosed: closed\n"
+        f"older_than: 1d\nperiod: {period}\n",
+    }
+    config = write_project(
+        tmp_path, {"d": {"source": "csv", "path": "d.csv", "fields": fields}}, specs
+    )
+    result = cx(config, "run", "--json")
+    assert result.exit_code in (0, 1), result.output
+    assert isinstance(result.exception, SystemExit | None), repr(result.exception)
+    assert "Traceback" not in result.output
+    if result.exit_code == 0:
+        doc = json.loads(result.stdout)
+        assert len(doc["values"]) < 25_000, "empty periods are filled within bounds"
+        ds = doc["datasets"]["d"]
+        assert ds["read"] == ds["used"] + ds["rejected"] == 402
+    else:
+        assert "error:" in result.stderr
