@@ -157,10 +157,14 @@ class ProjectModel(BaseModel):
         default_factory=lambda: ["metric_specs"], description="spec files or folders"
     )
     datasets: dict[str, DatasetConfig] = Field(default_factory=dict)
+    allow_paths: list[str] = Field(
+        default_factory=list,
+        description="folders outside the project that datasets may read (relative to this file)",
+    )
     min_n: int = Field(30, ge=1, description="default low-sample threshold for every spec")
     confidence: float = Field(0.95, gt=0.5, lt=1, description="default confidence level")
 
-    @field_validator("metrics", mode="before")
+    @field_validator("metrics", "allow_paths", mode="before")
     @classmethod
     def _one_or_many(cls, value: Any) -> Any:
         return [value] if isinstance(value, str) else value
@@ -175,6 +179,8 @@ class ProjectConfig:
     positions: Positions
     text_hash: str
     extra: dict[str, Any] = field(default_factory=dict)
+    #: Folders allowed on the command line (--allow-path), on top of `allow_paths:`.
+    cli_allowed_paths: tuple[Path, ...] = ()
 
     @property
     def base_dir(self) -> Path:
@@ -188,6 +194,11 @@ class ProjectConfig:
         """Resolve a path from the config against the config's folder."""
         path = Path(p).expanduser()
         return path if path.is_absolute() else self.base_dir / path
+
+    def allowed_paths(self) -> tuple[Path, ...]:
+        """Folders outside the project that datasets may read, resolved."""
+        listed = [self.resolve(p) for p in self.model.allow_paths]
+        return tuple(p.resolve() for p in (*listed, *self.cli_allowed_paths))
 
     def spec_paths(self) -> list[Path]:
         """Return the spec locations (files or folders) from `metrics:`."""

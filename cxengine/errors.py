@@ -32,8 +32,9 @@ class Problem:
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
-        key = f" {self.path}:" if self.path else ""
-        return f"{where}:{key} {self.message}"
+        # A problem with no file (a command-line option) must not print ": message".
+        parts = [p for p in (where, self.path) if p]
+        return ": ".join([*parts, self.message])
 
 
 class CxError(Exception):

@@ -44,6 +44,8 @@ class SourceContext:
     dataset: str
     options: Mapping[str, Any]  # the source's options from cxengine.yaml, validated
     base_dir: Path  # relative paths in options resolve against the config's folder
+    #: Folders outside base_dir that files may be read from (`allow_paths:`, --allow-path).
+    allowed_paths: tuple[Path, ...] = ()
 
     def resolve(self, path: str | Path) -> Path:
         """Resolve a path option against the project folder."""

@@ -8,11 +8,13 @@ reported and skipped instead of taking the tool down (unless strict mode is on).
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import sys
+import threading
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any, TypeVar
@@ -146,16 +148,21 @@ def _load_entry_points(
         if pm.get_plugin(ep.name) is not None or pm.is_blocked(ep.name):
             continue
         try:
-            plugin = ep.load()
-            pm.register(plugin, name=ep.name)
-            try:
-                _probe_hooks(pm, plugin, hooks)
-            except BaseException:
-                pm.unregister(plugin)
-                raise
+            # A plugin's import-time print() must not corrupt `--json` stdout, and one
+            # that hangs must at least be named while it does.
+            with _loading(ep.name, dist_name, warn), contextlib.redirect_stdout(sys.stderr):
+                plugin = ep.load()
+                pm.register(plugin, name=ep.name)
+                try:
+                    _probe_hooks(pm, plugin, hooks)
+                except BaseException:
+                    pm.unregister(plugin)
+                    raise
             pm.entry_points[ep.name] = (dist_name, dist_version)
-        except Exception as exc:  # a broken plugin must never take the tool down
-            detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        except (KeyboardInterrupt, GeneratorExit):
+            raise
+        except BaseException as exc:  # sys.exit() in a plugin must not end the tool either
+            detail = _describe(exc)
             if strict:
                 raise PluginError(ep.name, f"failed to load: {detail}") from exc
             pm.failures.append(PluginInfo(ep.name, dist_name, dist_version, False, detail))
@@ -163,6 +170,39 @@ def _load_entry_points(
                 f"cxengine: plugin {ep.name!r} ({dist_name or 'unknown distribution'}) "
                 f"failed to load and was skipped: {detail}"
             )
+
+
+class NameClash(Exception):
+    """A plugin registers a source, kind, reporter or enricher name already taken."""
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, NameClash):
+        return str(exc)
+    if isinstance(exc, SystemExit):
+        return f"called sys.exit({exc.code!r}) while loading"
+    return "".join(traceback.format_exception_only(type(exc), exc)).strip()
+
+
+#: After this long, a plugin still loading is named on stderr (it may hang).
+SLOW_LOAD_S = 5.0
+
+
+@contextlib.contextmanager
+def _loading(name: str, dist: str | None, warn: Callable[[str], None]) -> Iterator[None]:
+    timer = threading.Timer(
+        SLOW_LOAD_S,
+        lambda: warn(
+            f"cxengine: still loading plugin {name!r} ({dist or 'unknown distribution'}) "
+            f"after {SLOW_LOAD_S:g} s; if it hangs, uninstall that distribution"
+        ),
+    )
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
 
 
 def _probe_hooks(pm: PluginManager, plugin: object, hooks: tuple[str, ...] | None = None) -> None:
@@ -176,14 +216,36 @@ def _probe_hooks(pm: PluginManager, plugin: object, hooks: tuple[str, ...] | Non
     """
     import click
 
+    taken: list[str] = []
     for caller in pm.get_hookcallers(plugin) or []:
-        for impl in caller.get_hookimpls():
-            if impl.plugin is not plugin or (hooks is not None and caller.name not in hooks):
-                continue
-            if caller.name == "register_commands":
-                impl.function(cli=click.Group("probe"))
-            else:
-                impl.function(register=lambda *_args, **_kwargs: None)
+        if hooks is not None and caller.name not in hooks:
+            continue
+        if caller.name == "register_commands":
+            for impl in caller.get_hookimpls():
+                if impl.plugin is plugin:
+                    impl.function(cli=click.Group("probe"))
+            continue
+        mine = _names_registered(caller, lambda impl: impl.plugin is plugin)
+        others = _names_registered(caller, lambda impl: impl.plugin is not plugin)
+        taken.extend(f"{caller.name.removeprefix('register_')} {n!r}" for n in mine & others)
+    if taken:
+        # Registering a name another plugin owns would make every command fail when the
+        # registry is built; refusing the newcomer here keeps the tool working.
+        raise NameClash(f"registers {', '.join(sorted(taken))}, already provided by another plugin")
+
+
+def _names_registered(caller: Any, which: Callable[[Any], bool]) -> set[str]:
+    names: set[str] = set()
+
+    def register(item: Any, *_args: Any, **_kwargs: Any) -> None:
+        name = getattr(item, "name", None)
+        if isinstance(name, str):
+            names.add(name)
+
+    for impl in caller.get_hookimpls():
+        if which(impl):
+            impl.function(register=register)
+    return names
 
 
 T = TypeVar("T")
@@ -238,7 +300,9 @@ class Registry:
                 owner_of[name] = _plugin
 
             try:
-                impl.function(register=register)
+                # A hook that prints must not corrupt `--json` on stdout.
+                with contextlib.redirect_stdout(sys.stderr):
+                    impl.function(register=register)
             except PluginError:
                 raise
             except Exception as exc:

@@ -9,12 +9,13 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import signal
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cxengine import __version__
+from cxengine import __version__, interrupts
 from cxengine.compute.values import MetricValue, SpecResult
 from cxengine.config import ProjectConfig
 from cxengine.enrich import add_tag_types, check_enrichment, declared_tag_types
@@ -134,7 +135,10 @@ def load_project_specs(
 
                 problems.append(
                     Problem(
-                        "", 0, "", f"no metric named {name!r}{did_you_mean(name, sorted(known))}"
+                        "",
+                        0,
+                        "--metric",
+                        f"no metric named {name!r}{did_you_mean(name, sorted(known))}",
                     )
                 )
         specs = [s for s in specs if s.name in set(only)]
@@ -374,9 +378,14 @@ class RunAttempt:
 
     def fail(self, exc: BaseException) -> None:
         """Mark the attempt failed with the error (never hides the original error)."""
-        message = "interrupted" if isinstance(exc, KeyboardInterrupt) else str(exc)
+        signum = interrupts.received()
+        if isinstance(exc, KeyboardInterrupt) or signum is not None:
+            name = signal.Signals(signum).name if signum else "KeyboardInterrupt"
+            with contextlib.suppress(Exception):
+                self.store.fail_run(self.id, f"interrupted by {name}", status="interrupted")
+            return
         with contextlib.suppress(Exception):
-            self.store.fail_run(self.id, f"{type(exc).__name__}: {message}")
+            self.store.fail_run(self.id, f"{type(exc).__name__}: {exc}")
 
     def close(self) -> None:
         """Close the results database."""

@@ -62,7 +62,12 @@ def load_datasets(
         cfg = project.model.datasets[name]
         assert cfg.source is not None  # joins are built below
         loaded[name] = load_dataset(
-            con, name, cfg, registry.source(cfg.source), base_dir=project.base_dir
+            con,
+            name,
+            cfg,
+            registry.source(cfg.source),
+            base_dir=project.base_dir,
+            allowed_paths=project.allowed_paths(),
         )
         if progress:
             progress(f"loaded {name}", i + 1, len(ordered))
@@ -97,7 +102,10 @@ class Session:
         self.project = project
         self.registry = registry or get_registry()
         self.progress = progress
-        self.con: duckdb.DuckDBPyConnection = duckdb.connect()
+        from cxengine import interrupts
+
+        # Tracked so that SIGINT/SIGTERM can stop a running query (cxengine.interrupts).
+        self.con: duckdb.DuckDBPyConnection = interrupts.track(duckdb.connect())
         #: The loaded datasets by name; enrichment adds its tag columns to them.
         self.datasets: dict[str, LoadedDataset] = {}
         self.enrichment: EnrichmentReport | None = None

@@ -396,10 +396,12 @@ def test_cp1251_text_is_decoded_not_garbled(tmp_path: Path) -> None:
 
 def test_a_bom_never_leaks_into_the_first_column_name(tmp_path: Path) -> None:
     for name in ("bom_utf8.csv", "bom_utf16.csv"):
-        shutil.copy(BROKEN / name, tmp_path)
+        project = tmp_path / name.split(".")[0]
+        project.mkdir()
+        shutil.copy(BROKEN / name, project)
         config = write_project(
-            tmp_path / name.split(".")[0],
-            {"d": {"source": "csv", "path": f"../{name}"}},
+            project,
+            {"d": {"source": "csv", "path": name}},
             {"rows": count_spec() + "by: [id]\n"},
         )
         result = cx_run(config, "--no-store")
@@ -566,8 +568,9 @@ def test_a_damaged_workbook_stops_the_run_cleanly(tmp_path: Path) -> None:
     (tmp_path / "cut.xlsx").write_bytes(data[: len(data) // 2])
     message = run_failure(tmp_path, {"source": "excel", "path": "cut.xlsx"})
     assert "dataset 'd': cut.xlsx: not a readable .xlsx workbook" in message
-    (tmp_path / "old.xls").write_bytes(b"\xd0\xcf\x11\xe0" + b"\0" * 100)
-    message = run_failure(tmp_path / "x", {"source": "excel", "path": "../old.xls"})
+    (tmp_path / "x").mkdir()
+    (tmp_path / "x" / "old.xls").write_bytes(b"\xd0\xcf\x11\xe0" + b"\0" * 100)
+    message = run_failure(tmp_path / "x", {"source": "excel", "path": "old.xls"})
     assert ".xls workbooks are not supported" in message
 
 

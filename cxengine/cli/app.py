@@ -98,7 +98,10 @@ class CxGroup(click.Group):
             return super().invoke(ctx)
         except CxError as exc:
             # A SpecError is already a list of `file:line: key: message` lines.
-            click.echo(str(exc) if isinstance(exc, SpecError) else f"error: {exc}", err=True)
+            from cxengine.textsafe import visible
+
+            text = str(exc) if isinstance(exc, SpecError) else f"error: {exc}"
+            click.echo(visible(text, keep="\n"), err=True)
             ctx.exit(int(exc.exit_code))
 
 
@@ -113,12 +116,24 @@ class CxGroup(click.Group):
     help="Project config (cxengine.yaml) or its folder. Default: found in this folder or a parent.",
 )
 @click.option(
+    "--allow-path",
+    "allowed_paths",
+    multiple=True,
+    type=click.Path(),
+    help="Let datasets read files under this folder outside the project (repeatable).",
+)
+@click.option(
     "--strict-plugins",
     is_flag=True,
     help="Fail (exit 3) when a plugin cannot be loaded. Also CXENGINE_STRICT_PLUGINS=1.",
 )
 @click.pass_context
-def cli(ctx: click.Context, config_path: str | None, strict_plugins: bool) -> None:
+def cli(
+    ctx: click.Context,
+    config_path: str | None,
+    allowed_paths: tuple[str, ...],
+    strict_plugins: bool,
+) -> None:
     """Customer-experience metrics as code: CSAT, NPS, CES and more from YAML specs.
 
     \b
@@ -129,3 +144,4 @@ def cli(ctx: click.Context, config_path: str | None, strict_plugins: bool) -> No
     state.config_path = config_path
     if strict_plugins:
         state.strict = True
+    state.allowed_paths = allowed_paths

@@ -87,10 +87,12 @@ def baseline_show(file: Path, metrics: tuple[str, ...], periods: bool, as_json: 
     Example:
         cxengine baseline show baseline.json --metric nps
     """
+    from cxengine.cli.usage import check_names
     from cxengine.compare import load_baseline
     from cxengine.compare.wording import num
 
     baseline = load_baseline(file)
+    check_names("--metric", metrics, baseline.metrics, "metric")
     points = [
         p
         for p in baseline.points
@@ -163,6 +165,9 @@ def compare_command(
     project = state.project()
     a = read_run_at(project.database_path, run_a)
     b = read_run_at(project.database_path, run_b)
+    from cxengine.cli.usage import check_names
+
+    check_names("--metric", metrics, b.metrics, "metric")
     specs = stored_specs(b, state.registry, metrics or None)
     data = [
         MetricData(

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 import click
 
-from cxengine.errors import ConfigError
+from cxengine.errors import ConfigError, CxError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -76,7 +76,7 @@ def gate_options(fn: F) -> F:
     return fn
 
 
-def prepare_gate(state: Any, project: Any, gate: dict[str, Any]) -> Callable[[Any], Any]:
+def prepare_gate(state: Any, project: Any, gate: dict[str, Any]) -> Judge:
     """Load the baseline now (before this run is stored) and return the judge of the run."""
     from cxengine.compare import evaluate_run, load_baseline, read_run_at
 
@@ -85,6 +85,7 @@ def prepare_gate(state: Any, project: Any, gate: dict[str, Any]) -> Callable[[An
     baseline = None
     if gate.get("baseline_file"):
         baseline = load_baseline(gate["baseline_file"])
+        _check_baseline(baseline, state, project)
     elif gate.get("baseline_run"):
         baseline = read_run_at(project.database_path, gate["baseline_run"]).as_baseline()
     options = {
@@ -92,7 +93,52 @@ def prepare_gate(state: Any, project: Any, gate: dict[str, Any]) -> Callable[[An
         "family": gate["family"],
         "fail_on": gate["fail_on"],
     }
-    return lambda result: evaluate_run(result, state.registry, baseline, **options)
+    return Judge(lambda result: evaluate_run(result, state.registry, baseline, **options))
+
+
+def _check_baseline(baseline: Any, state: Any, project: Any) -> None:
+    """Refuse (exit 2) a baseline whose entries the project's kinds cannot have produced."""
+    from cxengine.compare.baseline_file import BaselineFileError, check_against_kinds
+    from cxengine.runner import load_project_specs
+
+    specs, _problems = load_project_specs(project, state.registry)
+    by_name = {s.name: s.spec for s in specs}
+    problems = check_against_kinds(baseline, by_name, state.registry.aggregations)
+    if problems:
+        raise BaselineFileError("\n".join(problems))
+
+
+class Judge:
+    """Judges a computed run; a comparison that fails keeps the run instead of losing it.
+
+    The judge runs inside the run, before it is stored: an exception there used to
+    mark a good run failed and drop its values. It is kept here instead and raised by
+    `raise_if_failed` once the run is safely stored.
+    """
+
+    def __init__(self, judge: Callable[[Any], Any]):
+        self.judge = judge
+        self.error: Exception | None = None
+
+    def __call__(self, result: Any) -> Any:
+        try:
+            return self.judge(result)
+        except Exception as exc:  # the run is still good: store it, then report this
+            self.error = exc
+            return None
+
+    def raise_if_failed(self, run_id: str, stored: bool) -> None:
+        """Raise the comparison's error, saying the run itself was kept."""
+        if self.error is None:
+            return
+        kept = f"run {run_id} is stored" if stored else f"run {run_id} was computed"
+        what = str(self.error)
+        if not isinstance(self.error, CxError):
+            what = f"{type(self.error).__name__}: {what}"
+        error = CxError(f"the comparison with the baseline failed: {what}; {kept}")
+        if isinstance(self.error, CxError):
+            error.exit_code = self.error.exit_code
+        raise error from self.error
 
 
 def finish_gate(

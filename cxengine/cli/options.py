@@ -33,6 +33,8 @@ class CliState:
     config_path: str | None = None
     #: --strict-plugins or CXENGINE_STRICT_PLUGINS: a plugin that fails to load is fatal.
     strict: bool | None = None
+    #: --allow-path: folders outside the project that datasets may read.
+    allowed_paths: tuple[str, ...] = ()
     _registry: Registry | None = field(default=None, repr=False)
     _warned: set[str] = field(default_factory=set, repr=False)
 
@@ -73,9 +75,16 @@ class CliState:
 
     def project(self) -> ProjectConfig:
         """Load the project config named by --config, $CXENGINE_CONFIG or the folder."""
+        import dataclasses
+        from pathlib import Path
+
         from cxengine.config import load_config
 
-        return load_config(self.config_path)
+        config = load_config(self.config_path)
+        if not self.allowed_paths:
+            return config
+        extra = tuple(Path(p).expanduser().resolve() for p in self.allowed_paths)
+        return dataclasses.replace(config, cli_allowed_paths=extra)
 
 
 def get_state(ctx: click.Context) -> CliState:

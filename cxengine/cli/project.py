@@ -10,7 +10,7 @@ import click
 
 from cxengine.cli.gate import finish_gate, gate_options, prepare_gate, stdout_color
 from cxengine.cli.options import echo_json, get_state, json_option, stderr_is_terminal
-from cxengine.errors import CheckFailed, ExitCode
+from cxengine.errors import CheckFailed, ExitCode, SpecError
 
 
 @click.command("init")
@@ -135,9 +135,12 @@ def run_command(
         cxengine run --metric nps --json
         cxengine run --baseline baseline.json --junit checks.xml --markdown checks.md
     """
+    from cxengine.cli.usage import check_names
     from cxengine.runner import run_project
 
     state = get_state(ctx)
+    if not as_json and fmt is not None:
+        check_names("--format", [fmt], state.registry.reporters, "reporter")
     project = state.project()
     if fmt is None and not as_json and not detail:
         reporter = None  # the summary, built after the run
@@ -146,14 +149,22 @@ def run_command(
     # Before this run is stored, so that --baseline-run last means the run before it.
     judge = prepare_gate(state, project, gate)
     with _progress() as progress:
-        result = run_project(
-            project,
-            state.registry,
-            only=list(metrics) or None,
-            store=not no_store,
-            progress=progress,
-            checks=judge,
-        )
+        try:
+            result = run_project(
+                project,
+                state.registry,
+                only=list(metrics) or None,
+                store=not no_store,
+                progress=progress,
+                checks=judge,
+            )
+        except SpecError as exc:
+            # A --metric typo is a usage error (exit 2), not a broken spec.
+            if exc.problems and all(p.path == "--metric" for p in exc.problems):
+                raise click.BadParameter(
+                    "; ".join(p.message for p in exc.problems), param_hint="'--metric'"
+                ) from None
+            raise
     if tags and result.database:
         from cxengine.store.results import ResultsStore
 
@@ -169,6 +180,7 @@ def run_command(
     else:
         click.echo(reporter.render(result, color=not as_json and stdout_color()), nl=False)
     _summary(result, quiet=as_json)
+    judge.raise_if_failed(result.run_id, stored=result.database is not None)
     gate_failure = finish_gate(
         state, result.extra.get("checks"), gate, as_json=as_json, color=stdout_color()
     )
@@ -224,8 +236,11 @@ def _summary(result: Any, quiet: bool) -> None:
             f"see rejects: sqlite3 {result.database} "
             f"\"select * from rejects where run_id = '{result.run_id}'\""
         )
+    from cxengine.textsafe import visible
+
     for line in lines:
-        click.echo(line, err=True)
+        # Notes quote data (column names, values): shown, never sent to the terminal raw.
+        click.echo(visible(line), err=True)
 
 
 class _progress:

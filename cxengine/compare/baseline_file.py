@@ -30,13 +30,20 @@ import os
 import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cxengine.compare.points import Baseline, MetricInfo, Point
 from cxengine.errors import CxError, ExitCode
 
+if TYPE_CHECKING:
+    from cxengine.interfaces import Kind
+    from cxengine.spec.models import MetricSpec
+
 FORMAT = "cxengine-baseline"
 VERSION = 1
+MAX_COUNT = 2**53
+#: Counts that tally rows: never negative (sums of scores may be).
+TALLIES = frozenset({"n", "positive", "promoters", "detractors", "passives", "k", "rows"})
 
 
 class BaselineFileError(CxError):
@@ -152,12 +159,14 @@ def parse_baseline(doc: Any, text: str, name: str) -> Baseline:
         values = []
     lines = _entry_lines(text)
     points: list[Point] = []
+    located: dict[tuple[str, str, str], str] = {}
     for i, entry in enumerate(values):
         where = f"{name}:{lines[i]}" if i < len(lines) else name
         point, errors = _point(entry)
         problems.extend(f"{where}: values[{i}].{e}" for e in errors)
         if point is not None:
             points.append(point)
+            located[point.key] = f"{where}: values[{i}]"
     seen: set[tuple[str, str, str]] = set()
     for p in points:
         if p.key in seen:
@@ -168,7 +177,9 @@ def parse_baseline(doc: Any, text: str, name: str) -> Baseline:
     if problems:
         raise BaselineFileError("\n".join(problems))
     run_id = doc.get("run_id")
-    return Baseline(name, points, metrics, run_id if isinstance(run_id, str) else None)
+    return Baseline(
+        name, points, metrics, run_id if isinstance(run_id, str) else None, where=located
+    )
 
 
 def _entry_lines(text: str) -> list[int]:
@@ -197,11 +208,17 @@ def _point(entry: Any) -> tuple[Point | None, list[str]]:
     if not isinstance(slice_, dict):
         errors.append('slice: expected an object such as {"touchpoint": "website"}')
     if value is not None and not _finite(value):
-        errors.append(f"value: expected a number or null, got {value!r}")
+        errors.append(f"value: expected a number or null, got {_short(value)}")
     if not isinstance(n, int) or isinstance(n, bool) or n < 0:
-        errors.append(f"n: expected a non-negative integer, got {n!r}")
-    if not isinstance(counts, dict) or not all(v is None or _finite(v) for v in counts.values()):
+        errors.append(f"n: expected a non-negative integer, got {_short(n)}")
+    elif n > MAX_COUNT:
+        errors.append(f"n: {_short(n)} is larger than 2^53, not a count of rows")
+    if not isinstance(counts, dict):
         errors.append("counts: expected an object of numbers")
+    else:
+        for key, count in counts.items():
+            if count is not None and not _finite(count):
+                errors.append(f"counts.{key}: expected a finite number, got {_short(count)}")
     if errors:
         return None, errors
     assert isinstance(metric, str) and isinstance(n, int)  # checked above
@@ -209,7 +226,102 @@ def _point(entry: Any) -> tuple[Point | None, list[str]]:
 
 
 def _finite(x: Any) -> bool:
-    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
+    # Integers beyond 2^53 are refused too: as floats they lose their last digits, and
+    # a 400-digit one cannot become a float at all.
+    if isinstance(x, bool) or not isinstance(x, int | float):
+        return False
+    return abs(x) <= MAX_COUNT if isinstance(x, int) else math.isfinite(x)
+
+
+def _untestable(agg: Kind, spec: MetricSpec, p: Point) -> str | None:
+    """Run the kind's own significance test of the entry against itself, as a gate would.
+
+    Counts that pass every check above can still be absurd together (a sum of squares
+    of 1e300): the test the gate runs is the final judge of whether they can be used.
+    """
+    from cxengine.compare.significance import run_test
+
+    try:
+        result = run_test(agg, spec, p.counts, p.counts, "smaller")
+    except (ValueError, ArithmeticError, TypeError, KeyError) as exc:
+        return f"the significance test cannot use them: {exc}"
+    p_value = getattr(result, "p_value", None)
+    if isinstance(p_value, float) and not math.isfinite(p_value):
+        return "the significance test cannot use them (p-value is not a number)"
+    return None
+
+
+def _tallies_above_n(p: Point) -> str | None:
+    n = p.counts.get("n", p.n)
+    if n is None:
+        return None
+    if n != p.n:
+        return f"n is {_short(n)} but the entry's n is {p.n}"
+    parts = {k: v for k, v in p.counts.items() if k in TALLIES - {"n", "rows"} and v is not None}
+    over = [f"{k} ({v:g})" for k, v in parts.items() if v > n]
+    if over:
+        return f"{', '.join(over)} cannot exceed n ({n:g})"
+    total, squares = p.counts.get("sum"), p.counts.get("sum_sq")
+    if n and total is not None and squares is not None and squares * n < total * total * 0.999:
+        # sum_sq >= sum^2 / n for any numbers (the variance is never negative).
+        return f"sum_sq ({squares:g}) is below sum^2 / n ({total * total / n:g}): not possible"
+    groups = [k for k in ("promoters", "passives", "detractors") if k in parts]
+    if len(groups) > 1 and sum(parts[k] for k in groups) > n:
+        added = " + ".join(f"{parts[k]:g}" for k in groups)
+        return f"{' + '.join(groups)} ({added}) cannot exceed n ({n:g})"
+    return None
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:20]}…({len(text)} characters)"
+
+
+def check_against_kinds(
+    baseline: Baseline, specs: Mapping[str, MetricSpec], aggregations: Mapping[str, Kind]
+) -> list[str]:
+    """Check each entry of the project's metrics with its kind: counts it can come from
+    (positive <= n, promoters + detractors <= n, nothing negative) and a value that
+    agrees with them. Return the problems, located; entries of other metrics pass.
+    """
+    problems: list[str] = []
+    for p in baseline.points:
+        spec = specs.get(p.metric)
+        agg = aggregations.get(spec.kind) if spec is not None else None
+        from cxengine.interfaces import DerivedKind
+
+        if spec is None or agg is None or isinstance(agg, DerivedKind):
+            continue  # not compared, or a formula whose inputs are checked instead
+        where = baseline.where.get(p.key, baseline.source)
+        negative = [k for k, v in p.counts.items() if k in TALLIES and v is not None and v < 0]
+        if negative:
+            problems.append(f"{where}.counts: {', '.join(negative)} cannot be negative")
+            continue
+        too_many = _tallies_above_n(p)
+        if too_many:
+            problems.append(f"{where}.counts: {too_many}")
+            continue
+        try:
+            estimate = agg.estimate(spec, p.counts)
+        except (ValueError, ArithmeticError, TypeError, KeyError) as exc:
+            problems.append(f"{where}.counts: {exc}")
+            continue
+        bounds = [getattr(estimate, k, None) for k in ("value", "ci_low", "ci_high")]
+        if any(isinstance(b, float) and not math.isfinite(b) for b in bounds):
+            problems.append(f"{where}.counts: they give no finite value and interval")
+            continue
+        unusable = _untestable(agg, spec, p)
+        if unusable:
+            problems.append(f"{where}.counts: {unusable}")
+            continue
+        value = getattr(estimate, "value", None)
+        if p.value is None or value is None or not isinstance(value, int | float):
+            continue
+        if not math.isclose(p.value, value, rel_tol=1e-6, abs_tol=1e-6):
+            problems.append(
+                f"{where}.value: {p.value:g} contradicts its counts, which give {value:.6g}"
+            )
+    return problems
 
 
 def baseline_from_points(

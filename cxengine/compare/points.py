@@ -91,6 +91,8 @@ class Baseline:
     points: list[Point]
     metrics: dict[str, MetricInfo] = field(default_factory=dict)
     run_id: str | None = None
+    #: Where each point was read ("baseline.json:12: values[7]"), for located problems.
+    where: dict[tuple[str, str, str], str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._index = {p.key: p for p in self.points}

@@ -60,8 +60,16 @@ def read_run_at(database: Path, ref: str) -> StoredRun:
         raise StoreError(
             f"no results database at {database}: run `cxengine run` first to store a run"
         )
-    with ResultsStore(database) as store:
-        return read_run(store, ref)
+    import sqlite3
+
+    from cxengine.store.results import explain
+
+    # Read-only: comparing or saving a baseline must work on a read-only copy too.
+    with ResultsStore(database, readonly=True) as store:
+        try:
+            return read_run(store, ref)
+        except sqlite3.Error as exc:
+            raise explain(Path(database), exc, "reading run " + repr(ref)) from None
 
 
 def stored_specs(

@@ -158,9 +158,14 @@ def evaluate(formula: Formula, values: Mapping[str, float]) -> tuple[float, dict
             return a * b, _combine(da, b, db, a)
         if b == 0:
             raise DivisionByZero(ast.unparse(node.right))
-        return a / b, _combine(da, 1.0 / b, db, -a / (b * b))
+        # -a / b / b, not -a / (b * b): b * b underflows to 0 for a tiny b (1e-320).
+        return a / b, _combine(da, 1.0 / b, db, -a / b / b)
 
-    value, grad = walk(formula.tree)
+    try:
+        value, grad = walk(formula.tree)
+    except (ZeroDivisionError, OverflowError):
+        # A tiny divisor overflows somewhere in the value or its derivatives.
+        raise OverflowError("the result is not a finite number") from None
     if not math.isfinite(value):
         raise OverflowError("the result is not a finite number")
     return value, grad

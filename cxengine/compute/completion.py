@@ -15,7 +15,7 @@ the engine: n = 0 and an empty value.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from cxengine.compute.values import MetricValue, slice_key
@@ -90,13 +90,20 @@ def missing_windows(
     plan: Plan,
     windows: str,
     values: Sequence[MetricValue],
+    data_slices: Sequence[Mapping[str, Any]] = (),
 ) -> list[MetricValue]:
-    """Return the values of calendar windows (× slices) that no row was joined to."""
+    """Return the values of calendar windows (× slices) that no row was joined to.
+
+    The slices are those of the values and `data_slices` (every slice of the rows), so
+    a slice that no window ever counted still gets its zeros.
+    """
     spec, kind = plan.spec, plan.kind
     periods = [row[0] for row in con.execute(f'SELECT _cx_period FROM "{windows}"').fetchall()]
     slices: dict[str, dict[str, Any]] = {"{}": {}}
     for v in values:
         slices.setdefault(v.slice_key, v.slice)
+    for found in data_slices:
+        slices.setdefault(slice_key(dict(found)), dict(found))
     present = {(v.period, v.slice_key) for v in values}
     empty = dict.fromkeys(plan.counts(), None)
     out: list[MetricValue] = []

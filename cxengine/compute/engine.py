@@ -15,6 +15,7 @@ cxengine/interfaces.py, asked with `isinstance`:
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -22,7 +23,12 @@ from typing import TYPE_CHECKING, Any
 from sqlglot import exp
 
 from cxengine.compute import completion
-from cxengine.compute.periods import next_period, period_floor
+from cxengine.compute.periods import (
+    MAX_FILLED_PERIODS,
+    next_period_or_none,
+    period_count,
+    period_floor,
+)
 from cxengine.compute.plan import Plan, plan_spec
 from cxengine.compute.pooled import pool_periods
 from cxengine.compute.prepared import materialise
@@ -107,7 +113,10 @@ def run_plan(con: duckdb.DuckDBPyConnection, plan: Plan) -> SpecResult:
         # window nothing overlaps) still get their value: 0 %, a backlog of 0, …
         values.extend(completion.missing_categories(spec, kind, values))
         if windows is not None:
-            values.extend(completion.missing_windows(con, plan, windows, values))
+            # Every slice of the data, also one never open at any window's end: its
+            # backlog is 0 in every period, not absent (docs/kinds/backlog.md).
+            every = _data_slices(con, spec, plan.table, plan.where)
+            values.extend(completion.missing_windows(con, plan, windows, values, every))
     if plan.pools_periods:
         # A rate per period (churn): the all-periods value pools the periods' counts.
         values = pool_periods(spec, kind, values)
@@ -136,10 +145,19 @@ def _make_windows(
     if where is not None:
         q = q.where(where.copy())
     row = con.execute(q.sql(dialect="duckdb")).fetchone() or ()
-    stamps = [v for v in row if v is not None]
+    # Out-of-range timestamps come back as text; the rest bound the windows.
+    stamps = [v for v in row if isinstance(v, datetime)]
     if not stamps:
         return None
     first, last = min(stamps), max(stamps)
+    if spec.period != "none":
+        span = period_count(spec.period, first.date(), last.date())
+        if span > MAX_FILLED_PERIODS:
+            # One item opened in year 1 must not make millions of windows: the latest
+            # periods are kept (docs/reliability.md).
+            first = datetime.combine(
+                _periods_back(spec.period, last.date(), MAX_FILLED_PERIODS), datetime.min.time()
+            )
     rows: list[tuple[date | None, datetime, datetime]] = []
     if spec.period == "none":
         rows.append((None, first, last + timedelta(microseconds=1)))
@@ -147,10 +165,15 @@ def _make_windows(
         start = period_floor(spec.period, first.date())
         end_all = start
         while start <= last.date():
-            end = next_period(spec.period, start)
+            following = next_period_or_none(spec.period, start)
+            if following is None:  # the period of 9999-12-31 has no end Python can hold
+                break
+            end = following
             rows.append((start, _midnight(start), _midnight(end)))
             end_all = end
             start = end
+        if not rows:
+            return None
         rows.append((None, rows[0][1], _midnight(end_all)))
     name = f"_cx_windows_{spec.name}"
     con.execute(
@@ -159,6 +182,17 @@ def _make_windows(
     )
     con.executemany(f'INSERT INTO "{name}" VALUES (?, ?, ?)', rows)
     return name
+
+
+def _periods_back(grain: str, last: date, count: int) -> date:
+    """Return the first day of the period `count - 1` periods before the one of `last`."""
+    if grain in ("day", "week"):
+        step = 1 if grain == "day" else 7
+        return period_floor(grain, last) - timedelta(days=step * (count - 1))
+    months = {"month": 1, "quarter": 3, "year": 12}[grain] * (count - 1)
+    start = period_floor(grain, last)
+    m = start.year * 12 + start.month - 1 - months
+    return date(max(1, m // 12), m % 12 + 1, 1)
 
 
 def _midnight(d: date) -> datetime:
@@ -210,30 +244,46 @@ def _to_values(spec: MetricSpec, kind: Kind, row: dict[str, Any]) -> list[Metric
     ]
 
 
-def _empty_periods(spec: MetricSpec, values: Sequence[MetricValue]) -> list[MetricValue]:
+def _empty_periods(spec: MetricSpec, values: list[MetricValue]) -> list[MetricValue]:
     """Return n = 0 values for the periods inside the data's range that have no rows.
 
     A trend line must show a gap as a gap: a month without answers is present with
     an empty value, for the overall series and for every slice seen in any period.
     """
-    periods = sorted({v.period for v in values if v.period is not None})
+    # DuckDB hands back dates outside Python's range (year 0, 10000) as text: such a
+    # period cannot be filled around.
+    periods = sorted({v.period for v in values if isinstance(v.period, date)})
     if not periods:
+        return []
+    span = period_count(spec.period, periods[0], periods[-1])
+    if span > MAX_FILLED_PERIODS:
+        # One row dated 0001-01-01 would otherwise fill millions of days (hang, memory).
+        note = (
+            f"empty periods not filled: the data spans {span:,} {spec.period}s "
+            f"({periods[0]} to {periods[-1]}); check for a date out of range"
+        )
+        for i, v in enumerate(values):
+            if v.period is None and not v.note:
+                values[i] = dataclasses.replace(v, note=note)
         return []
     present = {(v.period, v.slice_key) for v in values}
     slices = {v.slice_key: v.slice for v in values if v.period is not None}
     out = []
     gap = Estimate(None, 0, note="no rows in this period")
-    p = periods[0]
-    while p <= periods[-1]:
+    p: date | None = periods[0]
+    while p is not None and p <= periods[-1]:
         for key, sl in slices.items():
             if (p, key) not in present:
                 out.append(MetricValue.from_estimate(spec, gap, period=p, slice=sl, counts={}))
-        p = next_period(spec.period, p)
+        p = next_period_or_none(spec.period, p)
     return out
 
 
 def _order(v: MetricValue) -> tuple[Any, ...]:
-    return (v.period is not None, v.period or date.min, bool(v.slice), v.slice_key)
+    # A period DuckDB returned as text (a year Python cannot hold) sorts by its text.
+    when = v.period if isinstance(v.period, date) else date.min
+    text = "" if v.period is None or isinstance(v.period, date) else str(v.period)
+    return (v.period is not None, when, text, bool(v.slice), v.slice_key)
 
 
 def _plain(v: Any) -> float | int | None:
@@ -249,6 +299,19 @@ def _plain(v: Any) -> float | int | None:
         return {_jsonable(k): _plain(x) for k, x in v.items()}  # type: ignore[return-value]
     f = float(v)
     return int(f) if f.is_integer() and abs(f) < 2**53 else f
+
+
+def _data_slices(
+    con: duckdb.DuckDBPyConnection, spec: MetricSpec, table: str, where: exp.Expression | None
+) -> list[dict[str, Any]]:
+    """Return each distinct slice (`by` values) of the rows the spec reads."""
+    if not spec.by:
+        return []
+    q = exp.select(*(column(b) for b in spec.by)).distinct().from_(table_ref(table))
+    if where is not None:
+        q = q.where(where.copy())
+    rows = con.execute(q.sql(dialect="duckdb")).fetchall()
+    return [{b: _jsonable(v) for b, v in zip(spec.by, row, strict=True)} for row in rows]
 
 
 def _jsonable(v: Any) -> Any:

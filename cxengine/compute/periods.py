@@ -39,6 +39,30 @@ def next_period(grain: str, start: date) -> date:
     return date(start.year + m // 12, m % 12 + 1, 1)
 
 
+#: The most periods filled in around the data (empty periods, calendar windows): about
+#: 27 years of days. A span wider than that comes from a date out of range.
+MAX_FILLED_PERIODS = 10_000
+
+
+def next_period_or_none(grain: str, start: date) -> date | None:
+    """Return the next period's first day, or None past the last date Python can hold."""
+    try:
+        return next_period(grain, start)
+    except (OverflowError, ValueError):
+        return None
+
+
+def period_count(grain: str, first: date, last: date) -> int:
+    """Return how many periods of the grain run from `first` to `last` (inclusive)."""
+    days = (last - first).days
+    if grain == "day":
+        return days + 1
+    if grain == "week":
+        return days // 7 + 1
+    months = (last.year - first.year) * 12 + last.month - first.month
+    return months // {"month": 1, "quarter": 3, "year": 12}[grain] + 1
+
+
 def label(grain: str, start: date | None) -> str:
     """Return a short human label: 2025-03, 2025-Q1, 2025-W09, 2025-03-14, 2025."""
     if start is None:

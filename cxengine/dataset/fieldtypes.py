@@ -195,6 +195,13 @@ def typed_expr(plan: FieldPlan, x: str, *, strict_integer: bool = False) -> str:
             value = parse_datetime(f"trim({x})", formats, plan.zone)
             if ISO in formats:
                 value = _iso_fast_path(x, value)
+        # Years 1..9999 only: DuckDB holds more (year 0, negative, 10000) but Python
+        # cannot, so such a value would crash the run later; as NULL it is a reject.
+        # list_filter evaluates the (costly) parse once.
+        value = (
+            f"list_filter([CAST({value} AS TIMESTAMP)], lambda _cx_t: _cx_t BETWEEN "
+            "TIMESTAMP '0001-01-01 00:00:00' AND TIMESTAMP '9999-12-31 23:59:59.999999')[1]"
+        )
         return f"CAST({value} AS DATE)" if t == "date" else value
     if t == "string":
         return x

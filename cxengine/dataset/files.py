@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 import threading
 from collections.abc import Iterable
 from pathlib import Path
@@ -18,6 +19,7 @@ def input_file(context: SourceContext, option: str | Path) -> Path:
     """Resolve a path option and check it names a readable file; raise DataError if not."""
     path = context.resolve(option)
     where = f"dataset {context.dataset!r}"
+    check_allowed(context, path)
     if not path.exists():
         hint = ""
         if path.parent.is_dir():
@@ -27,6 +29,11 @@ def input_file(context: SourceContext, option: str | Path) -> Path:
         raise DataError(f"{where}: file not found: {path}{hint}")
     if path.is_dir():
         raise DataError(f"{where}: {path} is a directory, not a file")
+    kind = _special_kind(path)
+    if kind:
+        # Opening a FIFO blocks until a writer appears and a device never ends:
+        # refuse both before any read, so the run cannot hang.
+        raise DataError(f"{where}: {path} is {kind}, not a regular file")
     if not os.access(path, os.R_OK):
         raise DataError(f"{where}: cannot read {path}: permission denied")
     try:
@@ -35,6 +42,42 @@ def input_file(context: SourceContext, option: str | Path) -> Path:
     except OSError as exc:
         raise DataError(f"{where}: cannot read {path}: {exc.strerror or exc}") from None
     return path
+
+
+def check_allowed(context: SourceContext, path: Path) -> None:
+    """Refuse a path that leads outside the project folder, unless a listed folder holds it.
+
+    The path is resolved first, so `..` and symlinks are judged by where they land: a
+    spec or config from elsewhere must not be able to read (and echo into rejects and
+    messages) any file the user can read.
+    """
+    target = path.resolve()
+    roots = (context.base_dir.resolve(), *(p.resolve() for p in context.allowed_paths))
+    if any(target == root or target.is_relative_to(root) for root in roots):
+        return
+    leads = f" (it leads to {target})" if target != path.absolute() else ""
+    raise DataError(
+        f"dataset {context.dataset!r}: {path}{leads} is outside the project folder "
+        f"{context.base_dir}; list its folder under `allow_paths:` in cxengine.yaml "
+        "(or pass --allow-path) to read it"
+    )
+
+
+def _special_kind(path: Path) -> str | None:
+    """Describe what a path is when it is not a regular file (after symlinks); else None."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return None  # reported by the checks that follow
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device file"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
 
 
 class FileHasher:

@@ -104,13 +104,16 @@ def load_dataset(
     source: Source,
     *,
     base_dir: Path,
+    allowed_paths: Sequence[Path] = (),
     batch_size: int = 50_000,
 ) -> LoadedDataset:
     """Open a dataset's source and load its usable, typed rows into table ``ds_<name>``."""
     builtin = is_builtin(source)
     guard = _guard(source, builtin, name)
     options = _validate_options(name, config, source)
-    context = SourceContext(dataset=name, options=options, base_dir=base_dir)
+    context = SourceContext(
+        dataset=name, options=options, base_dir=base_dir, allowed_paths=tuple(allowed_paths)
+    )
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", DataNote)
@@ -266,7 +269,7 @@ def _guarded(source: Source, builtin: bool, dataset: str) -> Iterator[None]:
         raise  # DataError is how any source says "this data cannot be read"
     except duckdb.Error as exc:
         if builtin:
-            raise DataError(f"dataset {dataset!r}: cannot read the data: {exc}") from None
+            raise DataError(f"dataset {dataset!r}: cannot read the data: {_reason(exc)}") from None
         raise plugin_error(source.name, exc) from exc
     except RowsError as exc:
         raise plugin_error(source.name, exc) from exc
@@ -274,6 +277,17 @@ def _guarded(source: Source, builtin: bool, dataset: str) -> Iterator[None]:
         if builtin:
             raise
         raise plugin_error(source.name, exc) from exc
+
+
+def _reason(exc: duckdb.Error) -> str:
+    """DuckDB's message, without the Python traceback it embeds when a stream raised."""
+    text = str(exc)
+    head, sep, detail = text.partition(". Detail: Python exception:")
+    if not sep:
+        return text
+    last = [line for line in detail.strip().splitlines() if line.strip()][-1:]
+    # The traceback's last line is "module.Type: message"; the message is what helps.
+    return last[0].split(": ", 1)[-1].strip() if last else head
 
 
 class _guard:

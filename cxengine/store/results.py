@@ -15,15 +15,15 @@ import sqlite3
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, date, datetime
 from datetime import time as time_of_day
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from cxengine.errors import ConfigError, CxError
-from cxengine.store.migrations import apply_migrations
+from cxengine.errors import ConfigError, CxError, ExitCode
+from cxengine.store.migrations import MIGRATIONS, apply_migrations
 from cxengine.store.value_rows import refresh as refresh_value_rows
 
 BUSY_TIMEOUT_S = 60.0
@@ -36,20 +36,96 @@ def now_iso() -> str:
 
 
 class StoreError(CxError):
-    """The results database cannot be used."""
+    """The results database cannot be used (not a database, damaged, read-only, full, newer).
+
+    Exit 1, like an input file that cannot be read: the user's files need attention,
+    cxengine itself is fine.
+    """
+
+    exit_code = ExitCode.CHECK_FAILED
+
+
+def explain(path: Path, exc: sqlite3.Error, doing: str) -> StoreError:
+    """Turn an SQLite error into a message that names the file and what to do."""
+    text = str(exc)
+    low = text.lower()
+    if "not a database" in low:
+        why = "is not an SQLite database (another file has this name); move it or set `database:`"
+    elif "malformed" in low or "corrupt" in low:
+        why = "is damaged (truncated or overwritten); restore it from a backup or move it away"
+    elif "readonly" in low or "read-only" in low:
+        why = (
+            "cannot be written (read-only file or folder); make it writable or run with --no-store"
+        )
+    elif "unable to open" in low:
+        why = "cannot be opened (the folder is missing or not writable)"
+    elif "disk is full" in low or "full" in low:
+        why = "cannot be written: the disk is full"
+    elif "disk i/o" in low:
+        why = "cannot be written: a disk I/O error (full disk, lost mount?)"
+    else:
+        why = "cannot be used"
+    return StoreError(f"results database {path} {why} ({doing}: {text})")
 
 
 class ResultsStore:
-    """A results database file, migrated and ready."""
+    """A results database file, migrated and ready.
 
-    def __init__(self, path: Path | str):
+    `readonly=True` opens it for reading only: no migration, no WAL switch, no reaping,
+    so commands that only read (compare, baseline save) work on a read-only copy.
+    """
+
+    def __init__(self, path: Path | str, *, readonly: bool = False):
         self.path = Path(path)
+        self.readonly = readonly
         if self.path.is_dir():
             raise ConfigError(f"results database {self.path} is a folder, not a file")
+        try:
+            self.conn = self._connect()
+        except OSError as exc:
+            raise StoreError(
+                f"results database {self.path} cannot be created: {exc.strerror or exc}"
+            ) from None
+        except sqlite3.Error as exc:
+            raise explain(self.path, exc, "opening it") from None
+        try:
+            self._prepare()
+        except sqlite3.OperationalError as exc:
+            self.conn.close()
+            if not (readonly and "readonly" in str(exc)):
+                raise explain(self.path, exc, "opening it") from None
+            # A WAL database in a folder we cannot write: SQLite cannot create the
+            # shared-memory file it reads through, so read the file as it stands.
+            try:
+                self.conn = self._connect(immutable=True)
+                self._prepare()
+            except sqlite3.Error as again:
+                self.conn.close()
+                raise explain(self.path, again, "opening it") from None
+        except BaseException as exc:
+            self.conn.close()
+            if isinstance(exc, sqlite3.Error):
+                raise explain(self.path, exc, "opening it") from None
+            raise
+
+    def _connect(self, immutable: bool = False) -> sqlite3.Connection:
+        if self.readonly:
+            from urllib.parse import quote
+
+            mode = "immutable=1" if immutable else "mode=ro"
+            uri = f"file:{quote(str(self.path.resolve()))}?{mode}"
+            return sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S, isolation_level=None)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # isolation_level=None: transactions are explicit (BEGIN IMMEDIATE), never implicit.
-        self.conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        return sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+
+    def _prepare(self) -> None:
         self.conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+        # Read the schema first: also the first read of the file, so a text file or a
+        # damaged one is recognised here rather than halfway through a write.
+        refuse_newer_schema(self.conn, self.path)
+        if self.readonly:
+            return
         self._retry(lambda: self.conn.execute("PRAGMA journal_mode = WAL"))
         self.conn.execute("PRAGMA synchronous = NORMAL")
         self._retry(lambda: apply_migrations(self.conn))
@@ -70,14 +146,24 @@ class ResultsStore:
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
         """Run a block in one IMMEDIATE transaction: all of it is written, or none."""
-        self._retry(lambda: self.conn.execute("BEGIN IMMEDIATE"))
+        if self.readonly:
+            raise StoreError(f"results database {self.path} was opened read-only")
+        try:
+            self._retry(lambda: self.conn.execute("BEGIN IMMEDIATE"))
+        except sqlite3.Error as exc:
+            raise explain(self.path, exc, "starting a write") from None
         try:
             yield self.conn
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        else:
             self.conn.execute("COMMIT")
+        except BaseException as exc:
+            # SQLite rolls back by itself on some errors (a full disk, I/O): then a
+            # ROLLBACK of ours would fail and hide the real error behind "no transaction".
+            if self.conn.in_transaction:
+                with suppress(sqlite3.Error):
+                    self.conn.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error) and _environmental(exc):
+                raise explain(self.path, exc, "writing") from exc
+            raise
 
     def _retry(self, action: Any) -> Any:
         # busy_timeout covers most contention; a few retries cover the cases SQLite
@@ -175,13 +261,13 @@ class ResultsStore:
             # The flat view gets a column for any slice field this run adds.
             refresh_value_rows(conn, {k for v in values for k in _slice_keys(v.get("slice"))})
 
-    def fail_run(self, run_id: str, error: str) -> None:
-        """Mark a run failed with its error (its earlier results, if any, are kept)."""
+    def fail_run(self, run_id: str, error: str, *, status: str = "failed") -> None:
+        """Mark a run failed (or `interrupted`) with its error; earlier results are kept."""
         with self.write() as conn:
             conn.execute(
-                "UPDATE runs SET status = 'failed', finished = ?, error = ? "
+                "UPDATE runs SET status = ?, finished = ?, error = ? "
                 "WHERE id = ? AND status = 'running'",
-                (now_iso(), error[:2000], run_id),
+                (status, now_iso(), error[:2000], run_id),
             )
 
     def reap_interrupted_runs(self) -> int:
@@ -293,6 +379,35 @@ def _insert_rows(
 
 def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
+
+
+def _environmental(exc: BaseException) -> bool:
+    """True for errors of the file or disk (full, read-only, damaged), not of our SQL."""
+    return isinstance(exc, sqlite3.OperationalError) or type(exc) is sqlite3.DatabaseError
+
+
+def refuse_newer_schema(conn: sqlite3.Connection, path: Path) -> None:
+    """Refuse a database that a newer cxengine migrated: writing it could break it.
+
+    A migration recorded in the file that this version does not know means the schema
+    has changed in ways this code cannot see (a new NOT NULL column breaks our inserts).
+    """
+    has_table = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_cxengine_migrations'"
+    ).fetchone()
+    if not has_table:
+        return
+    known = {name for name, _fn in MIGRATIONS}
+    recorded = [str(r[0]) for r in conn.execute("SELECT name FROM _cxengine_migrations")]
+    unknown = [name for name in recorded if name not in known]
+    if unknown:
+        from cxengine import __version__
+
+        raise StoreError(
+            f"results database {path} was written by a newer cxengine (schema changes "
+            f"{', '.join(map(repr, unknown[:5]))} are unknown to cxengine {__version__}); "
+            "upgrade cxengine, or point `database:` at another file"
+        )
 
 
 def _cell(value: Any) -> Any:

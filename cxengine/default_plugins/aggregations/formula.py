@@ -217,9 +217,12 @@ def _delta(
             continue  # exact (a census) as far as the formula can know
         carried = True
         se = (float(v.ci_high) - float(v.ci_low)) / (2.0 * z)
-        variance += g * g * se * se
+        variance += g * se * g * se if math.isfinite(g) else math.inf  # inf, never raises
     if not carried:
         return Estimate(value, n)
+    if not math.isfinite(variance):
+        # A tiny divisor: the value is finite but its sensitivity is not.
+        return Estimate(value, n, note="no interval: the formula is too sensitive to its inputs")
     half = z * math.sqrt(variance)
     return Estimate(value, n, value - half, value + half)
 

@@ -16,6 +16,7 @@ import click
 from cxengine import hookimpl
 from cxengine.compare.report import CheckReport, report_of
 from cxengine.compare.wording import num, pval, signed
+from cxengine.textsafe import visible
 
 COLOURS = {"fail": "red", "warn": "yellow", "inconclusive": "blue", "pass": "green"}
 COLUMNS = ("verdict", "slice", "baseline", "current", "change", "p adj.", "reason")
@@ -27,7 +28,7 @@ def render_checks(report: CheckReport, *, color: bool = False) -> str:
     for metric, group in groupby(report.checks, key=lambda c: c.metric):
         checks = list(group)
         first = checks[0]
-        head = f"{first.title or metric} [{metric}] — {first.compared}"
+        head = visible(f"{first.title or metric} [{metric}] — {first.compared}")
         if first.max_drop is not None:
             head += f", max_drop {first.max_drop:g}, confidence {first.confidence:g}"
         out.append(click.style(head, bold=True) if color else head)
@@ -48,6 +49,7 @@ def render_checks(report: CheckReport, *, color: bool = False) -> str:
             )
             for c in checks
         ]
+        rows = [(verdict, [visible(cell) for cell in cells]) for verdict, cells in rows]
         widths = [max(len(h), *(len(r[i]) for _, r in rows)) for i, h in enumerate(COLUMNS[:-1])]
 
         out.append(_line(list(COLUMNS), widths))
@@ -64,7 +66,7 @@ def render_checks(report: CheckReport, *, color: bool = False) -> str:
     if color:
         summary = click.style(summary, fg="red" if not report.ok else "green", bold=True)
     out.append(summary)
-    out.extend(f"note: {n}" for n in report.notes)
+    out.extend(f"note: {visible(n)}" for n in report.notes)
     return "\n".join(out) + "\n"
 
 

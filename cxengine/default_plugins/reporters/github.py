@@ -12,10 +12,12 @@ from typing import Any
 
 from cxengine import hookimpl
 from cxengine.compare.report import CheckReport, report_of
+from cxengine.textsafe import visible
 
 
 def escape_data(text: str) -> str:
-    """Escape a workflow-command message."""
+    """Escape a workflow-command message (control characters shown, not sent)."""
+    text = visible(text, keep="\r\n")
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 

@@ -20,6 +20,7 @@ from typing import Any
 from cxengine import hookimpl
 from cxengine.compare.report import Check, CheckReport, report_of
 from cxengine.compare.wording import num, pval, signed
+from cxengine.textsafe import visible
 
 
 def _details(c: Check) -> str:
@@ -88,6 +89,12 @@ def render_junit(report: CheckReport) -> str:
     root.set("errors", "0")
     root.set("skipped", str(totals["skipped"]))
     root.set("time", "0")
+    for element in root.iter():
+        # XML 1.0 cannot hold most control characters, not even as &#27;: a slice value
+        # with ESC or a vertical tab would make the whole report unreadable.
+        element.attrib = {k: visible(v) for k, v in element.attrib.items()}
+        if element.text:
+            element.text = visible(element.text, keep="\n")
     ET.indent(root)
     body = ET.tostring(root, encoding="unicode")
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n"

@@ -13,6 +13,7 @@ from typing import Any
 from cxengine import hookimpl
 from cxengine.compare.report import SEVERITY, Check, CheckReport, report_of
 from cxengine.compare.wording import num, pval, signed
+from cxengine.textsafe import visible
 
 ICONS = {"fail": "❌ fail", "warn": "⚠️ warn", "inconclusive": "❔ inconclusive", "pass": "✅ pass"}
 COLUMNS = (
@@ -29,7 +30,7 @@ COLUMNS = (
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return visible(text.replace("|", "\\|").replace("\n", " "))
 
 
 def _value(v: float | None, n: int | None) -> str:
@@ -92,7 +93,8 @@ def render_markdown(report: CheckReport) -> str:
         lines.append(f"- {note}")
     if report.notes:
         lines.append("")
-    return "\n".join(lines)
+    # Notes and names carry data too: no raw control character reaches the summary.
+    return visible("\n".join(lines), keep="\n")
 
 
 class MarkdownReporter:

@@ -10,6 +10,7 @@ import click
 
 from cxengine import hookimpl
 from cxengine.compute.periods import label
+from cxengine.textsafe import visible
 
 
 def fmt_number(x: float | None, digits: int = 1) -> str:
@@ -34,7 +35,7 @@ class TableReporter:
             by = list(spec.by)
             for v in vals:
                 by += [k for k in v.slice if k not in by]
-            head = f"{spec.title or metric} [{metric}: {spec.kind}"
+            head = visible(f"{spec.title or metric} [{metric}: {spec.kind}")
             head += f", {spec.unit}]" if spec.unit else "]"
             out.append(click.style(head, bold=True) if color else head)
             confidence = round((spec.confidence or 0.95) * 100)
@@ -58,8 +59,9 @@ class TableReporter:
                 if v.note and v.value is None:
                     flags.append(v.note)
                 row += [fmt_number(v.value), ci, str(v.n), ", ".join(flags)]
-                rows.append((row, v.low_sample))
-            out.extend(_grid(columns, rows, color))
+                # Slice values and notes come from data: never raw escapes on a terminal.
+                rows.append(([visible(cell) for cell in row], v.low_sample))
+            out.extend(_grid([visible(c) for c in columns], rows, color))
             out.append("")
         return "\n".join(out) + ("\n" if out else "No metric values.\n")
 

@@ -61,10 +61,17 @@ class ExcelSource:
                 "save the sheet as .xlsx (or CSV) and point the dataset at that file"
             )
         workbook = _open_workbook(path, where)
-        sheet = _pick_sheet(workbook, opts.sheet, where)
-        label = f"{opts.path}[{sheet.title}]"
-        rows = sheet.iter_rows(min_row=opts.header_row, values_only=True)
-        header = next(rows, None)
+        try:
+            sheet = _pick_sheet(workbook, opts.sheet, where)
+            label = f"{opts.path}[{sheet.title}]"
+            rows = sheet.iter_rows(min_row=opts.header_row, values_only=True)
+            header = next(rows, None)
+        except DataError:
+            workbook.close()
+            raise
+        except Exception as exc:  # a damaged sheet inside a valid zip
+            workbook.close()
+            raise DataError(f"{where}: cannot read the sheet ({exc})") from None
         if header is None or all(cell is None for cell in header):
             workbook.close()
             note(f"{label}: row {opts.header_row} is empty: no header, so no rows")
@@ -90,9 +97,18 @@ class ExcelSource:
 def _open_workbook(path: Path, where: str) -> Any:
     import openpyxl  # imported here: it is slow to import and only this source needs it
 
+    if not zipfile.is_zipfile(path):
+        # Judged by content, not name: a CSV renamed .xlsx (or an .xlsx without an
+        # extension) is common, and openpyxl's own refusal names neither file nor fix.
+        raise DataError(
+            f"{where}: not a readable .xlsx workbook (an .xlsx file is a zip archive, this "
+            "is not); for a CSV or text export use `source: csv`"
+        )
     try:
-        return openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        # A file object rather than the name: openpyxl refuses names without an
+        # .xlsx-like extension even when the content is a workbook.
+        return openpyxl.load_workbook(path.open("rb"), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types for a damaged workbook
         raise DataError(f"{where}: not a readable .xlsx workbook ({exc})") from None
 
 
@@ -156,6 +172,10 @@ def _batches(
                 columns = [[] for _ in names]
         if columns and columns[0]:
             yield pa.record_batch([pa.array(c, pa.string()) for c in columns], names=names)
+    except Exception as exc:  # a damaged sheet: a located DataError, never a traceback
+        raise DataError(
+            f"{label}: cannot read the sheet after row {len(excel_rows)}: {exc}"
+        ) from None
     finally:
         workbook.close()
     if extra_cells:

@@ -32,7 +32,7 @@ from xml.parsers import expat
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from cxengine import hookimpl
-from cxengine.dataset.files import input_file
+from cxengine.dataset.files import check_allowed, input_file
 from cxengine.errors import DataError
 from cxengine.interfaces import SourceContext, SourceData
 
@@ -191,6 +191,8 @@ def _files(context: SourceContext, pattern: str) -> list[Path]:
         return [input_file(context, pattern)]
     resolved = context.resolve(pattern)
     found = sorted(p for p in resolved.parent.glob(resolved.name) if p.is_file())
+    for p in found:
+        check_allowed(context, p)
     if not found:
         raise DataError(f"dataset {context.dataset!r}: no file matches {resolved}")
     return found
