@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import site
 import subprocess
 import sys
 import tomllib
@@ -43,16 +44,31 @@ def _pip_install(python: Path, *args: str) -> None:
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
 
 
+def _see_site_packages_of_this_python(python: Path) -> None:
+    target = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True, text=True, check=True, timeout=60,
+    ).stdout.strip()  # fmt: skip
+    dirs = [d for d in site.getsitepackages() if Path(d).is_dir()]
+    # A .pth line starting with "import" runs: addsitedir also reads those folders' own
+    # .pth files, as for any site directory (editable installs rely on them).
+    lines = [f"import site; site.addsitedir({d!r})" for d in dirs]
+    (Path(target) / "_cx_parent_site.pth").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Path]]:
     """A fresh venv with this checkout and one generated package per type installed."""
     root = tmp_path_factory.mktemp("plugin_new")
     env = root / "env"
     subprocess.run(
-        [sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(env)],
-        check=True, timeout=300,
+        [sys.executable, "-m", "venv", "--without-pip", str(env)], check=True, timeout=300
     )  # fmt: skip
     python = env / "bin" / "python"
+    # The packages of the Python running this test (pip, pytest, DuckDB, …) are seen by
+    # the venv as site directories. --system-site-packages would show the *base*
+    # interpreter's instead, which has none of them when CI itself runs in a venv.
+    _see_site_packages_of_this_python(python)
     # One build backend for every package below, so pip sets up no isolated build
     # environment per package (the system's setuptools may be too old for PEP 639).
     _pip_install(python, "--no-deps", "setuptools>=77", "wheel")
