@@ -173,7 +173,8 @@ def test_weighted_nps_beside_the_unweighted_in_json_table_and_database(tmp_path:
     assert "effective n" in weighted["note"] and "design effect" in weighted["note"]
     info = doc["weighting"]["nps"]
     assert info["effective_n"] == pytest.approx(n_eff) and info["messages"] == []
-    code, table, _ = _cx(root, "run", "--metric", "nps")
+    # The full table (`--detail`) lists every value; the default is the summary.
+    code, table, _ = _cx(root, "run", "--detail", "--metric", "nps")
     assert (
         code == 0
         and "nps_weighted" in table

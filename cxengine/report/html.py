@@ -8,7 +8,6 @@ data or specs is escaped.
 
 from __future__ import annotations
 
-import functools
 import json
 from dataclasses import dataclass, field
 from datetime import date
@@ -21,7 +20,8 @@ from cxengine.compare.points import slice_label
 from cxengine.compute.periods import label
 from cxengine.report import charts
 from cxengine.report.data import MetricData, RunData
-from cxengine.report.headline import Headline, headline, interval_text, with_unit
+from cxengine.report.headline import Headline, headline, interval_text
+from cxengine.report.jinja_env import environment
 from cxengine.report.sections import (
     RenderedSection,
     SectionContext,
@@ -31,29 +31,8 @@ from cxengine.report.sections import (
 )
 
 if TYPE_CHECKING:
-    import jinja2
-
     from cxengine.config import ProjectConfig
     from cxengine.plugins import PluginManager, Registry
-
-
-@functools.cache
-def environment() -> jinja2.Environment:
-    """The Jinja2 environment of the report: package templates, autoescape always on."""
-    import jinja2
-
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("cxengine.report", "templates"),
-        autoescape=True,  # every template, whatever its file name
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["unit"] = lambda v, unit, digits=1: with_unit(v, unit, digits)
-    env.filters["slice"] = slice_label
-    env.filters["thousands"] = lambda n: f"{int(n or 0):,}"
-    env.filters["num"] = lambda v, digits=1: "—" if v is None else f"{v:,.{digits}f}"
-    return env
 
 
 @dataclass

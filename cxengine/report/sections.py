@@ -54,7 +54,7 @@ class SectionContext:
 
     def render(self, template: str, **values: Any) -> Markup:
         """Render a Jinja2 template string with autoescaping; return safe HTML."""
-        from cxengine.report.html import environment
+        from cxengine.report.jinja_env import environment
 
         return Markup(environment().from_string(template).render(**values))
 
