@@ -346,7 +346,7 @@ def test_table_shows_a_formulas_periods_and_slices_overall_first(
     result = run_project(load_config(config), only=["rate"], store=False)
     result.values = [v for v in result.values if v.metric == "rate"]
     lines = TableReporter().render(result).splitlines()
-    assert lines[1].split() == ["period", "channel", "value", "95%", "CI", "n"]
+    assert lines[1].split() == ["period", "channel", "value", "95%", "CI", "n", "flags"]
     assert lines[3].split()[:4] == ["all", "(all)", "50.0", "4"]
     assert lines[6].split()[:4] == ["2025-01", "(all)", "66.7", "4"]
 

@@ -173,7 +173,7 @@ def test_weighted_nps_beside_the_unweighted_in_json_table_and_database(tmp_path:
     assert "effective n" in weighted["note"] and "design effect" in weighted["note"]
     info = doc["weighting"]["nps"]
     assert info["effective_n"] == pytest.approx(n_eff) and info["messages"] == []
-    code, table, _ = _cx(root, "run", "--metric", "nps")
+    code, table, _ = _cx(root, "run", "--metric", "nps", "--detail")
     assert (
         code == 0
         and "nps_weighted" in table
