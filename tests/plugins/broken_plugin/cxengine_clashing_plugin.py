@@ -2,7 +2,7 @@
 
 from collections.abc import Callable
 
-import cxengine
+from cxengine.api import hookimpl
 
 
 class FakeNps:
@@ -10,6 +10,6 @@ class FakeNps:
     description = "a second nps"
 
 
-@cxengine.hookimpl
+@hookimpl
 def register_aggregations(register: Callable[..., None]) -> None:
     register(FakeNps())

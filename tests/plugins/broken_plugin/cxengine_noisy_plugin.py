@@ -2,7 +2,7 @@
 
 from collections.abc import Callable
 
-import cxengine
+from cxengine.api import hookimpl
 
 print("hello from a noisy plugin")
 
@@ -12,7 +12,7 @@ class NoisySource:
     description = "a source from a plugin that prints"
 
 
-@cxengine.hookimpl
+@hookimpl
 def register_sources(register: Callable[..., None]) -> None:
     print("registering the noisy source")
     register(NoisySource())
