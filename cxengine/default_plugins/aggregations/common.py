@@ -9,7 +9,7 @@ from sqlglot import exp
 
 from cxengine.compute.stats import Alternative, TestResult, two_proportion_ztest, wilson_interval
 from cxengine.interfaces import CompileContext, Estimate, Exclusion
-from cxengine.spec.models import Range, Scale
+from cxengine.spec.models import Range, Scalar, Scale
 
 NUMERIC = ("integer", "number")
 
@@ -98,3 +98,13 @@ def compare_proportions(
     if n1 == 0 or n2 == 0:
         return None
     return two_proportion_ztest(as_int(baseline, k), n1, as_int(current, k), n2, alternative)
+
+
+def positive_or_top_two_box(
+    positive: Range | list[Scalar] | None, scale: Scale | None
+) -> Range | list[Scalar]:
+    """Return the answers counted as positive: as given, else the scale's top two boxes."""
+    if positive is not None:
+        return positive
+    assert scale is not None
+    return Range(min=scale.max - 1, max=scale.max)

@@ -35,7 +35,7 @@ from sqlglot import exp
 from cxengine import hookimpl
 from cxengine.bands import Band
 from cxengine.compute.stats import Alternative, NoTest, TestResult, holm_adjust
-from cxengine.default_plugins.aggregations.common import scale_exclusion
+from cxengine.default_plugins.aggregations.common import positive_or_top_two_box, scale_exclusion
 from cxengine.differences import GroupCounts, GroupDifference, group_difference
 from cxengine.interfaces import CompileContext, Estimate, Exclusion
 from cxengine.spec.models import MetricSpec, Range, Scalar, Scale
@@ -86,10 +86,7 @@ class DriversSpec(MetricSpec):
 
     def positive_set(self) -> Range | list[Scalar]:
         """Return the answers counted as positive (measure share)."""
-        if self.positive is not None:
-            return self.positive
-        assert self.scale is not None
-        return Range(min=self.scale.max - 1, max=self.scale.max)
+        return positive_or_top_two_box(self.positive, self.scale)
 
 
 class Drivers:

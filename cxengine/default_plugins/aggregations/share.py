@@ -18,6 +18,7 @@ from cxengine.default_plugins.aggregations.common import (
     in_range,
     in_values,
     percent_of,
+    positive_or_top_two_box,
     scale_exclusion,
 )
 from cxengine.expr import ExpressionError, parse_filter
@@ -79,10 +80,7 @@ class ShareSpec(MetricSpec):
 
     def positive_range(self) -> Range | list[Scalar]:
         """Return the positive set, defaulting to the top two boxes of the scale."""
-        if self.positive is not None:
-            return self.positive
-        assert self.scale is not None
-        return Range(min=self.scale.max - 1, max=self.scale.max)
+        return positive_or_top_two_box(self.positive, self.scale)
 
 
 class Share:
