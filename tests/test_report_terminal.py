@@ -150,3 +150,21 @@ def test_reading_commands_before_any_run_say_what_to_do(tmp_path: Path) -> None:
         assert result.exit_code == 2, (command, result.output)
         assert "run `cxengine run` first" in result.stderr
         assert not (tmp_path / "none.db").exists()  # nothing created by a read
+
+
+def test_csv_export_shows_formula_like_text_literally() -> None:
+    """A slice value from customers' data ("=HYPERLINK(…)", "@SUM(…)", "-1+2") must not
+    run as a formula when the CSV is opened in a spreadsheet; numbers stay numbers."""
+    from cxengine.report.export import csv_text
+    from cxengine.report.flat import FlatTable
+
+    hostile = ["=HYPERLINK(\"http://x\")", "@SUM(A1)", "+1", "-1+2", "\tcmd", "＝1", "plain"]
+    table = FlatTable(
+        columns=["metric", "channel", "value"],
+        rows=[{"metric": "csat", "channel": h, "value": -0.5} for h in hostile],
+        slice_columns={"channel": "channel"},
+        count_columns=[],
+    )
+    rows = list(csv.DictReader(io.StringIO(csv_text(table))))
+    assert [r["channel"] for r in rows] == ["'" + h for h in hostile[:-1]] + ["plain"]
+    assert {r["value"] for r in rows} == {"-0.5"}  # a negative number is not text

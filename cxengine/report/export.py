@@ -31,13 +31,26 @@ def write(table: FlatTable, fmt: str, path: Path) -> None:
 
 
 def csv_text(table: FlatTable) -> str:
-    """The table as CSV text (dates ISO, empty cells for None)."""
+    """The table as CSV text (dates ISO, empty cells for None, formula-like text defused)."""
     buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=table.columns, lineterminator="\n")
-    w.writeheader()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow([defuse_formula(c) for c in table.columns])
     for row in table.rows:
-        w.writerow({k: _csv_cell(row.get(k)) for k in table.columns})
+        w.writerow([_csv_cell(row.get(k)) for k in table.columns])
     return buf.getvalue()
+
+
+# A spreadsheet runs a cell that starts with one of these as a formula ("=HYPERLINK(…)",
+# "@SUM(…)", "=cmd|' /C calc'!A0"). Slice values come from customers' data, so a text
+# cell that starts with one is prefixed with an apostrophe, the OWASP advice for CSV
+# injection; spreadsheets show the text and hide the apostrophe. Numbers are never text
+# here, so "-0.5" as a value is untouched.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
+def defuse_formula(text: str) -> str:
+    """`text` as a spreadsheet shows it literally: a leading formula character is escaped."""
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 
 def _csv_cell(x: Any) -> Any:
@@ -47,6 +60,8 @@ def _csv_cell(x: Any) -> Any:
         return "true" if x else "false"
     if isinstance(x, date):
         return x.isoformat()
+    if isinstance(x, str):
+        return defuse_formula(x)
     return x
 
 
