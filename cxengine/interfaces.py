@@ -72,6 +72,11 @@ class SourceData:
     locate: Callable[[Sequence[int]], Mapping[int, str]] | None = None
     #: Called after the rows were loaded: rows the reader itself could not parse.
     malformed: Callable[[duckdb.DuckDBPyConnection], list[Reject]] | None = None
+    #: Called after the rows were loaded: values the source itself could not convert
+    #: (a survey label with no score). Each names its ``field``; the source gave the
+    #: row with that field empty (None), and the row is used, as with cxengine's own
+    #: field typing.
+    cell_rejects: Callable[[], list[Reject]] | None = None
     #: Stable fingerprint of the input (content hash); None lets cxengine hash rows.
     fingerprint: Callable[[], str] | None = None
     #: Source columns that already carry a type the source guarantees (Arrow, SQLite).

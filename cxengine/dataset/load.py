@@ -169,6 +169,10 @@ def load_dataset(
                 r if r.dataset == name else dataclasses.replace(r, dataset=name)
                 for r in (data.malformed(con) if data.malformed else [])
             ]
+            source_cells = [
+                r if r.dataset == name else dataclasses.replace(r, dataset=name)
+                for r in (data.cell_rejects() if data.cell_rejects else [])
+            ]
         notes.extend(str(w.message) for w in caught if issubclass(w.category, DataNote))
         has_columns = source_columns is not None
         if source_columns is None:
@@ -217,7 +221,7 @@ def load_dataset(
 
     locate = _safe_locate(data.locate or _default_locate(origin), source.name, builtin)
     # Locating needs a pass over the file: only when some value was bad.
-    cell_rejects = _type_rejects(name, plans, bad, locate) if bad else []
+    cell_rejects = [*source_cells, *(_type_rejects(name, plans, bad, locate) if bad else [])]
     rows_read = raw_count + len(malformed)
     rows_used = _count(con, table)
     if rows_read != rows_used + len(malformed):
@@ -237,7 +241,11 @@ def load_dataset(
         rows_rejected=len(malformed),
         rejects=[*malformed, *cell_rejects],
         cells_rejected=per_field,
-        rows_with_bad_values=len({row for row, _, _ in bad}),
+        rows_with_bad_values=(
+            len({r.locator for r in cell_rejects})
+            if source_cells
+            else len({row for row, _, _ in bad})
+        ),
         origin=origin,
         fingerprint=fingerprint,
         locate=locate,

@@ -4,7 +4,8 @@ A vendor adapter says how to read its file (`prepare`) and how one record become
 row of cxengine fields (`Prepared.convert`). This module turns that into `SourceData`:
 rows streamed lazily, each with the vendor file's locator; records the adapter refuses
 (a Qualtrics preview, a malformed line) stored as rejects with their reason, so
-``read = used + rejected`` holds.
+``read = used + rejected`` holds. A value that cannot be converted is a reject of its
+field only (`SourceData.cell_rejects`): the row is used with that field empty.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from cxengine_exports._host import DataError, Reject, SourceContext, SourceData, note
 from cxengine_exports.table import fingerprint
-from cxengine_exports.values import BadValue, Stamp, zone
+from cxengine_exports.values import BadValue, Stamp, collecting_bad_values, zone
 
 
 class ExportOptions(BaseModel):
@@ -203,6 +204,7 @@ class ExportSource:
         stamp = Stamp(self.time_formats, zone(opts.timezone, where))
         prepared = self.prepare(path, opts, label=label, dataset=context.dataset, stamp=stamp)
         locators: list[str] = []
+        bad_cells: list[Reject] = []
         extras = [
             (name, _extra_column(prepared, name, header, where))
             for name, header in opts.columns.items()
@@ -210,15 +212,20 @@ class ExportSource:
 
         def rows() -> Iterator[Row]:
             for record in prepared.records:
-                try:
-                    out = prepared.convert(record)
-                except BadValue as bad:
-                    out = Skip(bad.reason, bad.field, bad.value)
+                with collecting_bad_values() as bad_values:
+                    try:
+                        out = prepared.convert(record)
+                    except BadValue as bad:  # an adapter's own check that refuses the record
+                        out = Skip(bad.reason, bad.field, bad.value)
                 if isinstance(out, Skip):
                     prepared.rejects.append(
                         Reject(context.dataset, record.locator, out.reason, out.field, out.value)
                     )
                     continue
+                bad_cells.extend(
+                    Reject(context.dataset, record.locator, b.reason, b.field, b.value)
+                    for b in bad_values
+                )
                 for name, get in extras:
                     out[name] = get(record)
                 if out.get("touchpoint") is None:
@@ -239,6 +246,7 @@ class ExportSource:
             origin=label,
             locate=locate,
             malformed=lambda _con: list(prepared.rejects),
+            cell_rejects=lambda: list(bad_cells),
             fingerprint=lambda: fingerprint(path),
         )
 

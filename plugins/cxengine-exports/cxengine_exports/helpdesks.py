@@ -25,7 +25,7 @@ from cxengine_exports.base import (
     cell,
 )
 from cxengine_exports.table import JsonRecord, Record, read_csv, read_json_objects
-from cxengine_exports.values import BadValue, Stamp, after, channel, from_unix, score
+from cxengine_exports.values import Stamp, after, bad_value, channel, from_unix, score
 
 CHANNELS = {
     "email": "email",
@@ -253,7 +253,7 @@ class FreshdeskSource(ExportSource):
         return Prepared(table.records, convert, table.rejects, columns=cols)
 
 
-def _hours_as_minutes(text: str) -> float:
+def _hours_as_minutes(text: str) -> float | None:
     value = text.strip().replace(",", ".")
     if ":" in value:
         parts = value.split(":")
@@ -265,7 +265,8 @@ def _hours_as_minutes(text: str) -> float:
             return float(value) * 60
         except ValueError:
             pass
-    raise BadValue("first_response_at", text, f"field 'first_response_at': {text!r} is not hours")
+    bad_value("first_response_at", text, f"field 'first_response_at': {text!r} is not hours")
+    return None
 
 
 class IntercomSource(ExportSource):

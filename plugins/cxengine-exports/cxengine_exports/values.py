@@ -1,16 +1,20 @@
 """Turning vendors' cell texts into cxengine values: scores, timestamps, channels.
 
-A value that cannot be converted raises `BadValue`: the record is rejected with the
-field's name, the value and the record's locator, as cxengine's own field typing does
-(`field 'satisfaction': 'Sort of' is not a score`), so nothing is dropped silently and
-nothing is guessed.
+A value that cannot be converted is a reject of that field only, as in cxengine's own
+field typing (`field 'satisfaction': 'Sort of' is not a score`): while an export's
+records are converted (`collecting_bad_values`), the bad value is recorded with its
+field and text, and becomes empty, so the respondent's other answers still count.
+Outside that, `bad_value` raises `BadValue`. Nothing is dropped silently and nothing is
+guessed.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cxengine_exports._host import DataError
@@ -53,13 +57,39 @@ _LEADING_NUMBER = re.compile(r"^\s*(-?\d+(?:[.,]\d+)?)(?:\s*(?:[-–—:=]\s*\S.
 
 
 class BadValue(Exception):
-    """A cell that cannot become its field's value: the record is rejected with it."""
+    """A cell that cannot become its field's value (recorded, or raised; see the module)."""
 
     def __init__(self, field: str, value: str, reason: str):
         super().__init__(reason)
         self.field = field
         self.value = value
         self.reason = reason
+
+
+# The bad values of the record being converted. A context variable rather than a
+# parameter: the converters sit several calls below each adapter's `convert`, and an
+# adapter should not have to thread a collector through every one of them.
+_BAD_VALUES: ContextVar[list[BadValue] | None] = ContextVar("bad_values", default=None)
+
+
+@contextmanager
+def collecting_bad_values() -> Iterator[list[BadValue]]:
+    """Within the block, `bad_value` records a bad value and the field becomes empty."""
+    found: list[BadValue] = []
+    token = _BAD_VALUES.set(found)
+    try:
+        yield found
+    finally:
+        _BAD_VALUES.reset(token)
+
+
+def bad_value(field: str, value: str, reason: str) -> None:
+    """A value of ``field`` that cannot be converted: recorded (and empty), else raised."""
+    bad = BadValue(field, value, reason)
+    found = _BAD_VALUES.get()
+    if found is None:
+        raise bad
+    found.append(bad)
 
 
 def score(
@@ -69,7 +99,7 @@ def score(
 
     ``labels`` (the options' ``labels`` over the vendor's and the defaults) map an
     answer label to its score; a label mapped to None is "not answered" (Zendesk's
-    ``offered``). Anything else raises `BadValue`: the record is rejected, naming it.
+    ``offered``). Anything else is a bad value of ``field`` (see `bad_value`).
     """
     if text is None:
         return None
@@ -86,11 +116,12 @@ def score(
         if key in folded:
             found = folded[key]
             return int(found) if isinstance(found, float) and found.is_integer() else found
-    raise BadValue(
+    bad_value(
         field,
         text,
         f"field {field!r}: {text!r} is not a score; map the answer in labels.{field}",
     )
+    return None
 
 
 def zone(name: str | None, where: str) -> ZoneInfo | None:
@@ -119,7 +150,7 @@ class Stamp:
         self.assumed_utc = False
 
     def parse(self, text: str | None, field: str) -> dt.datetime | None:
-        """An aware datetime, or None for an empty cell; `BadValue` if unreadable."""
+        """An aware datetime; None for an empty cell or a bad value (see `bad_value`)."""
         if text is None or not text.strip():
             return None
         value = " ".join(text.split())
@@ -133,7 +164,8 @@ class Stamp:
                     continue
         if parsed is None:
             shown = " or ".join(self.formats) or "ISO 8601"
-            raise BadValue(field, text, f"field {field!r}: {text!r} is not a timestamp ({shown})")
+            bad_value(field, text, f"field {field!r}: {text!r} is not a timestamp ({shown})")
+            return None
         return self.attach(parsed)
 
     def attach(self, value: dt.datetime) -> dt.datetime:
@@ -161,7 +193,8 @@ def from_unix(value: object, field: str) -> dt.datetime | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise BadValue(field, str(value), f"field {field!r}: {value!r} is not a Unix time")
+        bad_value(field, str(value), f"field {field!r}: {value!r} is not a Unix time")
+        return None
     return dt.datetime.fromtimestamp(value, dt.UTC)
 
 
@@ -172,7 +205,8 @@ def after(start: dt.datetime | None, minutes: str | float | None, field: str) ->
     if isinstance(minutes, str):
         parsed = duration_minutes(minutes)
         if parsed is None:
-            raise BadValue(field, minutes, f"field {field!r}: {minutes!r} is not a duration")
+            bad_value(field, minutes, f"field {field!r}: {minutes!r} is not a duration")
+            return None
         minutes = parsed
     return start + dt.timedelta(minutes=float(minutes))
 

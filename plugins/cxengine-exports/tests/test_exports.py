@@ -3,8 +3,10 @@
 The fixtures in tests/fixtures/ are written from each vendor's documented export
 format (header rows, column names, date styles, encodings), with made-up answers
 whose CSAT / NPS / CES / FRT are easy to count by hand: the expected values below
-are those counts. Each fixture also holds one or two records that must be rejected,
-and the test checks the reject's locator points into the vendor's file.
+are those counts. Each fixture also holds one or two records with something wrong:
+a broken record is rejected whole, a value that cannot be converted (an answer label
+with no score, an unreadable date) is rejected in its field only, so the record's other
+answers still count. The tests check each reject's locator points into the vendor's file.
 """
 
 from __future__ import annotations
@@ -44,9 +46,12 @@ def test_surveymonkey_csv_two_header_rows_and_answer_labels(tmp_path: Path) -> N
     values = run_standard(
         tmp_path, "surveymonkey", "surveymonkey.csv", SURVEY_SPECS, timezone="America/New_York"
     )
-    assert values["nps"].value == pytest.approx(20.0) and values["nps"].n == 10
+    # Respondent 099 answered "Sort of" for satisfaction: only that answer is lost. Their
+    # NPS 8 (a passive) and CES "Agree" (6, an easy one) count: 5 promoters and 3
+    # detractors of 11, 7 easy of 11; CSAT 6 satisfied of the 10 who gave a usable answer.
+    assert values["nps"].value == pytest.approx(200 / 11) and values["nps"].n == 11
     assert values["csat"].value == pytest.approx(60.0) and values["csat"].n == 10
-    assert values["ces"].value == pytest.approx(60.0) and values["ces"].n == 10
+    assert values["ces"].value == pytest.approx(700 / 11) and values["ces"].n == 11
 
 
 def test_surveymonkey_rejects_an_unknown_label_at_its_physical_line(tmp_path: Path) -> None:
@@ -57,8 +62,9 @@ def test_surveymonkey_rejects_an_unknown_label_at_its_physical_line(tmp_path: Pa
         plugins=[exports],
         locator=r"surveymonkey\.csv:\d+",
         read=11,
-        used=10,
-        rejected=1,
+        used=11,
+        rejected=0,
+        bad_values=1,
     )
     # Two header rows, four answers, then a comment spanning two lines: line 8.
     reject = run.reject_at("surveymonkey.csv:8")
@@ -89,29 +95,32 @@ def test_surveymonkey_xlsx_reads_like_the_csv(tmp_path: Path) -> None:
         SURVEY_SPECS,
         timezone="America/New_York",
     )
-    assert [values[m].value for m in SURVEY_SPECS] == pytest.approx([60.0, 20.0, 60.0])
+    assert [values[m].value for m in SURVEY_SPECS] == pytest.approx([60.0, 200 / 11, 700 / 11])
     run = check_source(
         "surveymonkey",
         {"path": str(tmp_path / "export.xlsx")},
         base_dir=tmp_path,
         plugins=[exports],
-        rejected=1,
+        rejected=0,
+        bad_values=1,
     )
     assert run.rejects[0].locator.endswith("export.xlsx[Sheet]:7")
 
 
 def test_typeform_csv_hidden_fields_and_utc_dates(tmp_path: Path) -> None:
     values = run_standard(tmp_path, "typeform", "typeform.csv", SURVEY_SPECS)
+    # Line 5 recommends "ten": its NPS is lost, its CSAT 5 and CES 7 count.
     assert (values["nps"].value, values["nps"].n) == (pytest.approx(30.0), 10)
-    assert (values["csat"].value, values["csat"].n) == (pytest.approx(70.0), 10)
-    assert (values["ces"].value, values["ces"].n) == (pytest.approx(60.0), 10)
+    assert (values["csat"].value, values["csat"].n) == (pytest.approx(800 / 11), 11)
+    assert (values["ces"].value, values["ces"].n) == (pytest.approx(700 / 11), 11)
     run = check_source(
         "typeform",
         {"path": "typeform.csv"},
         base_dir=FIXTURES,
         plugins=[exports],
         locator=r"typeform\.csv:\d+",
-        rejected=1,
+        rejected=0,
+        bad_values=1,
     )
     assert run.reject_at("typeform.csv:5").field == "recommend"
     assert run.column("customer_id")[0] == "C200"
@@ -124,6 +133,8 @@ def test_typeform_csv_hidden_fields_and_utc_dates(tmp_path: Path) -> None:
 def test_google_forms_timestamp_in_the_forms_locale_and_zone(tmp_path: Path) -> None:
     options = {"locale": "en_US", "timezone": "America/Los_Angeles"}
     values = run_standard(tmp_path, "google_forms", "google_forms.csv", SURVEY_SPECS, **options)
+    # Line 4's timestamp (31 November) is unreadable: with no time the response is in
+    # no period, so no metric counts it, while the row itself is used.
     assert (values["nps"].value, values["nps"].n) == (pytest.approx(25.0), 8)
     assert values["csat"].value == pytest.approx(62.5)
     assert values["ces"].value == pytest.approx(62.5)
@@ -132,7 +143,8 @@ def test_google_forms_timestamp_in_the_forms_locale_and_zone(tmp_path: Path) -> 
         {"path": "google_forms.csv", **options},
         base_dir=FIXTURES,
         plugins=[exports],
-        rejected=1,
+        rejected=0,
+        bad_values=1,
     )
     bad = run.reject_at("google_forms.csv:4")
     assert bad.field == "submitted_at" and bad.value == "31/11/2024 10:00:00"
@@ -189,15 +201,23 @@ def test_qualtrics_three_header_rows_zone_from_import_id_and_previews(tmp_path: 
 # ------------------------------------------------------------------- helpdesks
 
 
-@pytest.mark.parametrize("fixture", ["zendesk.jsonl", "zendesk.csv"])
-def test_zendesk_json_and_csv_exports_give_the_same_frt_and_csat(
-    tmp_path: Path, fixture: str
+@pytest.mark.parametrize(
+    ("fixture", "csat"),
+    [
+        # Good 6, bad 2; offered and not offered are no answer. Ticket 3198 ("created
+        # yesterday") has no time, so it is in no period and counts nowhere.
+        ("zendesk.jsonl", (75.0, 8)),
+        # Ticket 3199's first reply "about an hour" is lost; its "Good" rating counts.
+        ("zendesk.csv", (700 / 9, 9)),
+    ],
+)
+def test_zendesk_json_and_csv_exports_frt_and_csat(
+    tmp_path: Path, fixture: str, csat: tuple[float, int]
 ) -> None:
     values = run_standard(tmp_path, "zendesk", fixture, ("frt", "csat"))
     # First replies 2+3+1+120+40+4+2+1+7 = 180 min over 9 answered tickets.
     assert (values["frt"].value, values["frt"].n) == (pytest.approx(20.0), 9)
-    # Good 6, bad 2; offered and not offered are no answer.
-    assert (values["csat"].value, values["csat"].n) == (pytest.approx(75.0), 8)
+    assert (values["csat"].value, values["csat"].n) == (pytest.approx(csat[0]), csat[1])
 
 
 def test_zendesk_rejects_keep_their_line(tmp_path: Path) -> None:
@@ -208,7 +228,8 @@ def test_zendesk_rejects_keep_their_line(tmp_path: Path) -> None:
         plugins=[exports],
         locator=r"zendesk\.jsonl:\d+",
         read=12,
-        rejected=2,
+        rejected=1,  # the broken JSON line
+        bad_values=1,  # created_at "yesterday"
     )
     assert "invalid JSON" in run.reject_at("zendesk.jsonl:6").reason
     assert run.reject_at("zendesk.jsonl:9").field == "created_at"
@@ -219,7 +240,8 @@ def test_zendesk_rejects_keep_their_line(tmp_path: Path) -> None:
         base_dir=FIXTURES,
         plugins=[exports],
         read=11,
-        rejected=1,
+        rejected=0,
+        bad_values=1,
     )
     assert csv_run.reject_at("zendesk.csv:4").field == "first_response_at"
     assert csv_run.column("agent")[0] == "Anna Petrova"
@@ -236,7 +258,8 @@ def test_freshdesk_first_response_from_time_or_hours(tmp_path: Path) -> None:
         {"path": "freshdesk.csv", "timezone": "Asia/Kolkata"},
         base_dir=FIXTURES,
         plugins=[exports],
-        rejected=1,
+        rejected=0,
+        bad_values=1,
     )
     assert run.reject_at("freshdesk.csv:6").value == "Amazing"
     # 09:00 in Kolkata (UTC+5:30) is 03:30 UTC.
@@ -262,15 +285,17 @@ def test_bitrix24_cp1251_semicolons_russian_headers(tmp_path: Path) -> None:
     values = run_standard(
         tmp_path, "bitrix24", "bitrix24.csv", SURVEY_SPECS, timezone="Europe/Moscow"
     )
+    # Deal 1299 scored NPS "десять": that answer is lost, its CSAT 5 and CES 7 count.
     assert (values["nps"].value, values["nps"].n) == (pytest.approx(25.0), 8)
-    assert values["csat"].value == pytest.approx(62.5)
-    assert values["ces"].value == pytest.approx(62.5)
+    assert (values["csat"].value, values["csat"].n) == (pytest.approx(600 / 9), 9)
+    assert (values["ces"].value, values["ces"].n) == (pytest.approx(600 / 9), 9)
     run = check_source(
         "bitrix24",
         {"path": "bitrix24.csv", "timezone": "Europe/Moscow"},
         base_dir=FIXTURES,
         plugins=[exports],
-        rejected=1,
+        rejected=0,
+        bad_values=1,
     )
     assert run.reject_at("bitrix24.csv:5").value == "десять"
     assert run.column("agent")[0] == "Иванова Мария"
@@ -290,7 +315,8 @@ def test_amocrm_leads_with_survey_custom_fields(tmp_path: Path) -> None:
         {"path": "amocrm.csv", "timezone": "Europe/Moscow"},
         base_dir=FIXTURES,
         plugins=[exports],
-        rejected=1,
+        rejected=0,
+        bad_values=1,  # created 31 November: in no period, so no metric counts it
     )
     assert run.reject_at("amocrm.csv:8").field == "created_at"
     assert run.column("comment")[0] == "Хороший сервис"
