@@ -168,3 +168,28 @@ def test_csv_export_shows_formula_like_text_literally() -> None:
     rows = list(csv.DictReader(io.StringIO(csv_text(table))))
     assert [r["channel"] for r in rows] == ["'" + h for h in hostile[:-1]] + ["plain"]
     assert {r["value"] for r in rows} == {"-0.5"}  # a negative number is not text
+
+
+@pytest.mark.parametrize("period", ["2025-13", "2025-02-30", "march", "2025-Q5", "2025-W60"])
+def test_show_refuses_a_period_no_run_can_have(demo: tuple[Path, str, str], period: str) -> None:
+    root, _, _ = demo
+    code, _, err = cx(root, "show", "--period", period)
+    assert code == 2 and f"{period!r} is not a period" in err and "2025-Q1" in err
+
+
+def test_show_names_an_unknown_slice_field_and_the_known_ones(
+    demo: tuple[Path, str, str],
+) -> None:
+    root, _, _ = demo
+    code, _, err = cx(root, "show", "--by", "touchpoin")
+    assert code == 2 and "'touchpoin'" in err and "did you mean 'touchpoint'" in err
+    assert "channel" in err  # the fields that do exist
+
+
+def test_show_with_nothing_in_a_valid_period_says_which_periods_exist(
+    demo: tuple[Path, str, str],
+) -> None:
+    root, _, _ = demo
+    code, out, err = cx(root, "show", "--period", "2019-03", "--metric", "nps")
+    assert code == 0 and not out
+    assert "No values for period '2019-03'" in err and "its periods: 2025-01 … 2025-12" in err

@@ -2,12 +2,35 @@
 
 from __future__ import annotations
 
+import re
+from datetime import date
 from pathlib import Path
 
 import click
 
 from cxengine.cli.options import echo_json, json_option
 from cxengine.cli.stored_run import load_stored_run, stored_run_options
+
+# The period labels a run stores: 2025, 2025-Q1, 2025-03, 2025-W09, 2025-03-14.
+_PERIOD = re.compile(r"\d{4}(?:-Q[1-4]|-W(?:0[1-9]|[1-4]\d|5[0-3])|-(?:0[1-9]|1[0-2])(?:-\d{2})?)?")
+
+
+def _period_option(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    """Refuse a period no run can have (2025-13, 'march') before reading anything."""
+    if value in ("latest", "all"):
+        return value
+    ok = _PERIOD.fullmatch(value) is not None
+    if ok and len(value) == 10:
+        try:
+            date.fromisoformat(value)
+        except ValueError:
+            ok = False
+    if not ok:
+        raise click.BadParameter(
+            f"{value!r} is not a period: use latest, all, or a label such as 2025, "
+            "2025-Q1, 2025-03, 2025-W09 or 2025-03-14"
+        )
+    return value
 
 
 @click.command("show")
@@ -16,6 +39,7 @@ from cxengine.cli.stored_run import load_stored_run, stored_run_options
     "--period",
     default="latest",
     show_default=True,
+    callback=_period_option,
     help="latest (each metric's latest complete period), all, or one: 2025-03, 2025-Q1.",
 )
 @click.option(
@@ -54,13 +78,38 @@ def show_command(
 
     if as_csv and as_json:
         raise click.UsageError("--csv and --json: pick one")
+    from cxengine.compute.periods import label
+    from cxengine.errors import did_you_mean
+
     data = load_stored_run(ctx, run, database, metrics)
+    fields = {f for m in data.metrics.values() for v in m.points for f in m.slice_fields(v)}
+    for field in by:
+        if field not in fields:
+            known = ", ".join(sorted(fields)) or "none: every value is overall"
+            raise click.BadParameter(
+                f"no value of run {data.run_id} is sliced by {field!r}"
+                f"{did_you_mean(field, sorted(fields))}; slice fields: {known}",
+                param_hint="'--by'",
+            )
     picked = select(data, period=period, by=by)
     if as_json:
         echo_json(json_rows(flat_table(data, picked)))
     elif as_csv:
         click.echo(csv_text(flat_table(data, picked)), nl=False)
     elif not picked:
-        click.echo(f"No values for period {period!r} in run {data.run_id}.", err=True)
+        periods = sorted(
+            {
+                label(m.grain, date.fromisoformat(p))
+                for m in data.metrics.values()
+                for p in m.periods()
+            }
+        )
+        having = f"{periods[0]} … {periods[-1]}" if periods else "none"
+        sliced = f" sliced by {' and '.join(by)}" if by else ""
+        click.echo(
+            f"No values for period {period!r}{sliced} in run {data.run_id} "
+            f"(its periods: {having}).",
+            err=True,
+        )
     else:
         click.echo(values_table(data, picked))
