@@ -158,7 +158,7 @@ def test_csv_export_shows_formula_like_text_literally() -> None:
     from cxengine.report.export import csv_text
     from cxengine.report.flat import FlatTable
 
-    hostile = ["=HYPERLINK(\"http://x\")", "@SUM(A1)", "+1", "-1+2", "\tcmd", "＝1", "plain"]
+    hostile = ['=HYPERLINK("http://x")', "@SUM(A1)", "+1", "-1+2", "\tcmd", "＝1", "plain"]
     table = FlatTable(
         columns=["metric", "channel", "value"],
         rows=[{"metric": "csat", "channel": h, "value": -0.5} for h in hostile],

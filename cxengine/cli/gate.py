@@ -142,14 +142,29 @@ class Judge:
 
 
 def finish_gate(
-    state: Any, report: Any, gate: dict[str, Any], *, as_json: bool, color: bool
+    state: Any,
+    report: Any,
+    gate: dict[str, Any],
+    *,
+    as_json: bool,
+    color: bool,
+    document: bool = False,
 ) -> str | None:
-    """Print and write the verdicts; return the failure message when the build must fail."""
+    """Print and write the verdicts; return the failure message when the build must fail.
+
+    ``document``: stdout already holds one machine-readable document (``--format
+    junit``, ``json``, ``markdown``…), so the verdict table goes to stderr, where a CI
+    log still shows it, instead of being appended to that document.
+    """
     if report is None or (not report.checks and not report.notes):
         return None
     reg = state.registry
     if not as_json:
-        click.echo(reg.reporter("checks").render(report, color=color), nl=False)
+        click.echo(
+            reg.reporter("checks").render(report, color=color and not document),
+            nl=False,
+            err=document,
+        )
     if gate.get("junit_path"):
         _write(gate["junit_path"], reg.reporter("junit").render(report))
     markdown = reg.reporter("markdown").render(report)
@@ -162,7 +177,7 @@ def finish_gate(
     if os.environ.get(ACTIONS_ENV) == "true":
         # Workflow commands are read from the step's output; with --json they go to
         # stderr so stdout stays one parseable document.
-        click.echo(reg.reporter("github").render(report), nl=False, err=as_json)
+        click.echo(reg.reporter("github").render(report), nl=False, err=as_json or document)
     failing = report.failing()
     if not failing:
         return None

@@ -182,7 +182,14 @@ def run_command(
     _summary(result, quiet=as_json)
     judge.raise_if_failed(result.run_id, stored=result.database is not None)
     gate_failure = finish_gate(
-        state, result.extra.get("checks"), gate, as_json=as_json, color=stdout_color()
+        state,
+        result.extra.get("checks"),
+        gate,
+        as_json=as_json,
+        color=stdout_color(),
+        # Only the summary and the table are text for people; any other format is a
+        # document a program reads from stdout.
+        document=fmt not in (None, "table"),
     )
     if max_reject_rate is not None:
         # A row holding a rejected value counts like a broken one: the rate is of

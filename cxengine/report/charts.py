@@ -20,6 +20,7 @@ from typing import Any
 
 from cxengine.compute.periods import label
 from cxengine.report.data import MetricData, Value
+from cxengine.textsafe import visible
 
 #: Colours that stay apart in print and for the common colour-vision deficiencies
 #: (Okabe–Ito), overall in near-black.
@@ -401,4 +402,18 @@ def render_svg(chart: Chart) -> str:
     """Render a chart to SVG text with vl-convert (offline)."""
     import vl_convert
 
-    return str(vl_convert.vegalite_to_svg(chart.spec))
+    # Every string of the spec, data included: slice values and theme names come from
+    # customers' data, and one control character (an ESC in a channel name) makes
+    # vl-convert's SVG text parser panic, which aborts the whole process.
+    return str(vl_convert.vegalite_to_svg(_visible_strings(chart.spec)))
+
+
+def _visible_strings(node: Any) -> Any:
+    """``node`` with every string, keys included, passed through `visible`."""
+    if isinstance(node, str):
+        return visible(node)
+    if isinstance(node, dict):
+        return {_visible_strings(k): _visible_strings(v) for k, v in node.items()}
+    if isinstance(node, list | tuple):
+        return [_visible_strings(v) for v in node]
+    return node

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from cxengine.report.flat import FlatTable
+from cxengine.textsafe import visible
 
 FORMATS = ("csv", "parquet", "xlsx", "json")
 
@@ -105,6 +106,10 @@ def _parquet(table: FlatTable, path: Path) -> None:
     pq.write_table(pa.table(arrays), path)
 
 
+def _xlsx_cell(value: Any) -> Any:
+    return visible(value, keep="\n\t") if isinstance(value, str) else value
+
+
 def _xlsx(table: FlatTable, path: Path) -> None:
     from openpyxl import Workbook
     from openpyxl.styles import Font
@@ -119,7 +124,9 @@ def _xlsx(table: FlatTable, path: Path) -> None:
     formats = {"date": "yyyy-mm-dd", "number": "0.0###", "integer": "0"}
     kinds = [table.type_of(c) for c in table.columns]
     for row in table.rows:
-        ws.append([row.get(c) for c in table.columns])
+        # Excel cells cannot hold C0 control characters (openpyxl refuses the whole
+        # workbook): a slice value with an ESC in it is written with the escape shown.
+        ws.append([_xlsx_cell(row.get(c)) for c in table.columns])
         for cell, kind in zip(ws[ws.max_row], kinds, strict=True):
             if kind in formats and cell.value is not None:
                 cell.number_format = formats[kind]

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from cxengine.compare.points import slice_label
 from cxengine.report.headline import with_unit
+from cxengine.textsafe import visible
 
 if TYPE_CHECKING:
     import jinja2
@@ -27,9 +28,24 @@ def environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        finalize=_shown,
     )
     env.filters["unit"] = lambda v, unit, digits=1: with_unit(v, unit, digits)
     env.filters["slice"] = slice_label
     env.filters["thousands"] = lambda n: f"{int(n or 0):,}"
     env.filters["num"] = lambda v, digits=1: "—" if v is None else f"{v:,.{digits}f}"
     return env
+
+
+def _shown(value: object) -> object:
+    """Every printed string with control and bidi characters shown as escapes (`\\x1b`).
+
+    Slice values and reasons come from customers' data; an ESC or a right-to-left
+    override in them would otherwise reach the page and its aria-labels as it is.
+    Markup (the charts' SVG, plugins' sections) is already built HTML and passes as it is.
+    """
+    import markupsafe
+
+    if isinstance(value, str) and not isinstance(value, markupsafe.Markup):
+        return visible(value, keep="\n\t")
+    return value

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from markupsafe import Markup, escape
 
 from cxengine.report.charts import Chart, render_svg
+from cxengine.textsafe import visible
 
 if TYPE_CHECKING:
     from cxengine.config import ProjectConfig
@@ -67,7 +68,7 @@ def chart_html(chart: Chart) -> Markup:
     """A rendered chart wrapped in a figure with its text alternative."""
     svg = render_svg(chart)
     return Markup('<figure class="chart" role="img" aria-label="{}">{}</figure>').format(
-        chart.alt, Markup(svg)
+        visible(chart.alt), Markup(svg)
     )
 
 

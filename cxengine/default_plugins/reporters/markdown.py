@@ -29,8 +29,19 @@ COLUMNS = (
 )
 
 
+# Slice values come from customers' data and the summary is rendered as GitHub-
+# flavoured Markdown, which also renders inline HTML and links: a slice value
+# `<img src=…>` or `[click](https://…)` would show as an image or a link in a PR's step
+# summary. HTML is written as entities and the punctuation that makes emphasis, code,
+# links and images, table cells or strike-through is backslash-escaped (an escaped
+# "[" is enough to stop a link or an image), so a cell shows exactly its text.
+_MARKDOWN_SPECIAL = str.maketrans(
+    {c: "\\" + c for c in "\\`*_[]|~"} | {"&": "&amp;", "<": "&lt;", "\n": " "}
+)
+
+
 def _cell(text: str) -> str:
-    return visible(text.replace("|", "\\|").replace("\n", " "))
+    return visible(text.translate(_MARKDOWN_SPECIAL))
 
 
 def _value(v: float | None, n: int | None) -> str:
