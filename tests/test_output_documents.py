@@ -109,3 +109,22 @@ def test_report_and_xlsx_export_show_control_characters_as_escapes(
     assert sheet is not None
     cells = {str(c.value) for row in sheet.iter_rows() for c in row}
     assert "red\\x1b[31m" in cells and "vt\\x0btab" in cells
+
+
+def test_terminal_tables_show_control_characters_as_escapes(project: Path, tmp_path: Path) -> None:
+    """`show`, `baseline show` and the verdict table never print a raw ESC or VT."""
+    run(project, "json")
+    base = str(tmp_path / "b.json")
+    outputs = []
+    for args in (
+        ["show", "--by", "channel"],
+        ["baseline", "save", base],
+        ["baseline", "show", base],
+    ):
+        result = CliRunner().invoke(cli, ["--config", str(project), *args])
+        assert result.exit_code == 0, result.output
+        outputs.append(result.output)
+    outputs.append(CliRunner().invoke(cli, ["--config", str(project), "run"]).output)
+    for text in outputs:
+        assert "\x1b" not in text and "\x0b" not in text
+    assert "red\\x1b[31m" in outputs[0] and "vt\\x0btab" in outputs[2]

@@ -406,7 +406,7 @@ def test_junit_and_markdown_stay_valid_with_control_characters_in_slices(
     _no_raw_controls(junit.read_text("utf-8"))
     md = markdown.read_text("utf-8")
     _no_raw_controls(md)
-    assert "web\\x1b\\[31mRED" in md  # the escape shown; "[" escaped for Markdown
+    assert "web\\\\x1b\\[31mRED" in md  # the escape shown, "\\" and "[" escaped for Markdown
     for line in md.splitlines():  # a CR/LF in a value must not break a table row
         assert not line.startswith("::error")
 

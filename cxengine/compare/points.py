@@ -13,6 +13,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from cxengine.textsafe import visible
+
 if TYPE_CHECKING:
     from cxengine.compute.values import MetricValue
 
@@ -25,10 +27,16 @@ def slice_key(slice_: Mapping[str, Any]) -> str:
 
 
 def slice_label(slice_: Mapping[str, Any]) -> str:
-    """Return a slice for people: 'touchpoint=delivery, channel=phone' or '(all)'."""
+    """Return a slice for people: 'touchpoint=delivery, channel=phone' or '(all)'.
+
+    Control and bidi characters of the values (customers' data) are shown as escapes
+    (`\\x1b`), so every place that prints a slice label is safe to print.
+    """
     if not slice_:
         return "(all)"
-    return ", ".join(f"{k}={'(empty)' if v is None else v}" for k, v in sorted(slice_.items()))
+    return visible(
+        ", ".join(f"{k}={'(empty)' if v is None else v}" for k, v in sorted(slice_.items()))
+    )
 
 
 @dataclass(frozen=True)

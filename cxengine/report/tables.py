@@ -8,6 +8,7 @@ from datetime import date
 from cxengine.compute.periods import label
 from cxengine.report.data import MetricData, RunData, Value
 from cxengine.report.headline import interval_text, with_unit
+from cxengine.textsafe import visible
 
 
 def values_table(data: RunData, picked: Sequence[tuple[MetricData, Value]]) -> str:
@@ -40,6 +41,9 @@ def values_table(data: RunData, picked: Sequence[tuple[MetricData, Value]]) -> s
             [m.name, period, *slices, with_unit(v.value, m.unit), interval_text(v),
              f"{v.n:,}", ", ".join(flags)]
         )  # fmt: skip
+    # Slice values and notes come from users' data: a raw ESC would drive the terminal.
+    rows = [[visible(cell) for cell in row] for row in rows]
+    columns = [visible(c) for c in columns]
     right = {len(fields) + 2, len(fields) + 4}
     widths = [max([len(c)] + [len(r[i]) for r in rows]) for i, c in enumerate(columns)]
 
