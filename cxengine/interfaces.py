@@ -121,7 +121,8 @@ class CompileContext:
     #: Calendar kinds only: the start (inclusive) and end (exclusive) of the row's window.
     window_start: exp.Expression | None = None
     window_end: exp.Expression | None = None
-    #: IANA zone each datetime field's naive values are in (absent: UTC).
+    #: IANA zone of each datetime field (absent: UTC). Stored values are instants
+    #: (naive UTC): read the wall clock with cxengine.compute.periods.local_time.
     field_zones: Mapping[str, str] = field(default_factory=dict)
 
 

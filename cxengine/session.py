@@ -187,7 +187,7 @@ class Session:
         return weighted_result(self.con, spec, kind, table, types, self.datasets, zones)
 
     def field_zones(self, dataset: str) -> Mapping[str, str]:
-        """Return the zone each declared datetime field's naive values are in."""
+        """Return each declared datetime field's zone (values are UTC instants; periods local)."""
         cfg = self.project.model.datasets[dataset]
         if cfg.join is not None:
             # A joined dataset's datetimes keep the zones their sides declare.

@@ -138,7 +138,8 @@ def test_booleans_in_english_russian_and_custom_words() -> None:
     assert ds.rejects[0].value == "maybe"
 
 
-def test_datetimes_naive_are_in_the_field_zone_and_offsets_are_converted() -> None:
+def test_datetimes_naive_are_in_the_field_zone_and_are_stored_as_utc_instants() -> None:
+    # Stored values are instants (naive UTC): elapsed time is a plain difference.
     fields = {"at": {"type": "datetime", "timezone": "Europe/Moscow"}}
     _ds, rows = load(
         [
@@ -149,9 +150,37 @@ def test_datetimes_naive_are_in_the_field_zone_and_offsets_are_converted() -> No
         fields,
     )
     assert [r[1] for r in rows] == [
+        dt.datetime(2024, 3, 1, 7),
         dt.datetime(2024, 3, 1, 10),
-        dt.datetime(2024, 3, 1, 13),
-        dt.datetime(2024, 3, 1, 8),
+        dt.datetime(2024, 3, 1, 5),
+    ]
+
+
+def test_the_hour_repeated_in_october_keeps_its_two_instants() -> None:
+    # Europe/Berlin goes from 03:00 CEST back to 02:00 CET on 2024-10-27: 02:30 CEST
+    # and 02:10 CET are 40 minutes apart, though the wall clock went backwards.
+    fields = {
+        "at": {"type": "datetime", "timezone": "Europe/Berlin"},
+        "d": {"type": "date", "timezone": "Europe/Berlin"},
+    }
+    _ds, rows = load(
+        [
+            {"at": "2024-10-27T00:30:00Z", "d": "2024-10-26T23:30:00Z"},
+            {"at": "2024-10-27T02:10:00+01:00", "d": "2024-10-26T21:30:00Z"},
+            {"at": "2024-10-27 12:00", "d": "2024-10-27"},
+        ],
+        fields,
+    )
+    assert [r[1] for r in rows] == [
+        dt.datetime(2024, 10, 27, 0, 30),
+        dt.datetime(2024, 10, 27, 1, 10),
+        dt.datetime(2024, 10, 27, 11, 0),
+    ]
+    # A date is the calendar day in its zone (23:30Z is already the 27th in Berlin).
+    assert [r[2] for r in rows] == [
+        dt.date(2024, 10, 27),
+        dt.date(2024, 10, 26),
+        dt.date(2024, 10, 27),
     ]
 
 

@@ -249,9 +249,10 @@ def test_jsonl_broken_line_is_rejected_with_its_line() -> None:
     assert bad.locator == "tickets.jsonl:4"
     assert bad.reason.startswith("malformed record: invalid JSON")
     assert rows == [
-        (0, 1, dt.datetime(2024, 3, 1, 10, 0), True),
-        (1, 2, dt.datetime(2024, 3, 1, 15, 0), False),
-        (2, 4, dt.datetime(2024, 3, 2, 9, 0), True),
+        # Stored as UTC instants; the field's zone is where periods are cut.
+        (0, 1, dt.datetime(2024, 3, 1, 7, 0), True),
+        (1, 2, dt.datetime(2024, 3, 1, 12, 0), False),
+        (2, 4, dt.datetime(2024, 3, 2, 6, 0), True),
     ]
     assert ds.locate([2]) == {2: "tickets.jsonl:5"}
 

@@ -25,9 +25,11 @@ from sqlglot import exp
 from cxengine.compute import completion
 from cxengine.compute.periods import (
     MAX_FILLED_PERIODS,
+    local_time,
     next_period_or_none,
     period_count,
     period_floor,
+    to_instant,
 )
 from cxengine.compute.plan import Plan, plan_spec
 from cxengine.compute.pooled import pool_periods
@@ -101,7 +103,9 @@ def run_plan(con: duckdb.DuckDBPyConnection, plan: Plan) -> SpecResult:
     spec, kind = plan.spec, plan.kind
     windows: str | None = None
     if plan.calendar:
-        windows = _make_windows(con, spec, plan.table, plan.calendar, plan.where)
+        windows = _make_windows(
+            con, spec, plan.table, plan.calendar, plan.where, plan.ctx.field_zones
+        )
     values: list[MetricValue] = []
     if windows is not None or not plan.calendar:
         query = build_query(plan, windows)
@@ -135,21 +139,36 @@ def _make_windows(
     table: str,
     fields: Sequence[str],
     where: exp.Expression | None,
+    zones: Mapping[str, str] | None = None,
 ) -> str | None:
-    """Create the table of time windows a calendar kind counts against; None if no data."""
+    """Create the table of time windows a calendar kind counts against; None if no data.
+
+    Windows are cut on the wall clock of the spec's time field's zone (a day is
+    midnight to midnight there) and stored as instants, as datetime fields are, so
+    "older than 24h at the end of the day" is elapsed time across a DST change.
+    """
+    zones = zones or {}
+    zone = zones.get(spec.time or fields[0]) if fields else None
     bounds = []
     for name in fields:
         as_ts = exp.Cast(this=column(name), to=exp.DataType.build("TIMESTAMP"))
+        # A date field is a calendar day already; a datetime is an instant.
+        local = exp.Cast(
+            this=local_time(column(name), zone if name in zones else None),
+            to=exp.DataType.build("TIMESTAMP"),
+        )
+        bounds += [exp.Min(this=local), exp.Max(this=local.copy())]
         bounds += [exp.Min(this=as_ts), exp.Max(this=as_ts.copy())]
     q = exp.select(*bounds).from_(table_ref(table))
     if where is not None:
         q = q.where(where.copy())
     row = con.execute(q.sql(dialect="duckdb")).fetchone() or ()
     # Out-of-range timestamps come back as text; the rest bound the windows.
-    stamps = [v for v in row if isinstance(v, datetime)]
-    if not stamps:
+    local_stamps = [v for i, v in enumerate(row) if i % 4 < 2 and isinstance(v, datetime)]
+    instants = [v for i, v in enumerate(row) if i % 4 >= 2 and isinstance(v, datetime)]
+    if not local_stamps or not instants:
         return None
-    first, last = min(stamps), max(stamps)
+    first, last = min(local_stamps), max(local_stamps)
     if spec.period != "none":
         span = period_count(spec.period, first.date(), last.date())
         if span > MAX_FILLED_PERIODS:
@@ -160,7 +179,7 @@ def _make_windows(
             )
     rows: list[tuple[date | None, datetime, datetime]] = []
     if spec.period == "none":
-        rows.append((None, first, last + timedelta(microseconds=1)))
+        rows.append((None, min(instants), max(instants) + timedelta(microseconds=1)))
     else:
         start = period_floor(spec.period, first.date())
         end_all = start
@@ -169,12 +188,14 @@ def _make_windows(
             if following is None:  # the period of 9999-12-31 has no end Python can hold
                 break
             end = following
-            rows.append((start, _midnight(start), _midnight(end)))
+            rows.append(
+                (start, to_instant(_midnight(start), zone), to_instant(_midnight(end), zone))
+            )
             end_all = end
             start = end
         if not rows:
             return None
-        rows.append((None, rows[0][1], _midnight(end_all)))
+        rows.append((None, rows[0][1], to_instant(_midnight(end_all), zone)))
     name = f"_cx_windows_{spec.name}"
     con.execute(
         f'CREATE OR REPLACE TEMP TABLE "{name}" '

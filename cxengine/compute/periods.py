@@ -2,11 +2,65 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+import zoneinfo
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, timedelta
 
 from sqlglot import exp
 
 GRAINS = ("day", "week", "month", "quarter", "year")
+
+
+def local_time(instant: exp.Expression, zone: str | None) -> exp.Expression:
+    """Return SQL for the wall-clock time in `zone` of a stored instant (naive UTC).
+
+    Datetime fields are stored as instants so that durations are elapsed time; a
+    period ("October", "Monday") is a stretch of the wall clock where the data lives.
+    UTC (the default) is the instant itself, so such SQL is unchanged.
+    """
+    if not zone or zone == "UTC":
+        return instant
+    utc = exp.AtTimeZone(this=instant, zone=exp.Literal.string("UTC"))
+    return exp.AtTimeZone(this=utc, zone=exp.Literal.string(zone))
+
+
+def local_filter(condition: exp.Expression, zones: Mapping[str, str]) -> exp.Expression:
+    """Return a filter reading zoned datetime fields on their wall clock.
+
+    `created_at >= '2024-10-01'` and `month(created_at) = 10` mean the field's local
+    time, like its periods; a field subtracted from another stays an instant, so a
+    difference is elapsed time.
+    """
+    zoned = {name: zone for name, zone in zones.items() if zone and zone != "UTC"}
+    if not zoned:
+        return condition
+
+    def swap(node: exp.Expression) -> exp.Expression:
+        if (
+            isinstance(node, exp.Column)
+            and not node.table
+            and node.name in zoned
+            and not isinstance(node.parent, exp.Sub)
+        ):
+            return local_time(node.copy(), zoned[node.name])
+        return node
+
+    return condition.transform(swap)
+
+
+def to_instant(local: datetime, zone: str | None) -> datetime:
+    """Return the naive UTC instant of a wall-clock time in `zone` (periods' bounds).
+
+    A time the clocks skip or repeat reads as its first instant (fold 0); period
+    bounds are midnights, which no common zone repeats.
+    """
+    if not zone or zone == "UTC":
+        return local
+    aware = local.replace(tzinfo=zoneinfo.ZoneInfo(zone))
+    try:
+        return aware.astimezone(UTC).replace(tzinfo=None)
+    except OverflowError:  # year 1 east of UTC, year 9999 west of it: keep the bound
+        return local
 
 
 def period_start(grain: str, column: exp.Expression) -> exp.Expression:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from sqlglot import exp
 
+from cxengine.compute.periods import local_filter
 from cxengine.compute.sqlparts import (
     PERIOD_COL,
     WINDOW_END,
@@ -99,8 +100,11 @@ class Plan:
         """
         assert isinstance(self.kind, PreparedKind)
         inner = self.spec.model_copy(update={"where": None})
+        # A prepared column named like a source field (a first purchase's time) keeps
+        # that field's zone for its periods.
+        zones = {n: z for n, z in self.ctx.field_zones.items() if n in field_types}
         return _plan(
-            inner, self.kind, table, field_types, {}, None, [], self.kind.prepared_fields(inner)
+            inner, self.kind, table, field_types, zones, None, [], self.kind.prepared_fields(inner)
         )
 
 
@@ -113,8 +117,12 @@ def plan_spec(
 ) -> Plan:
     """Return the plan of a spec over a dataset table."""
     where = parse_filter(spec.where, columns=list(field_types) or None) if spec.where else None
+    if where is not None and field_zones:
+        where = local_filter(where, field_zones)
     if isinstance(kind, PreparedKind):
-        ctx = CompileContext(spec=spec, column=column, field_types=field_types)
+        ctx = CompileContext(
+            spec=spec, column=column, field_types=field_types, field_zones=field_zones or {}
+        )
         exclusions = list(kind.exclusions(spec, ctx))
         source = exp.select(exp.Star()).from_(table_ref(table))
         if where is not None:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from sqlglot import exp
 
-from cxengine.compute.periods import period_start
+from cxengine.compute.periods import local_time, period_start
 from cxengine.compute.sqlparts import (
     PERIOD_COL,
     ROW_COL,
@@ -67,7 +67,13 @@ def build_query(plan: Plan, windows: str | None = None) -> exp.Select:
         base_cols += [column(PERIOD_COL), column(WINDOW_START), column(WINDOW_END)]
     elif spec.period != "none" and spec.time:
         base_cols.append(
-            exp.alias_(period_start(spec.period, column(spec.time)), PERIOD_COL, quoted=True)
+            exp.alias_(
+                period_start(
+                    spec.period, local_time(column(spec.time), ctx.field_zones.get(spec.time))
+                ),
+                PERIOD_COL,
+                quoted=True,
+            )
         )
     base = exp.select(*base_cols).from_(table_ref(table))
     conditions = [where.copy()] if where is not None else []

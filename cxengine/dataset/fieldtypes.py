@@ -142,7 +142,6 @@ def typed_expr(plan: FieldPlan, x: str, *, strict_integer: bool = False) -> str:
     """Return the SQL turning `x` (raw text, or a native column) into the field's type, or NULL."""
     t = plan.type
     kind = base_type(plan.raw_type) if plan.native else "text"
-    zone = lit(plan.zone)
     sp = _SPACE_CLASS
     if t == "integer":
         if kind == "int":
@@ -184,17 +183,19 @@ def typed_expr(plan: FieldPlan, x: str, *, strict_integer: bool = False) -> str:
             f"WHEN {y} IN {lit_list(falses)} THEN false END"
         )
     if t in ("datetime", "date"):
-        if kind == "timestamp":
-            value = f"CAST({x} AS TIMESTAMP)"
+        # A datetime is stored as its instant (naive UTC), so `to − from` is elapsed
+        # time across a DST change; periods are cut in the field's zone at compute
+        # time (cxengine/compute/periods.py). A date stays the calendar day in its zone.
+        instant = t == "datetime"
+        if kind in ("timestamp", "date"):
+            value = from_naive(f"CAST({x} AS TIMESTAMP)", plan.zone, instant=instant)
         elif kind == "timestamptz":
-            value = f"timezone({zone}, {x})"
-        elif kind == "date":
-            value = f"CAST({x} AS TIMESTAMP)"
+            value = from_aware(x, plan.zone, instant=instant)
         else:
             formats = plan.formats or (ISO,)
-            value = parse_datetime(f"trim({x})", formats, plan.zone)
+            value = parse_datetime(f"trim({x})", formats, plan.zone, instant=instant)
             if ISO in formats:
-                value = _iso_fast_path(x, value)
+                value = _iso_fast_path(x, value, plan.zone, instant=instant)
         # Years 1..9999 only: DuckDB holds more (year 0, negative, 10000) but Python
         # cannot, so such a value would crash the run later; as NULL it is a reject.
         # list_filter evaluates the (costly) parse once.
@@ -208,7 +209,20 @@ def typed_expr(plan: FieldPlan, x: str, *, strict_integer: bool = False) -> str:
     raise ValueError(f"unknown field type {t!r}")
 
 
-def _iso_fast_path(x: str, value: str) -> str:
+def from_naive(value: str, zone: str, *, instant: bool) -> str:
+    """Return SQL for a naive wall-clock time in `zone`: its UTC instant, or itself (local)."""
+    if not instant or zone == "UTC":
+        return value
+    # An hour repeated when the clocks go back reads as its later instant (ICU).
+    return f"timezone('UTC', timezone({lit(zone)}, {value}))"
+
+
+def from_aware(value: str, zone: str, *, instant: bool) -> str:
+    """Return SQL for a TIMESTAMPTZ: its UTC instant, or its wall-clock time in `zone`."""
+    return f"timezone({lit('UTC' if instant else zone)}, {value})"
+
+
+def _iso_fast_path(x: str, value: str, zone: str = "UTC", *, instant: bool = True) -> str:
     """Read plain `YYYY-MM-DD hh:mm:ss` text with one cast, before the general parse.
 
     Such text has no offset and no padding, so TRY_CAST gives exactly what the ISO
@@ -220,28 +234,36 @@ def _iso_fast_path(x: str, value: str) -> str:
         f"AND {x}[14] = ':' AND {x}[17] = ':'"
     )
     cast = f"TRY_CAST({x} AS TIMESTAMP)"
-    return f"CASE WHEN {shape} AND {cast} IS NOT NULL THEN {cast} ELSE {value} END"
+    typed = from_naive(cast, zone, instant=instant)
+    return f"CASE WHEN {shape} AND {cast} IS NOT NULL THEN {typed} ELSE {value} END"
 
 
-def parse_datetime(text: str, formats: Sequence[str], zone: str) -> str:
-    """Return SQL parsing text with the given formats into a naive TIMESTAMP in `zone`."""
-    z = lit(zone)
+def parse_datetime(text: str, formats: Sequence[str], zone: str, *, instant: bool = False) -> str:
+    """Return SQL parsing text with the given formats into a naive TIMESTAMP.
+
+    Text without an offset is wall-clock time in `zone`. The result is the UTC
+    instant when `instant` (datetime fields), else the wall-clock time in `zone`.
+    Text with an offset is converted straight from its instant, so the hour a DST
+    change repeats keeps its two distinct instants.
+    """
     parts = []
     if ISO in formats:
         # TRY_CAST(... AS TIMESTAMP) silently drops an offset, so values carrying one
-        # go through TIMESTAMPTZ and are converted into the field's zone.
+        # go through TIMESTAMPTZ.
         tz_text = rf"regexp_replace({text}, '\s+([+-][0-9]{{2}}(:?[0-9]{{2}})?)$', '\1')"
+        aware_iso = from_aware(f"TRY_CAST({tz_text} AS TIMESTAMPTZ)", zone, instant=instant)
+        naive_iso = from_naive(f"TRY_CAST({text} AS TIMESTAMP)", zone, instant=instant)
         parts.append(
             f"CASE WHEN regexp_matches({text}, {lit(_OFFSET_RE)}) "
-            f"THEN timezone({z}, TRY_CAST({tz_text} AS TIMESTAMPTZ)) "
-            f"ELSE TRY_CAST({text} AS TIMESTAMP) END"
+            f"THEN {aware_iso} ELSE {naive_iso} END"
         )
     naive = [f for f in formats if f != ISO and "%z" not in f and "%Z" not in f]
     aware = [f for f in formats if f != ISO and ("%z" in f or "%Z" in f)]
     if naive:
-        parts.append(f"TRY_STRPTIME({text}, [{', '.join(lit(f) for f in naive)}])")
+        strp = f"TRY_STRPTIME({text}, [{', '.join(lit(f) for f in naive)}])"
+        parts.append(from_naive(strp, zone, instant=instant))
     for f in aware:
-        parts.append(f"timezone({z}, TRY_STRPTIME({text}, {lit(f)}))")
+        parts.append(from_aware(f"TRY_STRPTIME({text}, {lit(f)})", zone, instant=instant))
     return parts[0] if len(parts) == 1 else f"coalesce({', '.join(parts)})"
 
 

@@ -112,17 +112,13 @@ def duration_seconds(spec: DurationSpec, ctx: CompileContext) -> exp.Expression:
     assert spec.from_field and spec.to_field
     start, end = ctx.column(spec.from_field), ctx.column(spec.to_field)
     if spec.calendar is not None:
-        zones = ctx.field_zones
-        return exp.Cast(
-            this=business_seconds_sql(
-                start,
-                end,
-                spec.calendar,
-                zones.get(spec.from_field, "UTC"),
-                zones.get(spec.to_field, "UTC"),
-            ),
-            to=double,
-        )
+        # Stored datetimes are UTC instants; a calendar without a timezone keeps the
+        # hours on the wall clock of the data's zone (the start field's).
+        calendar = spec.calendar
+        data_zone = ctx.field_zones.get(spec.from_field)
+        if calendar.timezone is None and data_zone and data_zone != "UTC":
+            calendar = calendar.model_copy(update={"timezone": data_zone})
+        return exp.Cast(this=business_seconds_sql(start, end, calendar, "UTC", "UTC"), to=double)
     ts = exp.DataType.build("TIMESTAMP")
     micros = exp.Anonymous(
         this="date_diff",

@@ -10,6 +10,7 @@ from sqlglot import exp
 
 from cxengine import hookimpl
 from cxengine.compute.comparisons import compare_shares
+from cxengine.compute.periods import local_filter
 from cxengine.compute.stats import Alternative, NoTest, TestResult
 from cxengine.default_plugins.aggregations.common import (
     as_int,
@@ -134,6 +135,7 @@ class Share:
         assert spec.condition is not None
         # Parsed and whitelisted like `where:`; columns resolved and quoted.
         cond = parse_filter(spec.condition, columns=list(ctx.field_types) or None)
+        cond = local_filter(cond, ctx.field_zones)  # dates in a condition are wall-clock
         col = ctx.column(spec.field)
         # n: the rows with a value; a row whose condition is NULL (a field it reads is
         # empty) is in n but does not meet the condition.
