@@ -69,6 +69,33 @@ class FieldConfig(BaseModel):
         return _refuse_nul(value)
 
 
+class LearnFromConfig(BaseModel):
+    """The score on the comment's row that an enricher may learn sentiment from.
+
+    `scale` and the cut points are passed to the enricher, which interprets them (the
+    nlp enricher: `nps` 0-6 / 7-8 / 9-10 by default, `csat` 1-2 / 3 / 4-5).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    field: str = Field(description="the score field (NPS, CSAT, a rating)")
+    scale: str | None = Field(None, description="nps (default) or csat")
+    low: float | None = Field(None, description="lowest valid score; others are ignored")
+    high: float | None = Field(None, description="highest valid score")
+    negative_max: float | None = Field(None, description="scores up to this are negative")
+    positive_min: float | None = Field(None, description="scores from this are positive")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _short_form(cls, value: Any) -> Any:
+        # `learn_from: recommend` is shorthand for `learn_from: {field: recommend}`.
+        return {"field": value} if isinstance(value, str) else value
+
+    def as_options(self) -> dict[str, Any]:
+        """Return the mapping an enricher receives as `options["learn_from"]`."""
+        return self.model_dump(exclude_none=True)
+
+
 class CommentsConfig(BaseModel):
     """A free-text field to tag with enrichers (themes, sentiment)."""
 
@@ -83,6 +110,9 @@ class CommentsConfig(BaseModel):
         None, description="enricher names; all registered when absent"
     )
     options: dict[str, Any] = Field(default_factory=dict, description="options passed to enrichers")
+    learn_from: LearnFromConfig | None = Field(
+        None, description="score field (or {field, scale, …}) enrichers may learn sentiment from"
+    )
 
 
 #: Keys that describe a source's rows, meaningless for a join of two datasets.

@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING, Any
 
 from cxengine.config import CommentsConfig, ProjectConfig
 from cxengine.errors import PluginError, Problem, SpecError, did_you_mean, known_list
-from cxengine.interfaces import Enricher
-from cxengine.tagging import call, stage_comments, tag_field, tag_select
+from cxengine.interfaces import Enricher, EnrichRequest
+from cxengine.tagging import Staged, call, stage_comments, tag_field, tag_select
 
 if TYPE_CHECKING:
     import duckdb
@@ -55,6 +55,9 @@ class EnrichmentStats:
     cached: int  # comments whose tags came from comment_tags
     written: int  # rows upserted into comment_tags
     columns: tuple[str, ...]
+    #: What the enricher learned from `comments.learn_from` ({"version", "summary",
+    #: "details"} as its `learn` returned them), None when it did not learn.
+    learning: Mapping[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """Return the JSON form."""
@@ -68,6 +71,7 @@ class EnrichmentStats:
             "cached": self.cached,
             "written": self.written,
             "columns": list(self.columns),
+            "learning": dict(self.learning) if self.learning is not None else None,
         }
 
 
@@ -112,12 +116,19 @@ def tag_columns(prefix: str, themes: Sequence[str]) -> dict[str, str]:
 
 
 def enricher_options(project: ProjectConfig, comments: CommentsConfig) -> dict[str, Any]:
-    """Return the options an enricher gets: the config's, plus `language` and `project_dir`."""
-    return {
+    """Return the options an enricher gets: the config's, plus `language` and `project_dir`.
+
+    And `learn_from` (field, scale, cut points) only when the block declares it, so
+    enrichers that check their option keys see nothing new otherwise.
+    """
+    options = {
         **comments.options,
         "language": comments.language,
         "project_dir": str(project.base_dir),
     }
+    if comments.learn_from is not None:
+        options["learn_from"] = comments.learn_from.as_options()
+    return options
 
 
 def chosen_enrichers(
@@ -187,8 +198,9 @@ def check_enrichment(project: ProjectConfig, registry: Registry) -> list[Problem
             continue
         where = ("datasets", name, "comments")
         declared = ds.fields
-        for key in ("field", "key"):
-            value = getattr(comments, key)
+        learn_field = comments.learn_from.field if comments.learn_from else None
+        for key, value in (("field", comments.field), ("key", comments.key),
+                           ("learn_from", learn_field)):  # fmt: skip
             if value and declared and value not in declared:
                 problems.append(
                     project.positions.problem(
@@ -299,12 +311,13 @@ def _enrich_dataset(
 
     where = ("datasets", ds.name, "comments")
     key_field = comments.key or project.model.datasets[ds.name].key
-    for key, value in (("field", comments.field), ("key", key_field)):
+    score_field = comments.learn_from.field if comments.learn_from else None
+    for key, value in (("field", comments.field), ("key", key_field), ("learn_from", score_field)):
         if value is not None and value not in ds.fields:
             raise SpecError(
                 [
                     project.positions.problem(
-                        (*where, key) if key == "field" or comments.key else ("datasets", ds.name),
+                        (*where, key) if key != "key" or comments.key else ("datasets", ds.name),
                         f"{value!r} is not a field of dataset {ds.name!r}"
                         f"{did_you_mean(value, list(ds.fields))}. Fields: {known_list(ds.fields)}",
                     )
@@ -318,6 +331,11 @@ def _enrich_dataset(
         )
     options = enricher_options(project, comments)
     several = len(enrichers) > 1
+    if score_field is not None and not any(hasattr(e, "learn") for _, e in enrichers):
+        report.notices.append(
+            f"{ds.name}.{comments.field}: learn_from is set, but no enricher here learns "
+            "from scores; the comments are tagged without it"
+        )
     joins: list[str] = []
     cleanups: list[Callable[[], None]] = []
     select = ["d.*"]
@@ -325,6 +343,15 @@ def _enrich_dataset(
     for index, (enricher_name, enricher) in enumerate(enrichers):
         owner = registry.owner("enricher", enricher_name) or enricher_name
         version = str(call(owner, enricher_name, "version", partial(enricher.version, options)))
+        learning = None
+        if score_field is not None and hasattr(enricher, "learn"):
+            learning = _learn(con, staged, ds.name, score_field, enricher_name, enricher,
+                              owner, options)  # fmt: skip
+            # Tags are cached per text and version: what was learned is part of the key.
+            version = f"{version}+learned.{learning['version']}"
+        enrich_options = (
+            {**options, "learned": learning["version"]} if learning is not None else options
+        )
         themes = call(owner, enricher_name, "themes", partial(_themes_of, enricher, options))
         prefix = tag_prefix(comments.field, enricher_name, several)
         columns = tag_columns(prefix, themes)
@@ -343,13 +370,13 @@ def _enrich_dataset(
         outcome = tag_field(
             con, staged, dataset=ds.name, comment_field=comments.field,
             enricher_name=enricher_name, enricher=enricher, owner=owner, version=version,
-            options=options, table=f"_cx_tags_{ds.name}_{index}", database=database,
+            options=enrich_options, table=f"_cx_tags_{ds.name}_{index}", database=database,
             write=write, themes=themes, progress=progress,
         )  # fmt: skip
         report.stats.append(
             EnrichmentStats(
                 ds.name, comments.field, enricher_name, version, staged.count,
-                outcome.analysed, outcome.cached, outcome.written, tuple(columns),
+                outcome.analysed, outcome.cached, outcome.written, tuple(columns), learning,
             )
         )  # fmt: skip
         select.extend(tag_select(f"t{index}", prefix, themes))
@@ -366,3 +393,42 @@ def _enrich_dataset(
         done()
     ds.table = enriched
     ds.fingerprint = fingerprint.hexdigest()[: len(ds.fingerprint) or 16]
+
+
+def _learn(
+    con: duckdb.DuckDBPyConnection,
+    staged: Staged,
+    dataset: str,
+    score_field: str,
+    enricher_name: str,
+    enricher: Enricher,
+    owner: str,
+    options: Mapping[str, Any],
+) -> dict[str, Any]:
+    """Hand every non-empty comment and its score to the enricher's `learn`; check the answer."""
+    from cxengine.dataset.sql import ident
+
+    rows = con.execute(
+        f"SELECT s.comment_key, {staged.text_sql}, d.{ident(score_field)} "
+        f"FROM {ident(staged.table)} AS s JOIN {ident(staged.source)} AS d USING (_cx_row) "
+        f"ORDER BY s._cx_row"
+    ).fetchall()
+    request = EnrichRequest(
+        dataset=dataset,
+        keys=[r[0] for r in rows],
+        texts=[r[1] for r in rows],
+        options=options,
+        scores=[r[2] for r in rows],
+    )
+    learn = enricher.learn  # type: ignore[attr-defined]
+    answer = call(owner, enricher_name, "learn", partial(learn, request))
+    if not isinstance(answer, Mapping) or not isinstance(answer.get("version"), str):
+        raise PluginError(
+            owner,
+            f"enricher {enricher_name!r}: learn() must return a mapping with a 'version' "
+            f"string, got {answer!r:.200}",
+        )
+    summary = answer.get("summary")
+    if summary is not None and not isinstance(summary, str):
+        raise PluginError(owner, f"enricher {enricher_name!r}: learn() summary must be text")
+    return {"version": answer["version"], "summary": summary, "details": answer.get("details")}

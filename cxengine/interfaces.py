@@ -380,12 +380,20 @@ class Reporter(Protocol):
 
 @dataclass(frozen=True)
 class EnrichRequest:
-    """Texts to tag: parallel sequences of keys and texts, and the enricher options."""
+    """Texts to tag: parallel sequences of keys and texts, and the enricher options.
+
+    `scores` (added for learning from scores; None by default, so enrichers written
+    before it are unaffected) is set only in the request given to the optional
+    `learn` capability: the `comments.learn_from` value of each comment's row, None
+    where the row has none. `enrich` never receives scores: its tags are cached per
+    text, so they must not depend on the row a text came from.
+    """
 
     dataset: str
     keys: Sequence[str]
     texts: Sequence[str]
     options: Mapping[str, Any] = field(default_factory=dict)
+    scores: Sequence[Any] | None = None
 
 
 @runtime_checkable
@@ -418,7 +426,18 @@ class Enricher(Protocol):
 #   validate(options) -> list[Problem]
 #       Problems with its options (bad taxonomy file, unknown key), reported by
 #       `cxengine validate`; a Problem without a file is placed at the `comments:` block.
+#   learn(request: EnrichRequest) -> Mapping[str, Any]
+#       Called once per run and field, before any `enrich`, when the dataset declares
+#       `comments.learn_from`: the request holds every non-empty comment with its
+#       score (`request.scores`). Returns {"version": str} — appended to the enricher's
+#       version, so it must identify what was learned (e.g. a hash of the training
+#       texts and labels): tags are cached per text and version — and optionally
+#       "summary" (one line for `run`'s output) and "details" (JSON, kept in the run's
+#       enrichment report). The `enrich` requests that follow carry that version as
+#       `options["learned"]`, so the enricher knows which learned model tags them.
 #
 # The options an enricher receives are `comments.options` from cxengine.yaml plus
-# `language` (comments.language) and `project_dir` (the folder of cxengine.yaml, for
-# relative paths). What the engine makes of the tags is described in cxengine/enrich.py.
+# `language` (comments.language), `project_dir` (the folder of cxengine.yaml, for
+# relative paths) and, only when the dataset declares it, `learn_from` (the
+# `comments.learn_from` mapping: field, and scale and cut points when given). What
+# the engine makes of the tags is described in cxengine/enrich.py.

@@ -232,6 +232,9 @@ def _summary(result: Any, quiet: bool) -> None:
             f"{st.dataset}.{st.field}: {st.comments} comments tagged by {st.enricher} "
             f"({st.analysed} analysed, {st.cached} from cache)"
         )
+        summary = (getattr(st, "learning", None) or {}).get("summary")
+        if summary:
+            lines.append(f"{st.dataset}.{st.field}: {summary}")
     lines.extend(f"notice: {n}" for n in (enrichment.notices if enrichment else ()))
     excluded = sum(1 for r in result.rejects if r.metric)
     if excluded:
