@@ -60,6 +60,20 @@ def lexicon_versions() -> dict[str, str]:
     return out
 
 
+#: Code that turns scores into a learned model and applies it: part of a learned key.
+LEARNER_FILES = ("learn.py", "scored.py")
+
+
+@cache
+def learner_version() -> str:
+    """Return a hash of the learning code (with analyzer_version: a learned model's key)."""
+    digest = hashlib.sha256()
+    here = Path(__file__).parent
+    for name in LEARNER_FILES:
+        digest.update((here / name).read_bytes())
+    return digest.hexdigest()[:8]
+
+
 @cache
 def _code_hash() -> str:
     digest = hashlib.sha256()

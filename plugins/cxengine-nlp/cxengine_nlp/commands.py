@@ -225,6 +225,8 @@ def followups_command(
 def render_overview(o: ThemeOverview) -> str:
     """Render the themes overview as plain text (stable, for people and tests)."""
     lines = [f"{o.dataset}.{o.field}: {o.comments} tagged comments"]
+    if o.learning and o.learning.get("summary"):
+        lines.append(f"{o.learning['summary']}")
     for key in sorted(o.slices, key=lambda k: (k == "", k)):
         rows = o.slices[key]
         title = f"{o.by} = {key}" if key else "all comments"

@@ -10,6 +10,7 @@ Options (under `comments.options` in cxengine.yaml)::
         taxonomy: [builtin:banking, themes.yaml]   # shipped packs and/or team files
         replace: false                # true: only these files, no default underneath
         workers: 1                    # > 1: a process pool for large first runs
+      learn_from: recommend           # optional: learn sentiment from this score (scored.py)
 
 Paths are relative to the project folder. Shipped packs: `builtin:restaurant`,
 `builtin:travel`, `builtin:banking`, `builtin:telecom`, `builtin:ecommerce_delivery`
@@ -38,7 +39,7 @@ from cxengine_nlp.taxonomy import (
 )
 
 #: Keys the host adds to every enricher's options.
-HOST_KEYS = ("language", "project_dir")
+HOST_KEYS = ("language", "project_dir", "learn_from", "learned")
 OPTION_KEYS = ("taxonomy", "replace", "workers")
 # spaCy is imported only when comments are really analysed: building the registry
 # (every cxengine command) must not pay for it.
@@ -85,6 +86,14 @@ def _option_problems(options: Mapping[str, Any]) -> list[str]:
     workers = options.get("workers", 1)
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         problems.append(f"options.workers: expected a whole number >= 1, got {workers!r}")
+    learn_from = options.get("learn_from")
+    if learn_from is not None:
+        from cxengine_nlp.scored import ScaleError, scale_from
+
+        try:
+            scale_from(learn_from)
+        except (ScaleError, TypeError, ValueError) as exc:
+            problems.append(str(exc))
     return problems
 
 
@@ -169,23 +178,45 @@ class NlpEnricher:
             return [Problem("", 0, "", p) for p in exc.problems]
         return []
 
+    def learn(self, request: EnrichRequest) -> dict[str, Any]:
+        """Train sentiment on the comments' scores (`comments.learn_from`); see `scored.py`.
+
+        Returns the training key (the host adds it to the tag cache key), a one-line
+        summary for `run`'s output and the training report.
+        """
+        from cxengine_nlp.cache_key import analyzer_version
+        from cxengine_nlp.scored import learn_for_host
+
+        options = request.options
+        taxonomy = taxonomy_for(options)
+        scores = request.scores if request.scores is not None else [None] * len(request.texts)
+        return learn_for_host(
+            request.texts, scores, options, taxonomy, analyzer_version(taxonomy),
+            lambda texts: self._lexicon(texts, options),
+        )  # fmt: skip
+
     def enrich(self, request: EnrichRequest) -> list[dict[str, Any]]:
-        """Return language, themes, sentiment, label and per-theme sentiment per text."""
-        from cxengine_nlp.api import analyze
+        """Return language, themes, sentiment, label and per-theme sentiment per text.
+
+        After `learn` (the options carry `learned`), sentiment and label are the learned
+        model's, and the lexicon's own score is kept as `lexicon_sentiment`.
+        """
         from cxengine_nlp.cache_key import lexicon_versions
         from cxengine_nlp.lexicon import lexicon_language
 
         options = request.options
         taxonomy = taxonomy_for(options)
-        results = analyze(
-            request.texts,
-            language=str(options.get("language", "auto")),
-            taxonomy=taxonomy,
-            workers=int(options.get("workers", 1)),
-        )
+        key = options.get("learned")
+        lexicon = self._lexicon(request.texts, options, key)
+        results = lexicon
+        if key is not None:
+            from cxengine_nlp.scored import learned_analyses
+
+            results = learned_analyses(request.texts, str(key), lexicon)
         lexicons = lexicon_versions()
-        return [
-            {
+        out = []
+        for r, lex in zip(results, lexicon, strict=True):
+            tags = {
                 "language": r.language,
                 "themes": list(r.themes),
                 "sentiment": r.score,
@@ -194,5 +225,30 @@ class NlpEnricher:
                 "lexicon_version": lexicons[lexicon_language(r.language)],
                 "taxonomy_version": taxonomy.version,
             }
-            for r in results
-        ]
+            if key is not None:
+                tags["lexicon_sentiment"] = lex.score
+            out.append(tags)
+        return out
+
+    def _lexicon(
+        self, texts: Sequence[str], options: Mapping[str, Any], key: object = None
+    ) -> list[Any]:
+        """Return the lexicon's analyses, reusing those `learn` computed for the same texts."""
+        from cxengine_nlp.api import analyze
+
+        known: list[Any] = [None] * len(texts)
+        if key is not None:
+            from cxengine_nlp.scored import lexicon_analyses
+
+            known = lexicon_analyses(str(key), texts)
+        missing = [i for i, a in enumerate(known) if a is None]
+        if missing:
+            fresh = analyze(
+                [texts[i] for i in missing],
+                language=str(options.get("language", "auto")),
+                taxonomy=taxonomy_for(options),
+                workers=int(options.get("workers", 1)),
+            )
+            for i, analysis in zip(missing, fresh, strict=True):
+                known[i] = analysis
+        return known

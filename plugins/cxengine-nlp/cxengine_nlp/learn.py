@@ -102,6 +102,36 @@ class TrainingReport:
     seconds: float = 0.0
     per_class_f1: dict[str, float] = field(default_factory=dict)
 
+    def as_dict(self) -> dict[str, Any]:
+        """Return the JSON form (kept beside a cached model, shown in the report)."""
+        return {
+            "counts": dict(self.counts),
+            "used": self.used,
+            "reason": self.reason,
+            "key": self.key,
+            "cv_macro_f1": self.cv_macro_f1,
+            "lexicon_macro_f1": self.lexicon_macro_f1,
+            "cv_rows": self.cv_rows,
+            "seconds": round(self.seconds, 3),
+            "per_class_f1": dict(self.per_class_f1),
+            "folds": FOLDS,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainingReport:
+        """Rebuild a report from `as_dict` output."""
+        return cls(
+            counts={str(k): int(v) for k, v in data["counts"].items()},
+            used=bool(data["used"]),
+            reason=str(data["reason"]),
+            key=str(data["key"]),
+            cv_macro_f1=data.get("cv_macro_f1"),
+            lexicon_macro_f1=data.get("lexicon_macro_f1"),
+            cv_rows=int(data.get("cv_rows", 0)),
+            seconds=float(data.get("seconds", 0.0)),
+            per_class_f1={str(k): float(v) for k, v in data.get("per_class_f1", {}).items()},
+        )
+
     def summary(self) -> str:
         """One line for `run`'s output."""
         counts = ", ".join(f"{k} {self.counts.get(k, 0)}" for k in LABELS)
@@ -123,6 +153,17 @@ class LearnedSentiment:
         self.nlp = nlp
         self.priors = priors
 
+    def to_bytes(self) -> bytes:
+        """Return the trained pipeline's weights (the priors are kept by the caller)."""
+        return bytes(self.nlp.to_bytes())
+
+    @classmethod
+    def from_bytes(cls, data: bytes, priors: dict[str, float]) -> LearnedSentiment:
+        """Rebuild a model saved with `to_bytes`."""
+        nlp = _blank_pipeline()
+        nlp.from_bytes(data)
+        return cls(nlp, dict(priors))
+
     def predict(
         self, texts: Sequence[object], analyses: Sequence[CommentAnalysis]
     ) -> list[tuple[str, float]]:
@@ -139,11 +180,21 @@ class LearnedSentiment:
     def apply(
         self, texts: Sequence[object], analyses: Sequence[CommentAnalysis]
     ) -> list[CommentAnalysis]:
-        """Return the analyses with the learned label and score (themes unchanged)."""
-        return [
-            replace(a, label=label, score=score) if a.language != "xx" or a.themes else a
-            for a, (label, score) in zip(analyses, self.predict(texts, analyses), strict=True)
-        ]
+        """Return the analyses with the learned label and score.
+
+        Themes are the lexicon's. So is the sentiment per theme, except in a comment
+        that mentions one theme only: the whole comment is about it, so the learned
+        score is what it says about that theme. (The model sees whole comments; it
+        cannot split one comment's verdict between several themes.)
+        """
+        out = []
+        for a, (label, score) in zip(analyses, self.predict(texts, analyses), strict=True):
+            if a.language == "xx" and not a.themes:
+                out.append(a)  # emoji only: nothing for the model to read
+                continue
+            per_theme = {a.themes[0]: score} if len(a.themes) == 1 else a.theme_sentiment
+            out.append(replace(a, label=label, score=score, theme_sentiment=per_theme))
+        return out
 
 
 def training_key(texts: Sequence[object], labels: Sequence[str | None], version: str) -> str:
@@ -229,26 +280,11 @@ def train(
     seed: int = 0,
 ) -> LearnedSentiment:
     """Train a bag-of-words `textcat` on labelled comments (every label in LABELS)."""
-    import spacy
     from spacy.training import Example
     from thinc.api import fix_random_seed
 
     fix_random_seed(seed)
-    nlp = spacy.blank("xx")
-    textcat = nlp.add_pipe(
-        "textcat",
-        config={
-            "model": {
-                "@architectures": "spacy.TextCatBOW.v3",
-                "exclusive_classes": True,
-                "ngram_size": 1,
-                "no_output_layer": False,
-                "length": 262144,
-            }
-        },
-    )
-    for label in LABELS:
-        textcat.add_label(label)  # type: ignore[attr-defined]
+    nlp = _blank_pipeline()
     examples = [
         Example.from_dict(_doc(nlp, t, a), {"cats": {c: float(c == y) for c in LABELS}})
         for t, y, a in zip(texts, labels, analyses, strict=True)
@@ -264,6 +300,28 @@ def train(
     counts = Counter(labels)
     priors = {c: counts[c] / len(labels) for c in LABELS}
     return LearnedSentiment(nlp, priors)
+
+
+def _blank_pipeline() -> Any:
+    """Return a blank pipeline with an untrained bag-of-words `textcat` and our labels."""
+    import spacy
+
+    nlp = spacy.blank("xx")
+    textcat = nlp.add_pipe(
+        "textcat",
+        config={
+            "model": {
+                "@architectures": "spacy.TextCatBOW.v3",
+                "exclusive_classes": True,
+                "ngram_size": 1,
+                "no_output_layer": False,
+                "length": 262144,
+            }
+        },
+    )
+    for label in LABELS:
+        textcat.add_label(label)  # type: ignore[attr-defined]
+    return nlp
 
 
 def cross_validate(

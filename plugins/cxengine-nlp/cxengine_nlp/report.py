@@ -128,6 +128,15 @@ def tagged_comments(
         yield TaggedComments(session, project, loaded[name], comments, prefix[:-1], report)
 
 
+def learning_of(tc: TaggedComments) -> dict[str, Any] | None:
+    """Return what the nlp enricher learned from the field's scores in this session, if any."""
+    for st in tc.enrichment.stats:
+        learning = getattr(st, "learning", None)
+        if st.enricher == ENRICHER and st.field == tc.comments.field and learning:
+            return dict(learning)
+    return None
+
+
 # ------------------------------------------------------------------------ themes
 
 
@@ -166,6 +175,8 @@ class ThemeOverview:
     overall_nps: float | None = None
     notices: list[str] = dc_field(default_factory=list)
     min_n: int = 30  # below this many mentions a driver is marked low sample
+    #: How sentiment was learned from `comments.learn_from` (summary, details), or None.
+    learning: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """Return the `cxengine themes --json` document."""
@@ -181,6 +192,7 @@ class ThemeOverview:
             "drivers": [d.as_dict() for d in self.drivers],
             "notices": self.notices,
             "min_n": self.min_n,
+            "learning": self.learning,
         }
 
 
@@ -221,6 +233,7 @@ def theme_overview(
         overview = ThemeOverview(ds.name, tc.comments.field, by, _count_tagged(tc))
         overview.min_n = project.model.min_n
         overview.notices.extend(tc.enrichment.notices)
+        overview.learning = learning_of(tc)
         share_spec = ThemeShareSpec(
             name="theme_share", kind="theme_share", dataset=ds.name, field=tc.tags,
             by=[by] if by else [],

@@ -20,6 +20,25 @@ TEMPLATE = """
 (−1 negative … +1 positive); label: share of the {% if ov.by %}{{ ov.by }}'s {% endif %}
 comments that mention it. Computed when this report was written, from the dataset and
 the tags the run cached.</p>
+{% if learning %}{% set d = learning.details or {} %}
+<h3>Sentiment learned from scores</h3>
+{% if d.used %}
+<p>Sentiment and labels come from a model trained on this project's own scored comments
+({{ d.scale }} scale: negative {{ d.cut_points.negative }}, positive
+{{ d.cut_points.positive }}), combined with the lexicon. Per class:
+{% for c, n in d.counts.items() %}{{ c }} {{ n | thousands }}{{ ", " if not loop.last }}
+{% endfor %}. {{ d.folds }}-fold cross-validated macro-F1 on
+{{ d.cv_rows | thousands }} comments: <strong>{{ "%.3f" | format(d.cv_macro_f1) }}</strong>,
+the lexicon alone {{ "%.3f" | format(d.lexicon_macro_f1) }}
+({{ "%+.3f" | format(d.cv_macro_f1 - d.lexicon_macro_f1) }}). F1 per class:
+{% for c, f in d.per_class_f1.items() %}{{ c }} {{ "%.2f" | format(f) }}{{ ", " if not loop.last }}
+{% endfor %}.</p>
+<p class="hint">Scores are noisy labels of a comment (a detractor may write a neutral
+sentence), so these figures measure agreement with the scores, not with readers.</p>
+{% else %}
+<p>Not learned: {{ d.reason }}. The lexicon scores every comment.</p>
+{% endif %}
+{% endif %}
 {{ heatmap }}
 {% if drivers %}
 <h3>Theme drivers</h3>
@@ -97,6 +116,7 @@ class ThemesSection:
             measure="NPS" if overview.measure == "nps" else (overview.measure or "score"),
             min_n=overview.min_n,
             examples=examples,
+            learning=overview.learning,
         )
 
 
