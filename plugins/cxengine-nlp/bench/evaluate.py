@@ -30,8 +30,9 @@ from pathlib import Path
 from typing import Any
 
 from cxengine_nlp import CommentAnalysis, analyze
-from cxengine_nlp.learn import LABELS, cross_validate, train
+from cxengine_nlp.learn import LABELS, cross_validate
 from cxengine_nlp.learn import classification_report as full_report
+from cxengine_nlp.learn import fit as fit_model
 from cxengine_nlp.taxonomy import restaurant_taxonomy
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -226,7 +227,10 @@ def learned_figures(
     random.Random(11).shuffle(order)
     cut = int(len(order) * (1 - HELD_OUT_SHARE))
     fit, held = order[:cut], order[cut:]
-    model = train([texts[i] for i in fit], [gold[i] for i in fit], [analyses[i] for i in fit])
+    # As `cxengine run` would: cross-validate and tune on the scored part, then train.
+    model, _ = fit_model(
+        [texts[i] for i in fit], [gold[i] for i in fit], [analyses[i] for i in fit]
+    )
     guesses = model.predict([texts[i] for i in held], [analyses[i] for i in held])
     held_gold = [gold[i] for i in held]
     return {

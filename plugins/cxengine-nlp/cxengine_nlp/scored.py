@@ -6,8 +6,8 @@ training set gets its key (a hash of the analyzer version, texts and labels), an
 model is trained, or found in the model cache, once per key:
 
 - in this process (`_SESSIONS`), so `enrich` right after `learn` needs no reload;
-- on disk, under ``<project>/.cxengine/nlp-models/<key>/``: the weights, the priors
-  and the training report. A rerun over the same scored comments reads the report
+- on disk, under ``<project>/.cxengine/nlp-models/<key>/``: the weights, the decision
+  layer and the training report. A rerun over the same scored comments reads the report
   only (its tags come from the host's tag cache, keyed by the same hash), and new
   unscored comments are tagged by the saved model without training again.
 
@@ -30,6 +30,7 @@ from cxengine_nlp.api import CommentAnalysis
 from cxengine_nlp.learn import (
     MIN_PER_CLASS,
     SCALES,
+    Decision,
     LearnedSentiment,
     ScoreScale,
     TrainingReport,
@@ -195,7 +196,8 @@ def _read(folder: Path) -> _Session | None:
 
 def _read_model(folder: Path) -> LearnedSentiment:
     meta = json.loads((folder / "report.json").read_text(encoding="utf-8"))
-    return LearnedSentiment.from_bytes((folder / "model.bin").read_bytes(), meta["priors"])
+    decision = Decision.from_dict(meta["decision"])
+    return LearnedSentiment.from_bytes((folder / "model.bin").read_bytes(), decision)
 
 
 def _write(folder: Path, session: _Session) -> None:
@@ -205,7 +207,7 @@ def _write(folder: Path, session: _Session) -> None:
     """
     meta = {
         "report": session.report.as_dict(),
-        "priors": session.model.priors if session.model is not None else None,
+        "decision": session.model.decision.as_dict() if session.model is not None else None,
     }
     try:
         folder.parent.mkdir(parents=True, exist_ok=True)

@@ -125,3 +125,20 @@ def test_a_prediction_outside_the_labels_counts_as_a_miss() -> None:
     )
     assert report["classes"]["negative"]["recall"] == 0.0
     assert report["classes"]["negative"]["support"] == 1
+
+
+def test_the_decision_layer_is_tuned_for_macro_f1_on_the_rows_given() -> None:
+    import numpy as np
+
+    from cxengine_nlp.learn import Decision, tune_decision
+
+    # The model always prefers positive; only the lexicon's score separates the classes.
+    log_p = np.log(np.tile([0.2, 0.2, 0.6], (6, 1)))
+    lexicon = np.array([-0.8, -0.6, 0.0, 0.05, 0.7, 0.9])
+    gold = ["negative", "negative", "neutral", "neutral", "positive", "positive"]
+    decision = tune_decision(log_p, lexicon, gold)
+    assert decision.lexicon_weight > 0
+    assert [label for label, _ in decision.decide(log_p, lexicon)] == gold
+    # Without a lexicon weight or offsets it is the model's argmax, score P(pos) - P(neg).
+    assert Decision().decide(log_p[:1], lexicon[:1]) == [("positive", 0.4)]
+    assert Decision.from_dict(decision.as_dict()) == decision
