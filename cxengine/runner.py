@@ -93,6 +93,12 @@ class RunResult:
             "values": [value_json(v) for v in self.values],
             **({"checks": self.extra["checks"].to_json()} if "checks" in self.extra else {}),
             **({"weighting": self.extra["weighting"]} if "weighting" in self.extra else {}),
+            # What tagged the comments (and what it learned from scores), when anything did.
+            **(
+                {"enrichment": self.extra["enrichment"].as_dict()}
+                if getattr(self.extra.get("enrichment"), "stats", None)
+                else {}
+            ),
         }
 
 

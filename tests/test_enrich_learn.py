@@ -159,3 +159,15 @@ def test_run_prints_what_was_learned(project: Path) -> None:
     )
     out = CliRunner().invoke(cli, ["--config", str(project), "run"], obj=state)
     assert "responses.comment: learned from 4 scores" in out.stderr
+
+
+def test_run_json_carries_what_was_learned(project: Path) -> None:
+    import json
+
+    state = CliState(
+        get_plugin_manager(load_entry_points=False, extra=[EnricherPlugin(LearningEnricher())])
+    )
+    out = CliRunner().invoke(cli, ["--config", str(project), "run", "--json"], obj=state)
+    (stats,) = json.loads(out.stdout)["enrichment"]["stats"]
+    assert stats["learning"]["summary"] == "learned from 4 scores"
+    assert stats["learning"]["details"] == {"rows": 4}
