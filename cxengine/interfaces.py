@@ -81,6 +81,9 @@ class SourceData:
     fingerprint: Callable[[], str] | None = None
     #: Source columns that already carry a type the source guarantees (Arrow, SQLite).
     typed: bool = False
+    #: Told how many rows cxengine loaded, before `locate` is first called: a source
+    #: can then check cheaply that its rows and its input's lines correspond.
+    rows_loaded: Callable[[int], None] | None = None
 
 
 @runtime_checkable

@@ -11,10 +11,18 @@ import csv
 import io
 from pathlib import Path
 
+import duckdb
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cxengine.default_plugins.sources.csv_lines import CsvLayout, row_start_lines
+from cxengine.default_plugins.sources import csv_lines
+from cxengine.default_plugins.sources.csv_lines import (
+    CsvLayout,
+    count_lines,
+    lines_of_rows,
+    row_start_lines,
+)
 
 CELL = st.text(alphabet='ab ,"\nё\r', max_size=6)
 
@@ -80,3 +88,75 @@ def test_fast_scanner_matches_a_full_parse(
     by_parsing = row_start_lines(layout(path, encoding), last=100, malformed=None)
     assert list(by_parity) == list(by_parsing)
     assert len(by_parity) == len(rows)
+
+
+# ------------------------------------------- one line per record: counting is enough
+
+LINE_PIECES = [b"a", b"1,2", b"", b"\r", b'"q"', b"\xff"]
+
+
+def _lines_by_split(data: bytes, skip: int) -> tuple[int, list[int]]:
+    """The plain definition: split on LF; a line that is empty or a lone CR is blank."""
+    lines = data.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()  # the file's last newline ends a line, it does not start one
+    blank = [i for i, line in enumerate(lines, start=1) if i > skip and line in (b"", b"\r")]
+    return max(len(lines) - skip, 0) - len(blank), blank
+
+
+@settings(max_examples=300, derandomize=True, deadline=None)
+@given(
+    st.lists(st.tuples(st.sampled_from(LINE_PIECES), st.sampled_from([b"\n", b"\r\n", b""]))),
+    st.integers(0, 3),
+    st.sampled_from([1, 3, 1 << 22]),
+)
+def test_counting_lines_in_chunks_matches_splitting_the_file(
+    tmp_path_factory: pytest.TempPathFactory,
+    pieces: list[tuple[bytes, bytes]],
+    skip: int,
+    chunk: int,
+) -> None:
+    data = b"".join(text + end for text, end in pieces)
+    path = tmp_path_factory.mktemp("count") / "c.csv"
+    path.write_bytes(data)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(csv_lines, "CHUNK", chunk)  # lines cut across chunk ends too
+        assert count_lines(path, "utf-8", skip) == _lines_by_split(data, skip)
+
+
+def test_counting_lines_is_refused_where_a_newline_is_two_bytes(tmp_path: Path) -> None:
+    path = tmp_path / "c.csv"
+    path.write_bytes("a,b\n1,2\n".encode("utf-16"))
+    assert count_lines(path, "utf-16", 0) is None
+
+
+def test_rows_map_to_the_lines_left_after_the_ones_holding_no_row() -> None:
+    # Header on 1, a blank line 3, a malformed line 5: rows sit on 2, 4, 6, 7.
+    assert lines_of_rows([3, 0, 2, 1], [1, 3, 5]) == {0: 2, 1: 4, 2: 6, 3: 7}
+    assert lines_of_rows([0], []) == {0: 1}
+
+
+def test_a_file_whose_records_are_all_one_line_is_located_by_counting(tmp_path: Path) -> None:
+    from cxengine.config import DatasetConfig
+    from cxengine.dataset.load import load_dataset
+    from cxengine.default_plugins.sources import csv as csv_source
+
+    (tmp_path / "d.csv").write_bytes(b"id,score\n1,5\n\n2,x\n3,4,extra\n4,y\r\n5,1\n")
+    cfg = {"source": "csv", "path": "d.csv", "fields": {"id": "integer", "score": "integer"}}
+    full_scans: list[int] = []
+    real = csv_source.row_start_lines
+
+    def counted(*args: object, **kwargs: object) -> object:
+        full_scans.append(1)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    con = duckdb.connect()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(csv_source, "row_start_lines", counted)
+        ds = load_dataset(
+            con, "d", DatasetConfig.model_validate(cfg), csv_source.CsvSource(), base_dir=tmp_path
+        )
+    bad = {r.locator: r.value for r in ds.rejects}
+    assert bad == {"d.csv:4": "x", "d.csv:5": "3,4,extra", "d.csv:6": "y"}
+    assert full_scans == []  # every record is one line: no per-line scan of the file
+    assert ds.locate([0, 1, 2, 3]) == {0: "d.csv:2", 1: "d.csv:4", 2: "d.csv:6", 3: "d.csv:7"}

@@ -380,3 +380,49 @@ def test_inference_without_fields_is_bounded_on_a_wide_file(tmp_path: Path) -> N
     cap = MAX_INFERRED_COLUMNS
     assert types[:cap] == ["integer"] * cap and set(types[cap:]) == {"string"}
     assert any(f"inferred for the first {cap} only" in n for n in ds.notes)
+
+
+# ------------------------------- one pass from a file types exactly as the general way
+
+ONE_PASS_CASES = {
+    "datetime, canonical and not": (
+        {"type": "datetime", "timezone": "Europe/Moscow"},
+        ["2024-03-01 10:00:00", "2024-03-01T10:00:00Z", " 2024-03-01 10:00:00 ",
+         "2024-03-01 10:00:00.250", "2024-03-01T10:00:00+05:00", "NA", "soon",
+         "10000-01-01 00:00:00", "0000-01-01 00:00:00", "2024-02-30 10:00:00", ""],
+    ),
+    "datetime, day first with one ISO value": (
+        "datetime", ["31.01.2024 10:00", "01.02.2024", "2024-02-03 10:00:00", "x"],
+    ),
+    "date detected": ("date", ["31.01.2024", "01.02.2024 10:30", "junk", "2024-01-31"]),
+    "integer": ("integer", ["5", " 7 ", "5.0", "5.5", "five", "1e3", "-", "0x1A", "+3", ""]),
+    "number, decimal comma": ("number", ["3,5", "1 234,5", "x", "7", "NA"]),
+    "number, decimal point": ("number", ["3.5", "1e3", "inf", ".5", "5."]),
+    "boolean": ("boolean", ["yes", "Нет", "maybe", "1", "T", ""]),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", ONE_PASS_CASES)
+def test_a_csv_typed_in_one_pass_gives_the_values_and_rejects_of_the_general_way(
+    tmp_path: Path, case: str
+) -> None:
+    spec, values = ONE_PASS_CASES[case]
+    fields = {"id": "integer", "v": spec}
+    lines = ["id,v", *(f'{i},"{v}"' for i, v in enumerate(values))]
+    (tmp_path / "d.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    con = duckdb.connect()
+    cfg = DatasetConfig.model_validate({"source": "csv", "path": "d.csv", "fields": fields})
+    from_file = load_dataset(con, "d", cfg, CsvSource(), base_dir=tmp_path)
+    assert from_file.fingerprint.startswith("blake2b:")  # the one-pass way was taken
+    file_rows = con.execute(f'SELECT * FROM "{from_file.table}" ORDER BY _cx_row').fetchall()
+    general, general_rows = load([{"id": str(i), "v": v} for i, v in enumerate(values)], fields)
+    assert file_rows == general_rows
+    assert [(r.field, r.value, r.reason) for r in from_file.rejects] == [
+        (r.field, r.value, r.reason) for r in general.rejects
+    ]
+    assert [r.locator for r in from_file.rejects] == [
+        f"d.csv:{int(general_rows[int(r.locator.rsplit(' ', 1)[1]) - 1][1]) + 2}"
+        for r in general.rejects
+    ]
+    assert from_file.notes == general.notes
+    assert from_file.cells_rejected == general.cells_rejected

@@ -222,20 +222,26 @@ def from_aware(value: str, zone: str, *, instant: bool) -> str:
     return f"timezone({lit('UTC' if instant else zone)}, {value})"
 
 
-def _iso_fast_path(x: str, value: str, zone: str = "UTC", *, instant: bool = True) -> str:
-    """Read plain `YYYY-MM-DD hh:mm:ss` text with one cast, before the general parse.
+def canonical_timestamp(x: str, zone: str = "UTC", *, instant: bool = True) -> str:
+    """Return SQL reading text that is exactly DuckDB's own timestamp text, else NULL.
 
-    Such text has no offset and no padding, so TRY_CAST gives exactly what the ISO
-    branch of `value` would, without its offset regexp; anything else (and anything
-    the cast refuses) goes the general way.
+    Text that a cast turns into a timestamp whose text is the same again
+    (`2025-01-01 10:00:00`, with fractions when present) has no offset, no padding
+    and no other spelling, so it means exactly what the ISO reading would give it
+    (wall-clock time in `zone`, as an instant when `instant`); a cast and a
+    comparison cost a fraction of the general parse (0.34 s against 0.71 s for 1M
+    values; a positional shape check on the text cost 0.65 s).
     """
-    shape = (
-        f"length({x}) = 19 AND {x}[5] = '-' AND {x}[8] = '-' AND {x}[11] IN ('T', ' ') "
-        f"AND {x}[14] = ':' AND {x}[17] = ':'"
-    )
     cast = f"TRY_CAST({x} AS TIMESTAMP)"
     typed = from_naive(cast, zone, instant=instant)
-    return f"CASE WHEN {shape} AND {cast} IS NOT NULL THEN {typed} ELSE {value} END"
+    return f"CASE WHEN CAST({cast} AS VARCHAR) = {x} THEN {typed} END"
+
+
+def _iso_fast_path(x: str, value: str, zone: str = "UTC", *, instant: bool = True) -> str:
+    """Read canonical timestamp text with one cast, before the general parse."""
+    cast = f"TRY_CAST({x} AS TIMESTAMP)"
+    typed = from_naive(cast, zone, instant=instant)
+    return f"CASE WHEN CAST({cast} AS VARCHAR) = {x} THEN {typed} ELSE {value} END"
 
 
 def parse_datetime(text: str, formats: Sequence[str], zone: str, *, instant: bool = False) -> str:
@@ -353,11 +359,16 @@ def plan_fields(
     null_values: Sequence[str],
     row_count: int,
     sql_names: Mapping[str, str] | None = None,
+    *,
+    detect: bool = True,
 ) -> TypingResult:
     """Decide the type, formats and decimal separator of every field of a raw table.
 
     `columns` are the source's column names and types; `sql_names` maps each one kept
-    in the raw table to its name there (the same name when not given).
+    in the raw table to its name there (the same name when not given). With
+    ``detect=False`` (declared fields only) no row is read: the fields that need their
+    format or decimal separator detected (`needs_detection`) are left for the caller,
+    who samples them once the rows are loaded (`detect_fields`).
     """
     sql = dict(sql_names) if sql_names is not None else {c: c for c in columns}
     from cxengine.errors import did_you_mean
@@ -382,7 +393,10 @@ def plan_fields(
             if cfg.decimal:
                 plan.decimal = cfg.decimal
             plans.append(plan)
-        _detect(con, raw, [p for p in plans if _needs_detection(p)], null_values, row_count, notes)
+        if detect:
+            detect_fields(
+                con, raw, [p for p in plans if needs_detection(p)], null_values, row_count, notes
+            )
         return TypingResult(plans, notes)
 
     for col, raw_type in columns.items():
@@ -418,7 +432,8 @@ def _zone(dataset: str, name: str, zone: str | None) -> str:
     return zone
 
 
-def _needs_detection(plan: FieldPlan) -> bool:
+def needs_detection(plan: FieldPlan) -> bool:
+    """Return True when a field's date format or decimal separator is read from the data."""
     if plan.native:
         return False
     if plan.type in ("datetime", "date"):
@@ -446,7 +461,7 @@ def _sample(
     return name
 
 
-def _detect(
+def detect_fields(
     con: duckdb.DuckDBPyConnection,
     raw: str,
     plans: list[FieldPlan],
@@ -454,6 +469,10 @@ def _detect(
     row_count: int,
     notes: list[str],
 ) -> None:
+    """Set the formats / decimal separator of `plans` from a sample of table `raw`.
+
+    The sample is every k-th row by `rowid`: `raw` must hold the rows in source order.
+    """
     if not plans:
         return
     sample = _sample(con, raw, plans, null_values, row_count)

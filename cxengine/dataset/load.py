@@ -1,19 +1,30 @@
 """Loading a dataset: open its source, type its fields in DuckDB, count and explain rejects.
 
-The flow for every source shape (DuckDB relation, Arrow, plain rows):
+One pass, for a source that reads its own file (CSV, JSON Lines, …: a DuckDB
+relation with a content fingerprint) and declared fields:
 
-1. the raw rows go into a temporary DuckDB table (``rowid`` = source row index),
-   only the declared columns (all of them when none is declared), each under
-   cxengine's own name ``_cx_c<i>`` so no source column can shadow ``rowid``;
-2. field types are decided (declared, or inferred over the whole column);
-3. one ``CREATE TABLE ds_<name> AS SELECT <typed expressions>`` pass types every
-   row; a present value that does not fit its type is NULL there and is read back
-   as a reject of that field alone (file:line, field, value): one bad cell never
-   costs a respondent their other answers.
+1. ``CREATE TABLE ds_<name> AS SELECT <typed expressions> FROM <the reader>``: each
+   row is read, typed and checked once. Beside each field that can reject, the
+   same pass writes the raw text of its bad values only (NULL elsewhere); those
+   columns are read back (the rejects: row, field, value) and dropped. Nothing
+   holds the raw text of the whole file;
+2. fields whose date format or decimal separator is read from the data are
+   detected on an evenly spread sample of the loaded rows, then typed in place
+   (a datetime's canonical timestamps are typed in the pass already: only its
+   other texts wait);
+3. bad values are located (file:line) only when there are any.
 
-Whole rows are rejected only when the row itself is broken (a malformed line);
-``rows_read == rows_used + rows_rejected`` always holds, and the cell rejects are
-counted per field in ``cells_rejected``.
+Any other source (Arrow, plain rows, undeclared fields whose types are inferred
+over every value) goes the general way: the rows into a temporary raw table
+(``rowid`` = source row index), only the declared columns (all of them when none
+is declared), each under cxengine's own name ``_cx_c<i>`` so no source column can
+shadow ``rowid``; types decided; then the same typing pass over that table.
+
+A present value that does not fit its type is NULL in the table and is reported
+as a reject of that field alone (file:line, field, value): one bad cell never
+costs a respondent their other answers. Whole rows are rejected only when the row
+itself is broken (a malformed line); ``rows_read == rows_used + rows_rejected``
+always holds, and the cell rejects are counted per field in ``cells_rejected``.
 """
 
 from __future__ import annotations
@@ -32,8 +43,13 @@ from pydantic import ValidationError
 
 from cxengine.config import DatasetConfig
 from cxengine.dataset.fieldtypes import (
+    ISO,
+    SAMPLE_ROWS,
     FieldPlan,
+    canonical_timestamp,
+    detect_fields,
     is_null_text,
+    needs_detection,
     plan_fields,
     reject_reason,
     source_text,
@@ -41,7 +57,7 @@ from cxengine.dataset.fieldtypes import (
 )
 from cxengine.dataset.notes import DataNote
 from cxengine.dataset.rows import RowsError, materialize, plugin_error
-from cxengine.dataset.sql import ident, run
+from cxengine.dataset.sql import ident, lit, run
 from cxengine.errors import CxError, DataError, PluginError
 from cxengine.interfaces import Reject, Source, SourceContext, SourceData
 
@@ -159,12 +175,28 @@ def load_dataset(
         picks = [f"{ident(c)} AS {ident(internal[c])}" for c in names]
         return ", ".join(picks) or "NULL AS _cx_none"
 
+    table = table_name(name)
+    fused: _Fused | None = None
+    source_columns: dict[str, str] | None
     try:
         # Sources that read lazily (JSON keys, Excel rows) find things worth a note
         # only while their rows are read.
         with warnings.catch_warnings(record=True) as caught, guard:
             warnings.simplefilter("always", DataNote)
-            source_columns = materialize(con, data, raw, batch_size, projection)
+            if _fusable(data, config):
+                assert data.relation is not None
+                rel = data.relation(con)
+                source_columns = {c: str(t) for c, t in zip(rel.columns, rel.types, strict=True)}
+                inner = rel.project(projection(source_columns))
+                if NO_COLUMNS in source_columns or any(
+                    (c.column or f) not in source_columns for f, c in config.fields.items()
+                ):
+                    inner.create(raw)  # the general way below explains what is missing
+                else:
+                    _check_reserved(name, source_columns, config)
+                    fused = _load_fused(con, name, table, inner, source_columns, internal, config)
+            else:
+                source_columns = materialize(con, data, raw, batch_size, projection)
             malformed = [
                 r if r.dataset == name else dataclasses.replace(r, dataset=name)
                 for r in (data.malformed(con) if data.malformed else [])
@@ -174,47 +206,21 @@ def load_dataset(
                 for r in (data.cell_rejects() if data.cell_rejects else [])
             ]
         notes.extend(str(w.message) for w in caught if issubclass(w.category, DataNote))
-        has_columns = source_columns is not None
-        if source_columns is None:
-            columns, raw_count = {}, 0
-        elif NO_COLUMNS in source_columns:
-            columns = {c: "VARCHAR" for c in internal}
-            raw_count = _count(con, raw)
+        if fused is not None:
+            plans, bad, raw_count = fused.plans, fused.bad, fused.rows
+            notes.extend(fused.notes)
         else:
-            columns = source_columns
-            raw_count = _count(con, raw)
-        if has_columns and raw_count == 0 and config.fields:
-            # No usable row (an empty JSON array, only broken lines): a source without
-            # a header cannot know the columns, so the declared fields are just empty.
-            absent = [f for f, c in config.fields.items() if (c.column or f) not in columns]
-            if absent:
-                notes.append(
-                    f"{origin}: no usable rows, and no column for the declared fields "
-                    f"{', '.join(absent)}"
-                )
-                has_columns = False
-        _check_reserved(name, columns, config)
-        if has_columns or not config.fields:
-            typing = plan_fields(
-                con, name, raw, columns, config.fields, config.null_values, raw_count, internal
+            plans, bad, raw_count = _load_general(
+                con, name, table, raw, source_columns, internal, config, origin, notes
             )
-        else:  # an empty input has no header: every declared field is simply empty
-            typing = None
-        table = table_name(name)
-        if typing is None or not has_columns:
-            plans = [
-                FieldPlan(f, cfg.column or f, cfg.type, "VARCHAR", cfg)
-                for f, cfg in config.fields.items()
-            ]
-            _create_empty(con, table, plans)
-            bad: list[tuple[int, int, str]] = []
-        else:
-            plans = typing.plans
-            notes.extend(typing.notes)
-            bad = _create_typed(con, table, raw, plans, config.null_values)
+        if data.rows_loaded is not None:
+            with guard:
+                data.rows_loaded(raw_count)
         with guard:
             fingerprint = (
-                data.fingerprint() if data.fingerprint else _rows_fingerprint(con, raw, has_columns)
+                data.fingerprint()
+                if data.fingerprint
+                else _rows_fingerprint(con, raw, source_columns is not None)
             )
     finally:
         run(con, f"DROP TABLE IF EXISTS {ident(raw)}")
@@ -254,6 +260,117 @@ def load_dataset(
 
 
 # ---------------------------------------------------------------------- helpers
+
+
+@dataclass
+class _Fused:
+    """What the one-pass load found: plans, bad values (row, field index, text), row count."""
+
+    plans: list[FieldPlan]
+    bad: list[tuple[int, int, str]]
+    rows: int
+    notes: list[str]
+
+
+def _fusable(data: SourceData, config: DatasetConfig) -> bool:
+    """Can the rows be typed straight from the source's relation, without a raw table?
+
+    Only when the fields are declared (inferring a type reads every value twice) and
+    the source hashes its own input (else cxengine hashes the raw rows).
+    """
+    return data.relation is not None and bool(config.fields) and data.fingerprint is not None
+
+
+def _load_fused(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    table: str,
+    inner: duckdb.DuckDBPyRelation,
+    source_columns: dict[str, str],
+    internal: Mapping[str, str],
+    config: DatasetConfig,
+) -> _Fused:
+    """Read, type and check every row in one pass over the source (no raw copy)."""
+    typing = plan_fields(
+        con,
+        name,
+        "",
+        source_columns,
+        config.fields,
+        config.null_values,
+        0,
+        internal,
+        detect=False,
+    )
+    plans, notes = typing.plans, list(typing.notes)
+    deferred = [i for i, p in enumerate(plans) if needs_detection(p)]
+    used = {p.column for p in plans}
+    read_too = [c for c in internal.values() if c not in used]
+    bad = _create_typed(
+        con,
+        table,
+        inner,
+        plans,
+        config.null_values,
+        "row_number() OVER () - 1",
+        read_too=read_too,
+        deferred=deferred,
+    )
+    rows = _count(con, table)
+    bad += _type_deferred(con, table, plans, deferred, config.null_values, rows, notes)
+    bad.sort(key=lambda b: (b[0], b[1]))
+    return _Fused(plans, bad, rows, notes)
+
+
+def _load_general(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    table: str,
+    raw: str,
+    source_columns: dict[str, str] | None,
+    internal: Mapping[str, str],
+    config: DatasetConfig,
+    origin: str,
+    notes: list[str],
+) -> tuple[list[FieldPlan], list[tuple[int, int, str]], int]:
+    """Type the raw table (any source shape, declared or inferred fields)."""
+    has_columns = source_columns is not None
+    if source_columns is None:
+        columns, raw_count = {}, 0
+    elif NO_COLUMNS in source_columns:
+        columns = {c: "VARCHAR" for c in internal}
+        raw_count = _count(con, raw)
+    else:
+        columns = source_columns
+        raw_count = _count(con, raw)
+    if has_columns and raw_count == 0 and config.fields:
+        # No usable row (an empty JSON array, only broken lines): a source without
+        # a header cannot know the columns, so the declared fields are just empty.
+        absent = [f for f, c in config.fields.items() if (c.column or f) not in columns]
+        if absent:
+            notes.append(
+                f"{origin}: no usable rows, and no column for the declared fields "
+                f"{', '.join(absent)}"
+            )
+            has_columns = False
+    _check_reserved(name, columns, config)
+    if has_columns or not config.fields:
+        typing = plan_fields(
+            con, name, raw, columns, config.fields, config.null_values, raw_count, internal
+        )
+    else:  # an empty input has no header: every declared field is simply empty
+        typing = None
+    if typing is None or not has_columns:
+        plans = [
+            FieldPlan(f, cfg.column or f, cfg.type, "VARCHAR", cfg)
+            for f, cfg in config.fields.items()
+        ]
+        _create_empty(con, table, plans)
+        return plans, [], raw_count
+    notes.extend(typing.notes)
+    rows = con.sql(f"SELECT rowid AS _cx_rowid, * FROM {ident(raw)}")
+    bad = _create_typed(con, table, rows, typing.plans, config.null_values, "_cx_rowid")
+    return typing.plans, bad, raw_count
 
 
 def _validate_options(name: str, config: DatasetConfig, source: Source) -> dict[str, object]:
@@ -342,50 +459,202 @@ def _create_empty(con: duckdb.DuckDBPyConnection, table: str, plans: Sequence[Fi
 def _create_typed(
     con: duckdb.DuckDBPyConnection,
     table: str,
-    raw: str,
+    source: duckdb.DuckDBPyRelation,
     plans: Sequence[FieldPlan],
     null_values: Sequence[str],
+    row_number: str,
+    *,
+    read_too: Sequence[str] = (),
+    deferred: Sequence[int] = (),
 ) -> list[tuple[int, int, str]]:
-    """Type every row in one pass; return each bad value as (row, field index, raw text).
+    """Type every row in one pass over `source`; return each bad value as (row, field, text).
 
     A value that was present but does not fit its type is NULL in the table (every
     metric reading that field skips it) and comes back here as a reject of that one
-    field; the row keeps its other fields. Two cheap statements rather than one
-    clever one: the typed values are computed once into the table, then the present
-    values that came out NULL are found by a positional join with the raw table
-    (same order, no hashing), all bad fields of a row in one list.
+    field; the row keeps its other fields. The same pass writes, beside each checked
+    field, a column holding the raw text of its bad values only (NULL elsewhere, so
+    it costs next to nothing): they are counted and read back from those columns,
+    which are then dropped; the source is never read twice. Each typed value is
+    computed once, in an inner projection, and tested by the outer one.
+
+    `row_number` is the SQL of the 0-based source row index. `read_too` names source
+    columns read only so that the reader checks them (their text encoding): they are
+    not kept. `deferred` fields are kept as raw text, typed later (their format is
+    detected from the loaded rows first).
     """
-    values = ", ".join(f"{value_expr(p, null_values)} AS {ident(p.name)}" for p in plans)
-    run(
-        con,
-        f"CREATE OR REPLACE TABLE {ident(table)} AS "
-        f"SELECT rowid AS _cx_row{', ' if values else ''}{values} FROM {ident(raw)}",
-    )
-    checks, shown = [], []
+    mid = [f"{row_number} AS _cx_row"]
+    outer = ["_cx_row"]
+    bad_cols: list[tuple[int, str]] = []
     for i, p in enumerate(plans):
+        if i in deferred:
+            if _has_fast_path(p):
+                # Canonical timestamps are read now; only the other texts are kept,
+                # to be typed once their format is known (most often: none).
+                mid.append(f"{canonical_timestamp(ident(p.column), p.zone)} AS _cx_v{i}")
+                mid.append(f"{ident(p.column)} AS _cx_r{i}")
+                ok = f"_cx_v{i} BETWEEN {_FIRST} AND {_LAST}"
+                outer.append(f"CASE WHEN {ok} THEN _cx_v{i} END AS {ident(p.name)}")
+                outer.append(f"CASE WHEN ({ok}) IS NOT TRUE THEN _cx_r{i} END AS _cx_raw{i}")
+            else:
+                mid.append(f"{ident(p.column)} AS _cx_v{i}")
+                outer.append(f"_cx_v{i} AS {ident(p.name)}")
+            continue
+        mid.append(f"{value_expr(p, null_values)} AS _cx_v{i}")
+        outer.append(f"_cx_v{i} AS {ident(p.name)}")
         if p.type == "string" and not p.native:
             continue  # every text is a string
-        text = source_text(p)
-        missing = f"{ident(p.column)} IS NULL" if p.native else is_null_text(text, null_values)
-        in_raw = missing.replace(ident(p.column), "r." + ident(p.column))
-        bad = f"(t.{ident(p.name)} IS NULL AND NOT {in_raw})"
-        checks.append((i, bad))
-        shown.append(
-            f"CASE WHEN {bad} THEN {text.replace(ident(p.column), 'r.' + ident(p.column))} END"
-        )
-    if not checks:
+        mid.append(f"{ident(p.column)} AS _cx_r{i}")
+        alias = dataclasses.replace(p, column=f"_cx_r{i}")
+        text = source_text(alias)
+        missing = f"_cx_r{i} IS NULL" if p.native else is_null_text(text, null_values)
+        outer.append(f"CASE WHEN _cx_v{i} IS NULL AND NOT {missing} THEN {text} END AS _cx_bad{i}")
+        bad_cols.append((i, f"_cx_bad{i}"))
+    if read_too:
+        # Referenced, so the reader decodes them; one boolean column, dropped below.
+        mid.append(f"({' AND '.join(f'{ident(c)} IS NULL' for c in read_too)}) AS _cx_read")
+        outer.append("_cx_read")
+    with _no_type_pushdown(con):
+        source.project(", ".join(mid)).project(", ".join(outer)).create(table)
+    bad: list[tuple[int, int, str]] = []
+    if bad_cols:
+        rows = con.execute(
+            f"SELECT _cx_row, {', '.join(c for _, c in bad_cols)} FROM {ident(table)} "
+            f"WHERE {' OR '.join(f'{c} IS NOT NULL' for _, c in bad_cols)} ORDER BY _cx_row"
+        ).fetchall()
+        bad = [
+            (int(row[0]), bad_cols[j][0], str(value))
+            for row in rows
+            for j, value in enumerate(row[1:])
+            if value is not None
+        ]
+    for _, c in bad_cols:
+        run(con, f"ALTER TABLE {ident(table)} DROP COLUMN {c}")
+    if read_too:
+        run(con, f"ALTER TABLE {ident(table)} DROP COLUMN _cx_read")
+    return bad
+
+
+_FIRST = "TIMESTAMP '0001-01-01 00:00:00'"
+_LAST = "TIMESTAMP '9999-12-31 23:59:59.999999'"
+
+
+def _has_fast_path(plan: FieldPlan) -> bool:
+    """Datetime text fields: most values are canonical timestamps, read by one cast."""
+    return plan.type == "datetime" and not plan.native
+
+
+def _type_deferred(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    plans: list[FieldPlan],
+    deferred: Sequence[int],
+    null_values: Sequence[str],
+    rows: int,
+    notes: list[str],
+) -> list[tuple[int, int, str]]:
+    """Detect the formats of the `deferred` fields from the loaded rows, then type them.
+
+    The table holds the rows in source order, so the sample is the evenly spread one
+    a raw table gave. A datetime field already holds its canonical timestamps, and
+    the other texts in `_cx_raw<i>`: when the detected formats read ISO text, only
+    those others are parsed (an UPDATE of a few rows); otherwise, and for the other
+    fields (kept as text), the whole column is retyped in place. Bad values are read
+    first, with the same expressions.
+    """
+    if not deferred:
         return []
+    fast = {i for i in deferred if _has_fast_path(plans[i])}
+    texts = {
+        i: f"coalesce(_cx_raw{i}, CAST({ident(plans[i].name)} AS VARCHAR))"
+        if i in fast
+        else ident(plans[i].name)
+        for i in deferred
+    }
+    # The sample: every k-th row's original text (a canonical timestamp's text is
+    # its original text, by construction).
+    step = max(1, rows // SAMPLE_ROWS)
+    sample = f"_cx_detect_{next(_counter)}"
+    shadows = [dataclasses.replace(plans[i], column=f"c{n}") for n, i in enumerate(deferred)]
+    cols = ", ".join(f"{texts[i]} AS c{n}" for n, i in enumerate(deferred))
+    run(
+        con,
+        f"CREATE TEMP TABLE {sample} AS SELECT {cols} FROM {ident(table)} "
+        f"WHERE _cx_row % {step} = 0",
+    )
+    try:
+        detect_fields(con, sample, shadows, null_values, SAMPLE_ROWS, notes)
+    finally:
+        run(con, f"DROP TABLE IF EXISTS {sample}")
+    bad: list[tuple[int, int, str]] = []
+    for i, shadow in zip(deferred, shadows, strict=True):
+        plan = plans[i]
+        plan.formats, plan.decimal = shadow.formats, shadow.decimal
+        name = ident(plan.name)
+        if i in fast and ISO in plan.formats:
+            # The canonical timestamps mean what the ISO reading gives: keep them.
+            only = dataclasses.replace(plan, column=f"_cx_raw{i}")
+            value, where = value_expr(only, null_values), f"_cx_raw{i} IS NOT NULL"
+            bad += _bad_values(con, table, only, i, null_values, where)
+            run(con, f"UPDATE {ident(table)} SET {name} = {value} WHERE {where}")
+            run(con, f"ALTER TABLE {ident(table)} DROP COLUMN _cx_raw{i}")
+            continue
+        if i in fast:
+            run(
+                con,
+                f"ALTER TABLE {ident(table)} ALTER COLUMN {name} SET DATA TYPE VARCHAR "
+                f"USING ({texts[i]})",
+            )
+            run(con, f"ALTER TABLE {ident(table)} DROP COLUMN _cx_raw{i}")
+        whole = dataclasses.replace(plan, column=plan.name, raw_type="VARCHAR")
+        bad += _bad_values(con, table, whole, i, null_values, "true")
+        run(
+            con,
+            f"ALTER TABLE {ident(table)} ALTER COLUMN {name} "
+            f"SET DATA TYPE {SQL_TYPES[plan.type]} USING ({value_expr(whole, null_values)})",
+        )
+    return bad
+
+
+def _bad_values(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    plan: FieldPlan,
+    index: int,
+    null_values: Sequence[str],
+    where: str,
+) -> list[tuple[int, int, str]]:
+    """Return (row, index, text) of the present values of `plan.column` its type refuses."""
+    text = source_text(plan)
     rows = con.execute(
-        f"SELECT t._cx_row, list_value({', '.join(shown)}) "
-        f"FROM {ident(table)} AS t POSITIONAL JOIN {ident(raw)} AS r "
-        f"WHERE {' OR '.join(b for _, b in checks)} ORDER BY t._cx_row"
+        f"SELECT _cx_row, {text} FROM {ident(table)} WHERE {where} "
+        f"AND NOT {is_null_text(text, null_values)} AND ({value_expr(plan, null_values)}) IS NULL "
+        "ORDER BY _cx_row"
     ).fetchall()
-    return [
-        (int(row), checks[j][0], str(value))
-        for row, cells in rows
-        for j, value in enumerate(cells)
-        if value is not None
-    ]
+    return [(int(r), index, str(v)) for r, v in rows]
+
+
+@contextlib.contextmanager
+def _no_type_pushdown(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Switch off DuckDB 2.0's type_pushdown while typing straight from a reader.
+
+    It turns a TRY_CAST over a read_csv column into a hard cast inside the scan, so
+    one "five" in a score column would abort the load instead of being rejected.
+    """
+    restore: str | None = None
+    try:
+        row = con.execute("SELECT current_setting('disabled_optimizers')").fetchone()
+        before = str(row[0]) if row and row[0] is not None else ""
+        if "type_pushdown" not in before.lower():
+            wanted = ",".join(x for x in (before, "type_pushdown") if x)
+            run(con, f"SET disabled_optimizers = {lit(wanted)}")
+            restore = before
+    except duckdb.Error:
+        pass  # an older DuckDB without that rewrite
+    try:
+        yield
+    finally:
+        if restore is not None:
+            run(con, f"SET disabled_optimizers = {lit(restore)}")
 
 
 def _type_rejects(

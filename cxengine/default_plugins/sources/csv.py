@@ -37,7 +37,13 @@ from cxengine.dataset.encoding import (
 from cxengine.dataset.files import FileHasher, input_file, lines_at_offsets
 from cxengine.dataset.notes import note, unique_names
 from cxengine.dataset.sql import ident, run
-from cxengine.default_plugins.sources.csv_lines import CsvLayout, dialect, row_start_lines
+from cxengine.default_plugins.sources.csv_lines import (
+    CsvLayout,
+    count_lines,
+    dialect,
+    lines_of_rows,
+    row_start_lines,
+)
 from cxengine.interfaces import Reject, SourceContext, SourceData
 
 _scans = itertools.count()
@@ -101,6 +107,13 @@ class _Scan:
     lines_encoding: str
     rejects_table: str = field(default_factory=lambda: f"_cx_csv_rejects_{next(_scans)}")
     malformed_lines: set[int] | None = None
+    #: Rows DuckDB parsed (told by the loader), for the one-line-per-record check.
+    rows: int | None = None
+    malformed_records: int = 0
+    #: When every record is one line: the lines that hold no row (skipped, header,
+    #: blank, malformed), sorted; row i is then the i-th other line. None: not known
+    #: yet; False: some record spans lines, the full index is needed.
+    not_rows: list[int] | bool | None = None
     #: Start line of each parsed row, built on the first locate and shared by later ones.
     row_lines: array[int] | None = None
     row_lines_complete: bool = False
@@ -204,6 +217,7 @@ class CsvSource:
             locate=lambda rows: _locate(scan, rows),
             malformed=lambda con: _malformed(con, scan),
             fingerprint=hasher.result,
+            rows_loaded=lambda n: setattr(scan, "rows", n),
         )
 
 
@@ -300,6 +314,7 @@ def _malformed(con: duckdb.DuckDBPyConnection, scan: _Scan) -> list[Reject]:
             )
         )
     scan.malformed_lines = set(lines)
+    scan.malformed_records = len(rows)
     return rejects
 
 
@@ -312,25 +327,66 @@ def _locate(scan: _Scan, rows: Sequence[int]) -> Mapping[int, str]:
     """Map row indexes (rows DuckDB parsed, in order) to 'file:line' where each row starts."""
     if not rows:
         return {}
+    if scan.not_rows is None:
+        scan.not_rows = _single_line_records(scan) or False
+    if scan.not_rows is not False:
+        assert isinstance(scan.not_rows, list)
+        lines = lines_of_rows(rows, scan.not_rows)
+        return {r: f"{scan.origin}:{lines[r]}" for r in rows}
     last = max(rows)
     if scan.row_lines is None or (len(scan.row_lines) <= last and not scan.row_lines_complete):
         # The whole file at once: the type rejects and every metric's exclusions are
         # then located from this one index (a partial one was rebuilt per request).
         last = sys.maxsize
-        layout = CsvLayout(
-            scan.lines_path,
-            scan.lines_encoding,
-            scan.delimiter,
-            scan.quote,
-            scan.escape,
-            scan.header,
-            scan.skip_rows,
-            len(scan.columns),
-        )
+        layout = _layout(scan)
         scan.row_lines = row_start_lines(layout, last, scan.malformed_lines)
         scan.row_lines_complete = len(scan.row_lines) <= last  # the file ended first
-    lines = scan.row_lines
-    return {r: f"{scan.origin}:{lines[r]}" for r in rows if r < len(lines)}
+    index = scan.row_lines
+    return {r: f"{scan.origin}:{index[r]}" for r in rows if r < len(index)}
+
+
+def _layout(scan: _Scan) -> CsvLayout:
+    return CsvLayout(
+        scan.lines_path,
+        scan.lines_encoding,
+        scan.delimiter,
+        scan.quote,
+        scan.escape,
+        scan.header,
+        scan.skip_rows,
+        len(scan.columns),
+    )
+
+
+def _single_line_records(scan: _Scan) -> list[int] | None:
+    """Return the lines holding no row when every record DuckDB read is one line; else None.
+
+    Counting is enough to know (a byte-level pass, no Python per line): each record
+    starts on a non-blank line and takes at least one, so when the non-blank lines
+    after the skipped ones are exactly header + rows + malformed records, no record
+    spans lines and row i starts on the i-th non-blank line that is neither the
+    header nor malformed. Otherwise (quoted newlines), None: the full scan decides.
+    A one-column file is left to the full scan: a blank line could be a row there.
+    """
+    if scan.rows is None or scan.malformed_lines is None or len(scan.columns) < 2:
+        return None
+    counted = count_lines(scan.lines_path, scan.lines_encoding, scan.skip_rows)
+    if counted is None:
+        return None
+    nonblank, blank = counted
+    expected = int(scan.header) + scan.rows + scan.malformed_records
+    if nonblank != expected or len(scan.malformed_lines) != scan.malformed_records:
+        return None
+    blank_set = set(blank)
+    if any(line in blank_set or line <= scan.skip_rows for line in scan.malformed_lines):
+        return None
+    not_rows = set(blank) | scan.malformed_lines
+    if scan.header:
+        header = scan.skip_rows + 1
+        while header in blank_set:
+            header += 1
+        not_rows.add(header)
+    return sorted(not_rows)
 
 
 @hookimpl

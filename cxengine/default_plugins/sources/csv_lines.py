@@ -22,6 +22,7 @@ generates: a reject on the wrong line is worse than a slow one.
 from __future__ import annotations
 
 import csv
+import re
 from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -190,6 +191,60 @@ def _by_parsing(
                 break
     except csv.Error:
         pass
+    return out
+
+
+def count_lines(path: Path, encoding: str, skip: int) -> tuple[int, list[int]] | None:
+    """Count the non-blank lines after the first `skip` and list the blank ones (1-based).
+
+    A blank line is empty or a lone CR, as in the scanners above. Bytes only (a
+    count and a literal-led regexp search per 4 MiB chunk, no Python per line).
+    None when a newline is not one byte in `encoding` (UTF-16).
+    """
+    plain = "utf-8" if encoding.lower().replace("_", "-") == "utf-8-sig" else encoding
+    if not _ascii_lines(plain):
+        return None
+    blank: list[int] = []
+    number = 0  # lines before the current piece
+    rest = b""
+    with path.open("rb") as f:
+        while True:
+            chunk = f.read(CHUNK)
+            data = rest + chunk
+            if chunk:  # whole lines only; the unfinished one waits for the next chunk
+                cut = data.rfind(b"\n") + 1
+                piece, rest = data[:cut], data[cut:]
+            else:
+                piece, rest = data, b""
+            starts = [m.start() + 1 for m in _BLANK_AFTER.finditer(piece)]
+            if piece.startswith((b"\n", b"\r\n")) or piece == b"\r":
+                starts.insert(0, 0)  # the piece's first line is blank
+            if not chunk and piece.endswith(b"\n\r"):
+                starts.append(len(piece) - 1)  # a last line of a lone CR, no newline
+            newlines, at = 0, 0
+            for p in starts:
+                newlines += piece.count(b"\n", at, p)
+                at = p
+                if number + newlines + 1 > skip:
+                    blank.append(number + newlines + 1)
+            number += piece.count(b"\n") + (1 if piece and not piece.endswith(b"\n") else 0)
+            if not chunk:
+                break
+    return max(number - skip, 0) - len(blank), blank
+
+
+#: A newline followed by a blank line (empty or a lone CR) that a newline ends.
+_BLANK_AFTER = re.compile(rb"\n(?=\r?\n)")
+
+
+def lines_of_rows(rows: Iterable[int], not_rows: list[int]) -> dict[int, int]:
+    """Map row indexes to 1-based lines when row i is the i-th line not in `not_rows`."""
+    out: dict[int, int] = {}
+    k = 0  # lines of `not_rows` at or before the current row's line
+    for r in sorted(set(rows)):
+        while k < len(not_rows) and not_rows[k] <= r + 1 + k:
+            k += 1
+        out[r] = r + 1 + k
     return out
 
 
