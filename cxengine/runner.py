@@ -268,6 +268,8 @@ def _compute(
         # Before lock_down: tags are registered as DuckDB tables next to the datasets.
         enrichment = session.enrich(write=store)
         session.lock_down()
+        # Specs sharing their rows and grouping: one grouped query per dataset.
+        session.compute_together([s.spec for s in specs])
         results: list[SpecResult] = []
         weighting: dict[str, dict[str, Any]] = {}
         for i, loaded in enumerate(specs):

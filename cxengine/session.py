@@ -112,6 +112,8 @@ class Session:
         #: How the sides of each joined dataset matched.
         self.joins: dict[str, JoinCounts] = {}
         self.locked = False
+        #: Results computed ahead by compute_together, by spec name.
+        self._ready: dict[str, tuple[MetricSpec, SpecResult]] = {}
 
     def __enter__(self) -> Session:
         return self
@@ -169,12 +171,53 @@ class Session:
         kind = kind or self.registry.aggregation(spec.kind)
         if isinstance(kind, DerivedKind):
             return compute_derived(spec, kind, computed)
-        ds = self.datasets[spec.dataset]
-        # Band slices read a view that adds their labels (cxengine/bands.py).
-        table, types = spec_table(self.con, spec, ds.table, ds.fields)
-        result = compute_spec(self.con, spec, kind, table, types, self.field_zones(spec.dataset))
+        ready = self._ready.pop(spec.name, None)
+        if ready is not None and ready[0] is spec:
+            result = ready[1]
+        else:
+            ds = self.datasets[spec.dataset]
+            # Band slices read a view that adds their labels (cxengine/bands.py).
+            table, types = spec_table(self.con, spec, ds.table, ds.fields)
+            zones = self.field_zones(spec.dataset)
+            result = compute_spec(self.con, spec, kind, table, types, zones)
         order_bands(spec, result.values)
         return result
+
+    def compute_together(self, specs: Sequence[MetricSpec]) -> None:
+        """Compute now, one grouped query per dataset, the specs that can share one.
+
+        Specs reading the same rows with the same grouping (most survey specs of a
+        dataset: per touchpoint × month) are answered by one scan
+        (cxengine/compute/merged.py); `compute(spec)` then returns each one's result.
+        Anything that cannot share, or a shared query that fails, is left to
+        `compute(spec)`, which computes (and reports) that spec on its own.
+        """
+        from cxengine.compute import merged
+        from cxengine.compute.engine import plan_spec, run_plans
+
+        plans = []
+        for spec in specs:
+            kind = self.registry.aggregation(spec.kind)
+            if isinstance(kind, DerivedKind) or spec.dataset not in self.datasets:
+                continue
+            ds = self.datasets[spec.dataset]
+            try:
+                table, types = spec_table(self.con, spec, ds.table, ds.fields)
+                plan = plan_spec(spec, kind, table, types, self.field_zones(spec.dataset))
+            except Exception:  # reported by compute(spec), on its own
+                continue
+            if merged.mergeable(plan):
+                plans.append(plan)
+        for group in merged.group_plans(plans):
+            if len(group) < 2:
+                continue
+            members = [plans[i] for i in group]
+            try:
+                results = run_plans(self.con, members)
+            except Exception:  # each spec is then computed on its own
+                continue
+            for plan, result in zip(members, results, strict=True):
+                self._ready[plan.spec.name] = (plan.spec, result)
 
     def compute_weighted(self, spec: MetricSpec, kind: Kind | None = None) -> WeightedResult | None:
         """Compute a spec's weighted values (`<name>_weighted`); None without `weights:`."""

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlglot import exp
 
-from cxengine.compute import completion
+from cxengine.compute import completion, merged
 from cxengine.compute.periods import (
     MAX_FILLED_PERIODS,
     local_time,
@@ -73,6 +73,7 @@ __all__ = [
     "is_low_sample",
     "plan_spec",
     "run_plan",
+    "run_plans",
     "table_ref",
 ]
 
@@ -100,7 +101,7 @@ def compute_spec(
 
 def run_plan(con: duckdb.DuckDBPyConnection, plan: Plan) -> SpecResult:
     """Run a plan's grouped query and return its values, completed, and its exclusions."""
-    spec, kind = plan.spec, plan.kind
+    spec = plan.spec
     windows: str | None = None
     if plan.calendar:
         windows = _make_windows(
@@ -109,28 +110,91 @@ def run_plan(con: duckdb.DuckDBPyConnection, plan: Plan) -> SpecResult:
     values: list[MetricValue] = []
     if windows is not None or not plan.calendar:
         query = build_query(plan, windows)
-        cursor = con.execute(query.sql(dialect="duckdb"))
-        names = [d[0] for d in cursor.description]
-        for row in cursor.fetchall():
-            values.extend(_to_values(spec, kind, dict(zip(names, row, strict=True))))
-        # Groups without a row of their own (a category absent from one slice, a
-        # window nothing overlaps) still get their value: 0 %, a backlog of 0, …
-        values.extend(completion.missing_categories(spec, kind, values))
+        values = _values_of(plan, _dict_rows(con, query))
         if windows is not None:
             # Every slice of the data, also one never open at any window's end: its
             # backlog is 0 in every period, not absent (docs/kinds/backlog.md).
             every = _data_slices(con, spec, plan.table, plan.where)
             values.extend(completion.missing_windows(con, plan, windows, values, every))
-    if plan.pools_periods:
-        # A rate per period (churn): the all-periods value pools the periods' counts.
-        values = pool_periods(spec, kind, values)
-    if spec.period != "none" and not plan.calendar:
-        values.extend(_empty_periods(spec, values))
-    values.sort(key=_order)
     excluded = excluded_rows(con, plan.table, plan.dropped, plan.where) + excluded_rows(
         con, plan.table, plan.exclusions, plan.keep
     )
+    return _finish(plan, values, excluded)
+
+
+def run_plans(con: duckdb.DuckDBPyConnection, plans: Sequence[Plan]) -> list[SpecResult]:
+    """Run several plans, those that can share a grouped query in one (compute/merged.py).
+
+    Each result is the one `run_plan` gives that plan alone: the same rows make the
+    same counts, turned into values by the same code. A plan that cannot share
+    (calendar, pooled) runs alone. Plans as `run_plan` takes them: a prepared kind's
+    first plan goes through `compute_spec`.
+    """
+    results: list[SpecResult | None] = [None] * len(plans)
+    for group in merged.group_plans(plans):
+        if len(group) == 1:
+            results[group[0]] = run_plan(con, plans[group[0]])
+            continue
+        members = [plans[i] for i in group]
+        rows = _dict_rows(con, merged.build_merged_query(members))
+        own: list[list[dict[str, Any]]] = [[] for _ in members]
+        for row in rows:
+            for j, part in enumerate(merged.split_row(row, len(members))):
+                own[j].append(part)
+        excluded = _excluded_together(con, members)
+        for j, i in enumerate(group):
+            results[i] = _finish(plans[i], _values_of(plans[i], own[j]), excluded[j])
+    return [r for r in results if r is not None]
+
+
+def _dict_rows(con: duckdb.DuckDBPyConnection, query: exp.Select) -> list[dict[str, Any]]:
+    cursor = con.execute(query.sql(dialect="duckdb"))
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _values_of(plan: Plan, rows: Sequence[dict[str, Any]]) -> list[MetricValue]:
+    """Turn a plan's grouped rows into values, with the categories no row has."""
+    values: list[MetricValue] = []
+    for row in rows:
+        values.extend(_to_values(plan.spec, plan.kind, row))
+    # Groups without a row of their own (a category absent from one slice, a
+    # window nothing overlaps) still get their value: 0 %, a backlog of 0, …
+    values.extend(completion.missing_categories(plan.spec, plan.kind, values))
+    return values
+
+
+def _finish(plan: Plan, values: list[MetricValue], excluded: list[ExcludedValue]) -> SpecResult:
+    """Pool, fill empty periods and order a plan's values."""
+    spec = plan.spec
+    if plan.pools_periods:
+        # A rate per period (churn): the all-periods value pools the periods' counts.
+        values = pool_periods(spec, plan.kind, values)
+    if spec.period != "none" and not plan.calendar:
+        values.extend(_empty_periods(spec, values))
+    values.sort(key=_order)
     return SpecResult(spec, values, excluded)
+
+
+def _excluded_together(
+    con: duckdb.DuckDBPyConnection, plans: Sequence[Plan]
+) -> list[list[ExcludedValue]]:
+    """Every plan's excluded rows from one scan of their (shared) table."""
+    out: list[list[ExcludedValue]] = [[] for _ in plans]
+    items = merged.exclusion_items(plans)
+    if not items:
+        return out
+    fields = list(dict.fromkeys(item.exclusion.field for item in items))
+    value_at = {name: 1 + len(items) + k for k, name in enumerate(fields)}
+    rows = con.execute(
+        merged.excluded_query(plans[0].table, items).sql(dialect="duckdb")
+    ).fetchall()
+    for i, item in enumerate(items):
+        ex, at = item.exclusion, value_at[item.exclusion.field]
+        out[item.plan].extend(
+            ExcludedValue(int(row[0]), ex.field, row[at], ex.reason) for row in rows if row[1 + i]
+        )
+    return out
 
 
 def _make_windows(

@@ -35,8 +35,21 @@ __all__ = [
     "any_true",
     "build_query",
     "column",
+    "period_column",
     "table_ref",
 ]
+
+
+def period_column(plan: Plan) -> exp.Expression | None:
+    """The period a row falls in (the field's wall clock cut to the grain); None: no period.
+
+    For plans without calendar windows (theirs come from the windows table).
+    """
+    spec = plan.spec
+    if spec.period == "none" or not spec.time:
+        return None
+    zone = plan.ctx.field_zones.get(spec.time)
+    return period_start(spec.period, local_time(column(spec.time), zone))
 
 
 def build_query(plan: Plan, windows: str | None = None) -> exp.Select:
@@ -65,16 +78,8 @@ def build_query(plan: Plan, windows: str | None = None) -> exp.Select:
     base_cols.append(exp.alias_(excluded_flag, "_cx_excluded", quoted=True))
     if windows is not None:
         base_cols += [column(PERIOD_COL), column(WINDOW_START), column(WINDOW_END)]
-    elif spec.period != "none" and spec.time:
-        base_cols.append(
-            exp.alias_(
-                period_start(
-                    spec.period, local_time(column(spec.time), ctx.field_zones.get(spec.time))
-                ),
-                PERIOD_COL,
-                quoted=True,
-            )
-        )
+    elif (period := period_column(plan)) is not None:
+        base_cols.append(exp.alias_(period, PERIOD_COL, quoted=True))
     base = exp.select(*base_cols).from_(table_ref(table))
     conditions = [where.copy()] if where is not None else []
     if windows is not None:
