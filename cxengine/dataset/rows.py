@@ -12,7 +12,6 @@ from decimal import Decimal
 from typing import Any
 
 import duckdb
-import pyarrow as pa
 
 from cxengine.dataset.sql import ident, run
 from cxengine.errors import CxError, PluginError
@@ -82,6 +81,8 @@ def rows_to_table(
     con: duckdb.DuckDBPyConnection, rows: Iterable[Mapping[str, Any]], table: str, batch_size: int
 ) -> bool:
     """Append rows to `table` in Arrow batches of strings; new keys become new columns."""
+    import pyarrow as pa
+
     columns: list[str] = []
     created = False
     batch_name = f"{table}_batch"

@@ -13,9 +13,8 @@ import zipfile
 from array import array
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field
 
 from cxengine import hookimpl
@@ -24,6 +23,9 @@ from cxengine.dataset.notes import note, unique_names
 from cxengine.dataset.rows import to_text
 from cxengine.errors import DataError
 from cxengine.interfaces import SourceContext, SourceData
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 BATCH = 10_000
 _OLD_FORMATS = (".xls", ".xlsb", ".ods")
@@ -52,6 +54,8 @@ class ExcelSource:
 
     def open(self, context: SourceContext) -> SourceData:
         """Open the workbook read-only, find the sheet and the header, describe the rows."""
+        import pyarrow as pa
+
         opts = ExcelOptions.model_validate(context.options)
         path = input_file(context, opts.path)
         where = f"dataset {context.dataset!r}: {opts.path}"
@@ -154,6 +158,8 @@ def _batches(
     excel_rows: array[int],
     label: str,
 ) -> Iterator[pa.RecordBatch]:
+    import pyarrow as pa
+
     extra_cells = 0
     try:
         columns: list[list[str | None]] = [[] for _ in names]

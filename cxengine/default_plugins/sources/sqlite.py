@@ -11,9 +11,9 @@ import sqlite3
 from array import array
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-import pyarrow as pa
 import sqlglot
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlglot import exp
@@ -25,6 +25,9 @@ from cxengine.dataset.rows import to_text
 from cxengine.dataset.sql import ident
 from cxengine.errors import DataError
 from cxengine.interfaces import SourceContext, SourceData
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 BATCH = 10_000
 _ALLOWED = {
@@ -96,6 +99,8 @@ class SqliteSource:
 
     def open(self, context: SourceContext) -> SourceData:
         """Check the options, open the database read-only and describe its rows."""
+        import pyarrow as pa
+
         opts = SqliteOptions.model_validate(context.options)
         path = input_file(context, opts.path)
         if opts.query is not None:
@@ -154,6 +159,8 @@ def _batches(
     names: list[str],
     rowids: array[int],
 ) -> Iterator[pa.RecordBatch]:
+    import pyarrow as pa
+
     try:
         while chunk := cursor.fetchmany(BATCH):
             if keyed:
