@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from cxengine import __version__, interrupts
 from cxengine.compute.values import MetricValue, SpecResult
 from cxengine.config import ProjectConfig
+from cxengine.dataset.needed import fields_to_keep
 from cxengine.enrich import add_tag_types, check_enrichment, declared_tag_types
 from cxengine.errors import Problem, SpecError
 from cxengine.interfaces import DerivedKind, Reject
@@ -264,7 +265,9 @@ def _compute(
     specs = dependency_order(specs, registry.aggregations)
     with Session(project, registry, progress=progress) as session:
         needed = {s.spec.dataset for s in specs if not _is_derived(registry, s)}
-        session.load(needed | population_datasets(specs))
+        names = needed | population_datasets(specs)
+        # Fields no spec reads are checked but not kept in memory (dataset/needed.py).
+        session.load(names, fields_to_keep(project, registry, [s.spec for s in specs], names))
         # Before lock_down: tags are registered as DuckDB tables next to the datasets.
         enrichment = session.enrich(write=store)
         session.lock_down()

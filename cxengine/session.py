@@ -16,7 +16,7 @@ caller repeats or reorders them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING
 
@@ -47,10 +47,12 @@ def load_datasets(
     names: Iterable[str],
     progress: Progress | None = None,
     joins: dict[str, JoinCounts] | None = None,
+    keep: Mapping[str, Collection[str] | None] | None = None,
 ) -> dict[str, LoadedDataset]:
     """Load the named datasets into DuckDB tables; a joined one after its sides.
 
-    `joins` receives, per joined dataset, how many rows of each side matched.
+    `joins` receives, per joined dataset, how many rows of each side matched. `keep`
+    names, per dataset, the fields to keep in memory (absent or None: all of them).
     """
     from cxengine.dataset.join import join_plan
     from cxengine.dataset.load import load_dataset
@@ -68,6 +70,7 @@ def load_datasets(
             registry.source(cfg.source),
             base_dir=project.base_dir,
             allowed_paths=project.allowed_paths(),
+            keep=(keep or {}).get(name),
         )
         if progress:
             progress(f"loaded {name}", i + 1, len(ordered))
@@ -130,13 +133,21 @@ class Session:
         """Close the DuckDB connection (its temporary tables go with it)."""
         self.con.close()
 
-    def load(self, names: Iterable[str]) -> dict[str, LoadedDataset]:
-        """Load the named datasets (those not loaded yet) and return them."""
+    def load(
+        self, names: Iterable[str], keep: Mapping[str, Collection[str] | None] | None = None
+    ) -> dict[str, LoadedDataset]:
+        """Load the named datasets (those not loaded yet) and return them.
+
+        `keep` names, per dataset, the only fields the caller will read (absent or
+        None: all): see cxengine/dataset/needed.py.
+        """
         if self.locked:
             raise RuntimeError("load datasets before the session is locked down")
         wanted = [n for n in names if n not in self.datasets]
         self.datasets.update(
-            load_datasets(self.con, self.project, self.registry, wanted, self.progress, self.joins)
+            load_datasets(
+                self.con, self.project, self.registry, wanted, self.progress, self.joins, keep
+            )
         )
         return self.datasets
 

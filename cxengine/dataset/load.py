@@ -34,7 +34,7 @@ import dataclasses
 import hashlib
 import itertools
 import warnings
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -122,8 +122,15 @@ def load_dataset(
     base_dir: Path,
     allowed_paths: Sequence[Path] = (),
     batch_size: int = 50_000,
+    keep: Collection[str] | None = None,
 ) -> LoadedDataset:
-    """Open a dataset's source and load its usable, typed rows into table ``ds_<name>``."""
+    """Open a dataset's source and load its usable, typed rows into table ``ds_<name>``.
+
+    `keep` names the fields the caller reads (None: all). When the rows are typed in
+    one pass, only those become columns of the table (and of `fields`): every field
+    is still checked, so the rejects are the same, but a comment column nobody reads
+    costs no memory.
+    """
     builtin = is_builtin(source)
     guard = _guard(source, builtin, name)
     options = _validate_options(name, config, source)
@@ -194,7 +201,9 @@ def load_dataset(
                     inner.create(raw)  # the general way below explains what is missing
                 else:
                     _check_reserved(name, source_columns, config)
-                    fused = _load_fused(con, name, table, inner, source_columns, internal, config)
+                    fused = _load_fused(
+                        con, name, table, inner, source_columns, internal, config, keep
+                    )
             else:
                 source_columns = materialize(con, data, raw, batch_size, projection)
             malformed = [
@@ -241,7 +250,7 @@ def load_dataset(
     return LoadedDataset(
         name=name,
         table=table,
-        fields={p.name: p.type for p in plans},
+        fields={p.name: p.type for p in plans if fused is None or p.name in fused.stored},
         rows_read=rows_read,
         rows_used=rows_used,
         rows_rejected=len(malformed),
@@ -270,6 +279,12 @@ class _Fused:
     bad: list[tuple[int, int, str]]
     rows: int
     notes: list[str]
+    stored: list[str]  # the fields the table holds (the others were only checked)
+
+
+def _can_reject(plan: FieldPlan) -> bool:
+    """Every text is a string: only other types (or native columns) can refuse a value."""
+    return not (plan.type == "string" and not plan.native)
 
 
 def _fusable(data: SourceData, config: DatasetConfig) -> bool:
@@ -289,6 +304,7 @@ def _load_fused(
     source_columns: dict[str, str],
     internal: Mapping[str, str],
     config: DatasetConfig,
+    keep: Collection[str] | None,
 ) -> _Fused:
     """Read, type and check every row in one pass over the source (no raw copy)."""
     typing = plan_fields(
@@ -304,8 +320,11 @@ def _load_fused(
     )
     plans, notes = typing.plans, list(typing.notes)
     deferred = [i for i, p in enumerate(plans) if needs_detection(p)]
-    used = {p.column for p in plans}
-    read_too = [c for c in internal.values() if c not in used]
+    # Fields nobody reads are not stored; those that can reject are still typed and
+    # checked (their rejects stay), and every column is still read (its encoding).
+    stored = [i for i, p in enumerate(plans) if keep is None or p.name in keep or i in deferred]
+    computed = {p.column for i, p in enumerate(plans) if i in stored or _can_reject(p)}
+    read_too = [c for c in internal.values() if c not in computed]
     bad = _create_typed(
         con,
         table,
@@ -315,11 +334,12 @@ def _load_fused(
         "row_number() OVER () - 1",
         read_too=read_too,
         deferred=deferred,
+        stored=stored,
     )
     rows = _count(con, table)
     bad += _type_deferred(con, table, plans, deferred, config.null_values, rows, notes)
     bad.sort(key=lambda b: (b[0], b[1]))
-    return _Fused(plans, bad, rows, notes)
+    return _Fused(plans, bad, rows, notes, [plans[i].name for i in stored])
 
 
 def _load_general(
@@ -466,6 +486,7 @@ def _create_typed(
     *,
     read_too: Sequence[str] = (),
     deferred: Sequence[int] = (),
+    stored: Collection[int] | None = None,
 ) -> list[tuple[int, int, str]]:
     """Type every row in one pass over `source`; return each bad value as (row, field, text).
 
@@ -480,7 +501,8 @@ def _create_typed(
     `row_number` is the SQL of the 0-based source row index. `read_too` names source
     columns read only so that the reader checks them (their text encoding): they are
     not kept. `deferred` fields are kept as raw text, typed later (their format is
-    detected from the loaded rows first).
+    detected from the loaded rows first). Only the `stored` fields (all when None)
+    become columns; the others are typed and checked only when they can reject.
     """
     mid = [f"{row_number} AS _cx_row"]
     outer = ["_cx_row"]
@@ -499,9 +521,13 @@ def _create_typed(
                 mid.append(f"{ident(p.column)} AS _cx_v{i}")
                 outer.append(f"_cx_v{i} AS {ident(p.name)}")
             continue
+        keep = stored is None or i in stored
+        if not keep and not _can_reject(p):
+            continue  # never read, never refused: nothing to compute
         mid.append(f"{value_expr(p, null_values)} AS _cx_v{i}")
-        outer.append(f"_cx_v{i} AS {ident(p.name)}")
-        if p.type == "string" and not p.native:
+        if keep:
+            outer.append(f"_cx_v{i} AS {ident(p.name)}")
+        if not _can_reject(p):
             continue  # every text is a string
         mid.append(f"{ident(p.column)} AS _cx_r{i}")
         alias = dataclasses.replace(p, column=f"_cx_r{i}")
