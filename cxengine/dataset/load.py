@@ -539,8 +539,13 @@ def _create_typed(
         # Referenced, so the reader decodes them; one boolean column, dropped below.
         mid.append(f"({' AND '.join(f'{ident(c)} IS NULL' for c in read_too)}) AS _cx_read")
         outer.append("_cx_read")
-    with _no_type_pushdown(con):
-        source.project(", ".join(mid)).project(", ".join(outer)).create(table)
+    # Created under a name of ours, then renamed: the relational API does not quote
+    # the name it creates, and a dataset name is the user's.
+    building = f"_cx_typing_{next(_counter)}"
+    with _typing_settings(con):
+        source.project(", ".join(mid)).project(", ".join(outer)).create(building)
+    run(con, f"DROP TABLE IF EXISTS {ident(table)}")
+    run(con, f"ALTER TABLE {building} RENAME TO {ident(table)}")
     bad: list[tuple[int, int, str]] = []
     if bad_cols:
         rows = con.execute(
@@ -660,27 +665,34 @@ def _bad_values(
 
 
 @contextlib.contextmanager
-def _no_type_pushdown(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """Switch off DuckDB 2.0's type_pushdown while typing straight from a reader.
+def _typing_settings(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Settings for the typing pass, restored after it.
 
-    It turns a TRY_CAST over a read_csv column into a hard cast inside the scan, so
-    one "five" in a score column would abort the load instead of being rejected.
+    DuckDB 2.0's type_pushdown is switched off: it turns a TRY_CAST over a read_csv
+    column into a hard cast inside the scan, so one "five" in a score column would
+    abort the load instead of being rejected. The progress bar is switched off: on
+    a long pass it prints to stdout, which carries `--json` documents.
     """
-    restore: str | None = None
+    restore: list[str] = []
     try:
-        row = con.execute("SELECT current_setting('disabled_optimizers')").fetchone()
+        row = con.execute(
+            "SELECT current_setting('disabled_optimizers'), current_setting('enable_progress_bar')"
+        ).fetchone()
         before = str(row[0]) if row and row[0] is not None else ""
         if "type_pushdown" not in before.lower():
             wanted = ",".join(x for x in (before, "type_pushdown") if x)
             run(con, f"SET disabled_optimizers = {lit(wanted)}")
-            restore = before
+            restore.append(f"SET disabled_optimizers = {lit(before)}")
+        if row and row[1]:
+            run(con, "SET enable_progress_bar = false")
+            restore.append("SET enable_progress_bar = true")
     except duckdb.Error:
-        pass  # an older DuckDB without that rewrite
+        pass  # an older DuckDB without those settings
     try:
         yield
     finally:
-        if restore is not None:
-            run(con, f"SET disabled_optimizers = {lit(restore)}")
+        for statement in restore:
+            run(con, statement)
 
 
 def _type_rejects(
