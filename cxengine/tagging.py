@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -35,6 +35,8 @@ Progress = Callable[[str, int, int], None]
 
 #: Texts handed to an enricher per call: bounded memory, and progress while it works.
 BATCH_SIZE = 5_000
+#: Rows per batch when tags stream from DuckDB into SQLite or the snapshot.
+WRITE_BATCH = 50_000
 # Python's str.strip() whitespace that SQL trim() does not know: a comment of only
 # these is empty, not a comment to tag.
 _BLANKS = " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"  # noqa: E501
@@ -216,24 +218,27 @@ def tag_field(
     tags_kind = "TABLE"
     if write and database is not None and (changed_count or gone or snapshot is None):
         run(con, f"CREATE OR REPLACE TEMP TABLE {ident(table)} AS {tags_sql}")
-        full = ", ".join("f." + ident(c) for c in TAG_COLUMNS)
-        # Fresh tags are written in full; tags cached under another key are copied
-        # inside SQLite, so the cache read stays narrow.
-        changed = con.execute(
-            f"SELECT r.comment_key, r.text_hash, {full} FROM {rest} AS r "
-            f"JOIN {ident(fresh_table)} AS f USING (text_hash)"
-        ).fetchall()
-        copies = con.execute(
-            f"SELECT comment_key, text_hash FROM {rest} "
-            f"WHERE text_hash NOT IN (SELECT text_hash FROM {ident(fresh_table)})"
+        # Only the texts analysed now cross into SQLite with their tags; the comments
+        # that change are streamed as (key, hash) pairs and get their tags there.
+        fresh_list = ", ".join("f." + ident(c) for c in TAG_COLUMNS)
+        analysed_now = con.execute(
+            f"SELECT f.text_hash, {fresh_list} FROM {ident(fresh_table)} AS f "
+            f"WHERE f.text_hash IN (SELECT text_hash FROM {rest})"
         ).fetchall()
         from cxengine.store.results import ResultsStore, now_iso
 
         arrow = _snapshot(con, table)
+        pairs = con.execute(f"SELECT comment_key, text_hash FROM {rest} ORDER BY _cx_row")
+
+        def batches() -> Iterator[list[tuple[str, str]]]:
+            while chunk := pairs.fetchmany(WRITE_BATCH):
+                yield chunk
+
         with ResultsStore(database) as store, store.write() as conn:
             written = write_tags(
                 conn, dataset=dataset, field=comment_field, enricher=enricher_name,
-                version=version, rows=changed, copies=copies, gone=gone, tagged_at=now_iso(),
+                version=version, fresh=analysed_now, keys=batches(), gone=gone,
+                tagged_at=now_iso(),
             )  # fmt: skip
             write_snapshot(
                 conn, dataset=dataset, field=comment_field, enricher=enricher_name,
@@ -295,18 +300,24 @@ def _load_snapshot(snapshot: bytes, themes: Sequence[str]) -> Any:
     return arrow
 
 
-def _snapshot(con: duckdb.DuckDBPyConnection, table: str) -> bytes:
-    """Return the tags table (key, hash, tags, parsed list and map) as an Arrow IPC stream."""
+def _snapshot(con: duckdb.DuckDBPyConnection, table: str) -> memoryview:
+    """Return the tags table (key, hash, tags, parsed list and map) as an Arrow IPC stream.
+
+    Written batch by batch from DuckDB's record batch reader (the whole table is
+    never held as Arrow besides the stream), and handed over as a view of the
+    stream's buffer: no copy into Python bytes.
+    """
     import pyarrow as pa
 
     columns = ", ".join(ident(c) for c in ("comment_key", "text_hash", *EXPOSED_COLUMNS))
-    arrow = con.sql(
+    reader = con.sql(
         f"SELECT {columns}, themes_list, theme_scores FROM {ident(table)} ORDER BY _cx_row"
-    ).to_arrow_table()
+    ).to_arrow_reader(WRITE_BATCH)
     sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, arrow.schema) as writer:
-        writer.write_table(arrow)
-    return bytes(sink.getvalue().to_pybytes())
+    with pa.ipc.new_stream(sink, reader.schema) as writer:
+        for batch in reader:
+            writer.write_batch(batch)
+    return memoryview(sink.getvalue())
 
 
 def _register(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -118,9 +118,19 @@ def _state(conn: sqlite3.Connection, scope: tuple[str, str, str, str]) -> tuple[
 
 
 def write_snapshot(
-    conn: sqlite3.Connection, *, dataset: str, field: str, enricher: str, version: str, arrow: bytes
+    conn: sqlite3.Connection,
+    *,
+    dataset: str,
+    field: str,
+    enricher: str,
+    version: str,
+    arrow: bytes | memoryview,
 ) -> None:
-    """Store the snapshot of a scope's tags, stamped with the rows it mirrors (in a transaction)."""
+    """Store the snapshot of a scope's tags, stamped with the rows it mirrors (in a transaction).
+
+    `arrow` may be a memoryview of an Arrow buffer: sqlite3 binds it as a BLOB
+    without a copy in Python.
+    """
     scope = (dataset, field, enricher, version)
     rows, latest = _state(conn, scope)
     conn.execute(
@@ -140,15 +150,20 @@ def write_tags(
     field: str,
     enricher: str,
     version: str,
-    rows: Sequence[Sequence[Any]],
-    copies: Sequence[tuple[str, str]] = (),
+    fresh: Sequence[Sequence[Any]],
+    keys: Iterable[Sequence[tuple[str, str]]],
     gone: Sequence[str] = (),
     tagged_at: str,
 ) -> int:
-    """Upsert rows, copy tags to new keys, delete `gone` keys; return rows written.
+    """Store the tags of changed comments, delete `gone` keys; return rows written.
 
-    `rows` are (comment_key, text_hash, *TAG_COLUMNS); `copies` are (comment_key,
-    text_hash) whose tags are already stored, under another key, for this version.
+    `fresh` are (text_hash, *TAG_COLUMNS) of the texts analysed in this run: one row
+    per distinct text, however many comments share it. `keys` are batches of
+    (comment_key, text_hash), one per comment whose stored row changes: its tags are
+    the fresh ones of its text, or else those already stored for its text under
+    another key. Only the pairs cross from Python to SQLite, batch by batch; the
+    rows are made inside SQLite by two INSERT … SELECT, so 642,000 comments of 818
+    texts never become 642,000 Python tuples of tags.
 
     Call inside a transaction (`ResultsStore.write()`); it issues no COMMIT itself.
     Comments that left the dataset lose their rows, so the table describes the data
@@ -158,27 +173,51 @@ def write_tags(
     updates = ", ".join(
         f"{c} = excluded.{c}" for c in ("version", "text_hash", *TAG_COLUMNS, "tagged_at")
     )
-    conn.executemany(
-        f"INSERT INTO comment_tags ({', '.join(columns)}, tagged_at) "
-        f"VALUES ({', '.join('?' * (len(columns) + 1))}) "
-        f"ON CONFLICT (dataset, field, comment_key, enricher) DO UPDATE SET {updates}",
-        ((dataset, field, enricher, version, *row, tagged_at) for row in rows),
-    )
     tag_list = ", ".join(TAG_COLUMNS)
     scope = (dataset, field, enricher, version)
-    conn.executemany(
-        f"INSERT INTO comment_tags ({', '.join(columns)}, tagged_at) "
-        f"SELECT ?, ?, ?, ?, ?, text_hash, {tag_list}, ? FROM comment_tags "
-        "WHERE dataset = ? AND field = ? AND enricher = ? AND version = ? AND text_hash = ? "
-        f"LIMIT 1 ON CONFLICT (dataset, field, comment_key, enricher) DO UPDATE SET {updates}",
-        ((*scope, key, tagged_at, *scope, h) for key, h in copies),
-    )
+    conn.execute("DROP TABLE IF EXISTS temp._cx_fresh_tags")
+    conn.execute("DROP TABLE IF EXISTS temp._cx_tag_keys")
+    conn.execute(f"CREATE TEMP TABLE _cx_fresh_tags (text_hash TEXT PRIMARY KEY, {tag_list})")
+    conn.execute("CREATE TEMP TABLE _cx_tag_keys (comment_key TEXT NOT NULL, text_hash TEXT)")
+    try:
+        conn.executemany(
+            f"INSERT OR REPLACE INTO _cx_fresh_tags (text_hash, {tag_list}) "
+            f"VALUES ({', '.join('?' * (len(TAG_COLUMNS) + 1))})",
+            fresh,
+        )
+        for batch in keys:
+            conn.executemany("INSERT INTO _cx_tag_keys VALUES (?, ?)", batch)
+        written = conn.execute("SELECT count(*) FROM _cx_tag_keys").fetchone()[0]
+        insert = f"INSERT INTO comment_tags ({', '.join(columns)}, tagged_at) "
+        upsert = f"ON CONFLICT (dataset, field, comment_key, enricher) DO UPDATE SET {updates}"
+        conn.execute(
+            f"{insert}SELECT ?, ?, ?, ?, k.comment_key, k.text_hash, "
+            f"{', '.join('f.' + c for c in TAG_COLUMNS)}, ? "
+            f"FROM _cx_tag_keys AS k JOIN _cx_fresh_tags AS f USING (text_hash) "
+            f"WHERE true {upsert}",
+            (*scope, tagged_at),
+        )
+        # Tags already stored under another key for the same text: copied in SQLite
+        # (one stored row per text, found through the cache index).
+        conn.execute(
+            f"{insert}SELECT ?, ?, ?, ?, k.comment_key, k.text_hash, "
+            f"{', '.join('c.' + c for c in TAG_COLUMNS)}, ? "
+            "FROM _cx_tag_keys AS k JOIN comment_tags AS c ON c.rowid = ("
+            "  SELECT min(o.rowid) FROM comment_tags AS o WHERE o.enricher = ? "
+            "  AND o.version = ? AND o.text_hash = k.text_hash AND o.dataset = ? "
+            "  AND o.field = ?) "
+            f"WHERE k.text_hash NOT IN (SELECT text_hash FROM _cx_fresh_tags) {upsert}",
+            (*scope, tagged_at, enricher, version, dataset, field),
+        )
+    finally:
+        conn.execute("DROP TABLE IF EXISTS temp._cx_fresh_tags")
+        conn.execute("DROP TABLE IF EXISTS temp._cx_tag_keys")
     conn.executemany(
         "DELETE FROM comment_tags WHERE dataset = ? AND field = ? AND enricher = ? "
         "AND comment_key = ?",
         ((dataset, field, enricher, key) for key in gone),
     )
-    if rows or copies:
+    if written:
         # Every present comment was just written with this version; rows of another
         # version left are comments that are gone.
         conn.execute(
@@ -186,4 +225,4 @@ def write_tags(
             "AND version <> ?",
             (dataset, field, enricher, version),
         )
-    return len(rows) + len(copies)
+    return int(written)
