@@ -143,6 +143,19 @@ def write_snapshot(
     )
 
 
+def stamp_snapshot(
+    conn: sqlite3.Connection, *, dataset: str, field: str, enricher: str, version: str
+) -> None:
+    """Stamp a scope's snapshot with the rows it mirrors now (after write_tags, one transaction)."""
+    scope = (dataset, field, enricher, version)
+    rows, latest = _state(conn, scope)
+    conn.execute(
+        "UPDATE comment_tag_snapshots SET rows = ?, latest = ? "
+        "WHERE dataset = ? AND field = ? AND enricher = ? AND version = ?",
+        (rows, latest, *scope),
+    )
+
+
 def write_tags(
     conn: sqlite3.Connection,
     *,
