@@ -140,3 +140,22 @@ def test_the_excluded_rows_of_all_specs_come_from_one_scan(
     assert sum(len(r.excluded) for r in results) == sum(
         len(run_plan(session.con, p).excluded) for p in members
     )
+
+
+def test_a_count_with_a_subquery_is_not_merged(demo: Any) -> None:
+    session, specs = demo
+    plan = next(p for p in _plans(session, specs) if p.spec.name == "csat")
+    assert merged.mergeable(plan)
+
+    class WithSubquery:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(plan.kind, name)
+
+        def counts(self, spec: Any, ctx: Any) -> dict[str, Any]:
+            from sqlglot import exp
+
+            inner = exp.select(exp.Max(this=exp.column("satisfaction"))).from_("ds_responses")
+            return {"n": exp.Subquery(this=inner)}
+
+    odd = Plan(**{**plan.__dict__, "kind": WithSubquery()})
+    assert not merged.mergeable(odd)

@@ -40,8 +40,15 @@ _OWN = re.compile(r"_cx_m([0-9]+)_")
 
 
 def mergeable(plan: Plan) -> bool:
-    """Can this plan share a grouped query with others?"""
-    return plan.prepare is None and not plan.calendar and not plan.pools_periods
+    """Can this plan share a grouped query with others?
+
+    Not with a prepared table, calendar windows or pooled periods; nor when a count
+    holds a subquery (its column names may mean the table's own columns, which the
+    renaming onto a plan's nulled copies must not touch).
+    """
+    if plan.prepare is not None or plan.calendar or plan.pools_periods:
+        return False
+    return not any(e.find(exp.Select) for e in plan.counts().values())
 
 
 def merge_key(plan: Plan) -> tuple[str, ...]:
