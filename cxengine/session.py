@@ -205,13 +205,15 @@ class Session:
         """
         from cxengine.compute import merged
         from cxengine.compute.engine import plan_spec, run_plans
+        from cxengine.dataset.load import LoadedDataset
 
         plans = []
         for spec in specs:
             kind = self.registry.aggregation(spec.kind)
-            if isinstance(kind, DerivedKind) or spec.dataset not in self.datasets:
+            ds = self.datasets.get(spec.dataset)
+            # Only datasets loaded into DuckDB: any other is computed where it lives.
+            if isinstance(kind, DerivedKind) or not isinstance(ds, LoadedDataset):
                 continue
-            ds = self.datasets[spec.dataset]
             try:
                 table, types = spec_table(self.con, spec, ds.table, ds.fields)
                 plan = plan_spec(spec, kind, table, types, self.field_zones(spec.dataset))
