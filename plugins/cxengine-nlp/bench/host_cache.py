@@ -8,6 +8,9 @@ declared as a comment field) and times cxengine's real enrichment step
 enricher on misses, the SQLite write, the DuckDB tag columns) on an empty results
 database, then again over the unchanged comments. Dataset loading is timed apart,
 because it is the same in both runs. The machine is shared: read the ratios.
+`--learn-from` gives every comment a score (0-10, seeded) and declares `learn_from:
+score`: the first run then also trains, and the rerun also hands every text and score
+to `learn` (which finds its model saved).
 """
 
 from __future__ import annotations
@@ -35,21 +38,25 @@ datasets:
     source: csv
     path: comments.csv
     key: id
-    fields: {id: string, comment: string}
-    comments: {field: comment, key: id}
+    fields: {id: string, score: integer, comment: string}
+    comments: {field: comment, key: id{learn}}
 """
 
 
-def measure(n: int, folder: Path) -> dict[str, Any]:
+def measure(n: int, folder: Path, learn_from: bool = False) -> dict[str, Any]:
     """Time loading, a cold enrichment and a cached one over the same project."""
+    import random
+
     from cxengine.api import Session, get_registry, load_config
 
     texts = make_comments(n, "en") + make_comments(n, "ru")
+    rng = random.Random(3)
     with (folder / "comments.csv").open("w", encoding="utf-8", newline="") as fh:
         writer = csv.writer(fh)
-        writer.writerow(["id", "comment"])
-        writer.writerows((f"C{i:07d}", t) for i, t in enumerate(texts))
-    (folder / "cxengine.yaml").write_text(CONFIG, encoding="utf-8")
+        writer.writerow(["id", "score", "comment"])
+        writer.writerows((f"C{i:07d}", rng.randint(0, 10), t) for i, t in enumerate(texts))
+    learn = ", learn_from: score" if learn_from else ""
+    (folder / "cxengine.yaml").write_text(CONFIG.replace("{learn}", learn), encoding="utf-8")
     project = load_config(folder / "cxengine.yaml")
     registry = get_registry()
     from cxengine_nlp import analyze
@@ -83,9 +90,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description="cxengine comment-tag cache")
     parser.add_argument("--n", type=int, default=50_000, help="comments per language")
     parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.add_argument("--learn-from", action="store_true", help="learn from a score too")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        r = measure(args.n, Path(tmp))
+        r = measure(args.n, Path(tmp), args.learn_from)
     if args.json:
         print(json.dumps(r, indent=2))
         return 0
