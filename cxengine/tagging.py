@@ -216,9 +216,11 @@ def tag_field(
         ).fetchall()
     ]
     written = 0
-    tags_kind = "TABLE"
+    # A view, also when tags are written: the snapshot and the enriched table each
+    # compute it, and no whole tags table is held beside them (643k comments: peak
+    # -170 MiB, same CPU, measured interleaved).
+    run(con, f"CREATE OR REPLACE TEMP VIEW {ident(table)} AS {tags_sql}")
     if write and database is not None and (changed_count or gone or snapshot is None):
-        run(con, f"CREATE OR REPLACE TEMP TABLE {ident(table)} AS {tags_sql}")
         # Only the texts analysed now cross into SQLite with their tags; the comments
         # that change are streamed as (key, hash) pairs and get their tags there.
         fresh_list = ", ".join("f." + ident(c) for c in TAG_COLUMNS)
@@ -250,10 +252,6 @@ def tag_field(
                 conn, dataset=dataset, field=comment_field, enricher=enricher_name,
                 version=version,
             )  # fmt: skip
-    else:
-        # Nothing to store: the join is computed once, by whoever reads the tags.
-        tags_kind = "VIEW"
-        run(con, f"CREATE OR REPLACE TEMP VIEW {ident(table)} AS {tags_sql}")
     fresh_rows = con.execute(
         f"SELECT count(*) FROM {staged_t} "
         f"WHERE text_hash IN (SELECT text_hash FROM {ident(fresh_table)})"
@@ -262,7 +260,7 @@ def tag_field(
 
     def cleanup() -> None:
         """Drop the helper views and Arrow data once the tags were read."""
-        run(con, f"DROP {tags_kind} {ident(table)}")
+        run(con, f"DROP VIEW {ident(table)}")
         run(con, f"DROP {'VIEW' if snapshot is not None else 'TABLE'} {cache_t}")
         run(con, f"DROP TABLE {rest}")
         con.unregister(fresh_table)
