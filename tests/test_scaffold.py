@@ -170,7 +170,7 @@ def test_keeps_an_existing_readme_and_gitignore(tmp_path: Path) -> None:
     result = init_project(tmp_path, rows=40)
     assert (tmp_path / "README.md").read_text() == "# My repo\n"
     assert Path("README.md") in result.skipped
-    assert (tmp_path / ".gitignore").read_text().splitlines() == ["*.pyc", "cx.db*"]
+    assert (tmp_path / ".gitignore").read_text().splitlines() == ["*.pyc", "cx.db*", ".cxengine/"]
     init_project(tmp_path, rows=40, force=True)  # cx.db* is not added twice
     assert (tmp_path / ".gitignore").read_text().count("cx.db*") == 1
 

@@ -161,7 +161,11 @@ def _update_gitignore(target: Path, result: InitResult) -> None:
         result.skipped.append(Path(".gitignore"))
         return
     prefix = "" if not existing or existing.endswith("\n") else "\n"
-    comment = "" if existing else "# cxengine results database (and its -wal/-shm files)\n"
+    comment = (
+        ""
+        if existing
+        else "# cxengine results database (and its -wal/-shm files), plugins' caches\n"
+    )
     with open(path, "a", encoding="utf-8", newline="\n") as fh:
         fh.write(prefix + comment + "\n".join(missing) + "\n")
     result.files.append(Path(".gitignore"))

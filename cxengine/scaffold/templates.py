@@ -182,4 +182,6 @@ counting them.
 - `cxengine baseline save` after a good run; later runs are compared against it.
 """
 
-GITIGNORE_LINES = ("cx.db*",)
+# The results database (and its -wal/-shm files) and .cxengine/, where plugins keep
+# caches such as the NLP plugin's models learnt from the project's scores.
+GITIGNORE_LINES = ("cx.db*", ".cxengine/")
