@@ -14,7 +14,8 @@ What is here:
 - the contracts: a kind (`Kind`) and its capabilities (`CalendarKind`, `PooledKind`,
   `CategoricalKind`, `FillsAbsentCategories`, `CategoryCounts`, `PreparedKind`,
   `DerivedKind`, `ChecksInputs`, `DerivedCounts`, `ComparableKind`), `Source`,
-  `Reporter`, `Enricher`, and what they exchange with the engine;
+  `Reporter`, `Enricher`, an engine (`Engine`, `EngineSession`, `RelationOptions`,
+  `NotPortable`), and what they exchange with cxengine;
 - values and errors: `Estimate`, `MetricValue`, `SpecResult`, `TestResult`, `NoTest`,
   `Problem`, `CxError` and its subclasses;
 - statistics and the usual significance tests from counts;
@@ -62,6 +63,10 @@ _WHERE: dict[str, tuple[str, str]] = {
     "Reporter": ("cxengine.interfaces", "Reporter"),
     "Enricher": ("cxengine.interfaces", "Enricher"),
     "EnrichRequest": ("cxengine.interfaces", "EnrichRequest"),
+    "Engine": ("cxengine.engines.api", "Engine"),
+    "EngineSession": ("cxengine.engines.api", "EngineSession"),
+    "RelationOptions": ("cxengine.engines.api", "RelationOptions"),
+    "NotPortable": ("cxengine.engines.api", "NotPortable"),
     # values
     "MetricValue": ("cxengine.compute.values", "MetricValue"),
     "SpecResult": ("cxengine.compute.values", "SpecResult"),
@@ -147,6 +152,8 @@ __all__ = [
     "DataNote",
     "DerivedCounts",
     "DerivedKind",
+    "Engine",
+    "EngineSession",
     "EnrichRequest",
     "Enricher",
     "EnrichmentReport",
@@ -161,6 +168,7 @@ __all__ = [
     "MetricSpec",
     "MetricValue",
     "NoTest",
+    "NotPortable",
     "PluginError",
     "PooledKind",
     "PreparedKind",
@@ -169,6 +177,7 @@ __all__ = [
     "Range",
     "Registry",
     "Reject",
+    "RelationOptions",
     "ReportSection",
     "Reporter",
     "Scale",
@@ -278,6 +287,7 @@ if TYPE_CHECKING:  # what type checkers see; at run time __getattr__ loads each 
         scale_exclusion,
     )
     from cxengine.differences import GroupCounts, GroupDifference, group_difference
+    from cxengine.engines.api import Engine, EngineSession, NotPortable, RelationOptions
     from cxengine.enrich import EnrichmentReport, chosen_enrichers, enricher_options, tag_prefix
     from cxengine.errors import (
         ConfigError,

@@ -117,7 +117,9 @@ class CommentsConfig(BaseModel):
 
 #: Keys that describe a source's rows, meaningless for a join of two datasets.
 _NOT_IN_JOINS = {"fields", "null_values", "comments"}
-DATASET_KEYS = {"source", "join", "fields", "null_values", "comments", "description", "key"}
+DATASET_KEYS = {
+    "source", "join", "engine", "fields", "null_values", "comments", "description", "key",
+}  # fmt: skip
 
 
 class DatasetConfig(BaseModel):
@@ -130,6 +132,11 @@ class DatasetConfig(BaseModel):
     )
     join: JoinConfig | None = Field(
         None, description="instead of a source: this dataset joins two others (docs/specs.md)"
+    )
+    engine: str | None = Field(
+        None,
+        description="instead of a source: the engine whose table or query holds the rows "
+        "(postgres, spark, …); specs run there (docs/engines.md). Default: the embedded DuckDB",
     )
     description: str | None = None
     fields: dict[str, FieldConfig] = Field(default_factory=dict)
@@ -157,8 +164,18 @@ class DatasetConfig(BaseModel):
 
     @model_validator(mode="after")
     def _source_or_join(self) -> DatasetConfig:
+        if self.engine not in (None, "duckdb"):
+            # A dataset on an engine stays there: a table or query, not a source to read.
+            if self.source is not None or self.join is not None:
+                raise ValueError(
+                    f"a dataset on engine {self.engine!r} reads its `table:` or `query:` "
+                    "there: remove `source:`/`join:`"
+                )
+            return self
         if self.join is None and self.source is None:
-            raise ValueError("give a `source:` (csv, jsonl, …) or a `join:` of two datasets")
+            raise ValueError(
+                "give a `source:` (csv, jsonl, …), a `join:` of two datasets or an `engine:`"
+            )
         if self.join is not None:
             if self.source is not None:
                 raise ValueError("a dataset has a `source:` or a `join:`, not both")

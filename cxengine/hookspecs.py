@@ -40,6 +40,16 @@ def register_enrichers(register: Callable[..., None]) -> None:
 
 
 @hookspec
+def register_engines(register: Callable[..., None]) -> None:
+    """Register compute engines: call ``register(engine)`` with a `cxengine.api.Engine`.
+
+    A dataset naming the engine (``engine: postgres``) is computed inside it: every
+    spec's plan rendered in the engine's SQL dialect, only aggregate rows fetched
+    (docs/engines.md). The embedded DuckDB needs no registration.
+    """
+
+
+@hookspec
 def register_commands(cli: click.Group) -> None:
     """Add commands to the ``cxengine`` command line: ``cli.add_command(...)``."""
 

@@ -55,6 +55,8 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "cxengine.default_plugins.reporters.junit",
     "cxengine.default_plugins.reporters.markdown",
     "cxengine.default_plugins.reporters.github",
+    "cxengine.engines.postgres",
+    "cxengine.engines.spark",
 )
 
 
@@ -273,6 +275,9 @@ class Registry:
         )
         self.reporters: dict[str, Reporter] = self._collect("register_reporters", "reporter")
         self.enrichers: dict[str, Enricher] = self._collect("register_enrichers", "enricher")
+        from cxengine.engines.api import Engine
+
+        self.engines: dict[str, Engine] = self._collect("register_engines", "engine", Engine)
 
     def _collect(self, hook_name: str, what: str, contract: type | None = None) -> dict[str, Any]:
         found: dict[str, Any] = {}

@@ -19,6 +19,7 @@ from cxengine import __version__, interrupts
 from cxengine.compute.values import MetricValue, SpecResult
 from cxengine.config import ProjectConfig
 from cxengine.dataset.needed import fields_to_keep
+from cxengine.engines import check_engines
 from cxengine.enrich import add_tag_types, check_enrichment, declared_tag_types
 from cxengine.errors import Problem, SpecError
 from cxengine.interfaces import DerivedKind, Reject
@@ -35,6 +36,7 @@ from cxengine.weighting.apply import companion_spec
 
 if TYPE_CHECKING:
     from cxengine.dataset.load import LoadedDataset
+    from cxengine.engines.relation import EngineDataset
     from cxengine.store.results import ResultsStore
 
 Progress = Callable[[str, int, int], None]  # (what, done, total)
@@ -134,6 +136,7 @@ def load_project_specs(
     problems.extend(check_specs(specs, project, registry.aggregations, tag_types))
     problems.extend(check_enrichment(project, registry))
     problems.extend(_check_sources(project, registry))
+    problems.extend(check_engines(project, registry, specs))
     if only:
         known = {s.name for s in specs}
         for name in only:
@@ -163,7 +166,7 @@ def _check_sources(project: ProjectConfig, registry: Registry) -> list[Problem]:
     for name, ds in project.model.datasets.items():
         path = ("datasets", name)
         if ds.source is None:
-            continue  # a join of two datasets, checked above
+            continue  # a join of two datasets (checked above) or on an engine (check_engines)
         if ds.source not in registry.sources:
             problems.append(
                 project.positions.problem(
@@ -484,7 +487,7 @@ def _reject_row(r: Reject) -> dict[str, Any]:
 
 
 def _locate_exclusions(
-    results: Sequence[SpecResult], datasets: dict[str, LoadedDataset]
+    results: Sequence[SpecResult], datasets: Mapping[str, LoadedDataset | EngineDataset]
 ) -> list[Reject]:
     wanted: dict[str, set[int]] = {}
     for r in results:

@@ -16,6 +16,7 @@ caller repeats or reorders them.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from cxengine.config import ProjectConfig
     from cxengine.dataset.join import JoinCounts
     from cxengine.dataset.load import LoadedDataset
+    from cxengine.engines.relation import EngineDataset
     from cxengine.enrich import EnrichmentReport
     from cxengine.plugins import Registry
 
@@ -109,8 +111,10 @@ class Session:
 
         # Tracked so that SIGINT/SIGTERM can stop a running query (cxengine.interrupts).
         self.con: duckdb.DuckDBPyConnection = interrupts.track(duckdb.connect())
-        #: The loaded datasets by name; enrichment adds its tag columns to them.
-        self.datasets: dict[str, LoadedDataset] = {}
+        #: The loaded datasets by name; enrichment adds its tag columns to them. A
+        #: dataset on an engine (docs/engines.md) stays there: an EngineDataset.
+        self.datasets: dict[str, LoadedDataset | EngineDataset] = {}
+        self._engines = contextlib.ExitStack()
         self.enrichment: EnrichmentReport | None = None
         #: How the sides of each joined dataset matched.
         self.joins: dict[str, JoinCounts] = {}
@@ -130,26 +134,45 @@ class Session:
         self.close()
 
     def close(self) -> None:
-        """Close the DuckDB connection (its temporary tables go with it)."""
-        self.con.close()
+        """Close the DuckDB connection (its temporary tables go with it) and engine sessions."""
+        try:
+            self._engines.close()
+        finally:
+            self.con.close()
 
     def load(
         self, names: Iterable[str], keep: Mapping[str, Collection[str] | None] | None = None
-    ) -> dict[str, LoadedDataset]:
+    ) -> dict[str, LoadedDataset | EngineDataset]:
         """Load the named datasets (those not loaded yet) and return them.
 
         `keep` names, per dataset, the only fields the caller will read (absent or
-        None: all): see cxengine/dataset/needed.py.
+        None: all): see cxengine/dataset/needed.py. A dataset on an engine is opened
+        there (typed, rejects counted), not loaded.
         """
+        from cxengine.engines import open_engine_datasets, uses_engine
+
         if self.locked:
             raise RuntimeError("load datasets before the session is locked down")
         wanted = [n for n in names if n not in self.datasets]
+        remote = {n for n in wanted if uses_engine(self.project.model.datasets[n])}
+        local = [n for n in wanted if n not in remote]
         self.datasets.update(
             load_datasets(
-                self.con, self.project, self.registry, wanted, self.progress, self.joins, keep
+                self.con, self.project, self.registry, local, self.progress, self.joins, keep
             )
         )
+        if remote:
+            self.datasets.update(
+                self._engines.enter_context(
+                    open_engine_datasets(self.project, self.registry, remote)
+                )
+            )
         return self.datasets
+
+    def _local(self) -> dict[str, LoadedDataset]:
+        from cxengine.dataset.load import LoadedDataset
+
+        return {n: d for n, d in self.datasets.items() if isinstance(d, LoadedDataset)}
 
     def enrich(self, *, write: bool = True) -> EnrichmentReport:
         """Tag the loaded datasets' comments; with `write`, store new tags in the database.
@@ -162,7 +185,8 @@ class Session:
         if self.locked:
             raise RuntimeError("enrich before the session is locked down")
         self.enrichment = enrich_datasets(
-            self.con, self.project, self.registry, self.datasets,
+            # Engine datasets have no comments to tag (validate refuses `comments:` there).
+            self.con, self.project, self.registry, self._local(),
             database=self.project.database_path, write=write, progress=self.progress,
         )  # fmt: skip
         return self.enrichment
@@ -186,11 +210,18 @@ class Session:
         if ready is not None and ready[0] is spec:
             result = ready[1]
         else:
+            from cxengine.engines import compute_on_engine
+            from cxengine.engines.relation import EngineDataset
+
             ds = self.datasets[spec.dataset]
-            # Band slices read a view that adds their labels (cxengine/bands.py).
-            table, types = spec_table(self.con, spec, ds.table, ds.fields)
-            zones = self.field_zones(spec.dataset)
-            result = compute_spec(self.con, spec, kind, table, types, zones)
+            if isinstance(ds, EngineDataset):
+                # Computed where the data lives (docs/engines.md).
+                result = compute_on_engine(ds, spec, kind)
+            else:
+                # Band slices read a view that adds their labels (cxengine/bands.py).
+                table, types = spec_table(self.con, spec, ds.table, ds.fields)
+                zones = self.field_zones(spec.dataset)
+                result = compute_spec(self.con, spec, kind, table, types, zones)
         order_bands(spec, result.values)
         return result
 
@@ -240,7 +271,8 @@ class Session:
         ds = self.datasets[spec.dataset]
         table, types = spec_table(self.con, spec, ds.table, ds.fields)
         zones = self.field_zones(spec.dataset)
-        return weighted_result(self.con, spec, kind, table, types, self.datasets, zones)
+        # Weighted specs on an engine dataset are refused by validate (docs/engines.md).
+        return weighted_result(self.con, spec, kind, table, types, self._local(), zones)
 
     def field_zones(self, dataset: str) -> Mapping[str, str]:
         """Return each declared datetime field's zone (values are UTC instants; periods local)."""

@@ -25,7 +25,7 @@ from cxengine.cli import cli
 from cxengine.plugin_new import TYPES, new_plugin
 
 REPO = Path(__file__).resolve().parent.parent
-READY = [t for t in TYPES if t != "engine"]
+READY = list(TYPES)
 
 
 def _env() -> dict[str, str]:
@@ -111,17 +111,18 @@ def test_the_package_has_entry_point_readme_tests_and_ci(tmp_path: Path, plugin_
     assert private_imports(plugin_code) == []
 
 
-def test_the_engine_type_waits_for_the_engine_hook(tmp_path: Path) -> None:
-    # Engines register through a hook that is not in cxengine yet (issue 14). Once it
-    # is, this test fails until the engine template is added to READY's company.
+def test_the_engine_type_has_its_hook_and_template(tmp_path: Path) -> None:
+    # Engines register through register_engines (issue 14); the engine template is a
+    # DuckDB-file engine whose own tests need no server.
     from cxengine import hookspecs
 
-    assert not hasattr(hookspecs, "register_engines")
+    assert hasattr(hookspecs, "register_engines")
     result = CliRunner().invoke(
         cli, ["plugin", "new", "my-db", "--type", "engine", "-o", str(tmp_path)]
     )
-    assert result.exit_code == 2 and "no engine hook" in result.output
-    assert not any(tmp_path.iterdir())
+    assert result.exit_code == 0, result.output
+    code = (tmp_path / "cxengine-my-db" / "cxengine_my_db" / "plugin.py").read_text("utf-8")
+    assert "def register_engines" in code and 'name = "my_db"' in code
 
 
 def test_cli_writes_the_package_and_reports_it(tmp_path: Path) -> None:

@@ -142,7 +142,12 @@ def test_every_default_plugin_module_implements_at_least_one_hook() -> None:
         module = importlib.import_module(name)
         assert any(
             hasattr(module, h)
-            for h in ("register_sources", "register_aggregations", "register_reporters")
+            for h in (
+                "register_sources",
+                "register_aggregations",
+                "register_reporters",
+                "register_engines",
+            )
         ), name
 
 

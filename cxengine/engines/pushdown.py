@@ -1,0 +1,275 @@
+"""Computing one spec inside its dataset's engine: the spec's Plan, rendered there.
+
+The same Plan the embedded DuckDB runs (cxengine/compute/plan.py) and the same query
+builder (cxengine/compute/query.py): filter, exclusions, periods, GROUPING SETS and
+the kind's counts are one sqlglot expression, rendered in the engine's dialect by
+`cxengine.engines.render`. What differs is only where the rows are: the dataset's
+typed rows, a calendar kind's windows and a prepared kind's table are common table
+expressions of the query (a read-only session cannot create temporary tables). Only
+the grouped rows come back; the same code as the embedded run turns them into values
+and completes them. Excluded values are counted in the engine (each value's
+`excluded`); at most `EXAMPLES` of each reason are fetched as rejects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlglot import exp
+
+from cxengine.compute import completion
+from cxengine.compute import engine as core
+from cxengine.compute.periods import (
+    MAX_FILLED_PERIODS,
+    next_period_or_none,
+    period_count,
+    period_floor,
+)
+from cxengine.compute.plan import Plan, plan_spec
+from cxengine.compute.pooled import pool_periods
+from cxengine.compute.query import build_query
+from cxengine.compute.sqlparts import PERIOD_COL, WINDOW_END, WINDOW_START, column, table_ref
+from cxengine.compute.values import ExcludedValue, MetricValue, SpecResult
+from cxengine.dataset.fieldtypes import NATIVE_TYPE
+from cxengine.engines.relation import EXAMPLES, ROW, EngineDataset
+from cxengine.interfaces import Exclusion, Kind
+from cxengine.spec.models import MetricSpec
+
+Windows = list[tuple[date | None, datetime, datetime]]
+
+
+def compute_spec(dataset: EngineDataset, spec: MetricSpec, kind: Kind) -> SpecResult:
+    """Run one spec in the dataset's engine and return its values and excluded examples."""
+    dataset = banded(dataset, spec)
+    plan = plan_spec(spec, kind, dataset.table, dataset.fields, dataset.zones)
+    source_excluded: list[ExcludedValue] = []
+    if plan.prepare is not None:
+        # A kind counting entities built from the rows (customers): its reshaping is
+        # one more common table expression; filter and exclusions apply to the rows.
+        name = f"_cx_prepared_{spec.name}"
+        probe = with_tables(exp.select(exp.Star()).from_(table_ref(name)),
+                            [*dataset.tables(), (name, plan.prepare)])  # fmt: skip
+        kinds = dataset.schema_of(probe)
+        types = {col: NATIVE_TYPE.get(k, "string") for col, k in kinds.items()}
+        source_excluded = _examples(dataset, [(plan.exclusions, plan.where)])
+        view = dataset.view(name, plan.prepare, types)
+        result = run_plan(view, plan.over_prepared(name, types))
+        return SpecResult(spec, result.values, source_excluded + result.excluded)
+    return run_plan(dataset, plan)
+
+
+def banded(dataset: EngineDataset, spec: MetricSpec) -> EngineDataset:
+    """The dataset with a label column per band slice of the spec (as cxengine/bands.py)."""
+    if not spec.bands:
+        return dataset
+    cols: list[exp.Expr] = [exp.Star()]
+    types = dict(dataset.fields)
+    for name, band in spec.bands.items():
+        cols.append(exp.alias_(band.expression(column(band.field)), name, quoted=True))
+        types[name] = "string"
+    select = exp.select(*cols).from_(table_ref(dataset.table))
+    return dataset.view(f"_cx_banded_{spec.name}", select, types)
+
+
+def run_plan(dataset: EngineDataset, plan: Plan) -> SpecResult:
+    """As `cxengine.compute.engine.run_plan`, every query rendered for the engine."""
+    spec, kind = plan.spec, plan.kind
+    windows: Windows | None = None
+    windows_name = f"_cx_windows_{spec.name}"
+    if plan.calendar:
+        windows = _windows(dataset, spec, plan.calendar, plan.where)
+    values: list[MetricValue] = []
+    if windows is not None or not plan.calendar:
+        query = build_query(plan, windows_name if windows is not None else None)
+        ctes = dataset.tables()
+        if windows is not None:
+            ctes.append((windows_name, _windows_select(windows)))
+        names, rows = dataset.fetch(with_tables(query, ctes))
+        for row in rows:
+            values.extend(core._to_values(spec, kind, dict(zip(names, row, strict=True))))
+        values.extend(completion.missing_categories(spec, kind, values))
+        if windows is not None:
+            every = _data_slices(dataset, spec, plan.where)
+            periods = _Periods([w[0] for w in windows])
+            values.extend(
+                completion.missing_windows(periods, plan, windows_name, values, every)  # type: ignore[arg-type]
+            )
+    if plan.pools_periods:
+        values = pool_periods(spec, kind, values)
+    if spec.period != "none" and not plan.calendar:
+        values.extend(core._empty_periods(spec, values))
+    values.sort(key=core._order)
+    exclusions = plan.exclusions
+    # Nothing excluded anywhere (the usual case): no query for examples of it.
+    if not any(v.excluded for v in values):
+        exclusions = []
+    excluded = _examples(dataset, [(plan.dropped, plan.where), (exclusions, plan.keep)])
+    return SpecResult(spec, values, excluded)
+
+
+def with_tables(query: exp.Select, tables: Sequence[tuple[str, exp.Expression]]) -> exp.Select:
+    """Return `query` with each (name, select) as a common table expression."""
+    out = query.copy()
+    ctes = [
+        exp.CTE(this=select.copy(), alias=exp.TableAlias(this=exp.to_identifier(name, quoted=True)))
+        for name, select in tables
+    ]
+    out.set("with_", exp.With(expressions=ctes))
+    return out
+
+
+class _Periods:
+    """The windows' periods, answering the one query `completion.missing_windows` makes."""
+
+    def __init__(self, periods: list[date | None]):
+        self.periods = periods
+
+    def execute(self, _sql: str) -> _Periods:
+        return self
+
+    def fetchall(self) -> list[tuple[date | None]]:
+        return [(p,) for p in self.periods]
+
+
+def _data_slices(
+    dataset: EngineDataset, spec: MetricSpec, where: exp.Expression | None
+) -> list[dict[str, Any]]:
+    """Each distinct slice of the rows the spec reads (as the embedded `_data_slices`)."""
+    if not spec.by:
+        return []
+    q = exp.select(*(column(b) for b in spec.by)).distinct().from_(table_ref(dataset.table))
+    if where is not None:
+        q = q.where(where.copy())
+    _, rows = dataset.fetch(with_tables(q, dataset.tables()))
+    return [{b: core._jsonable(v) for b, v in zip(spec.by, row, strict=True)} for row in rows]
+
+
+def _windows(
+    dataset: EngineDataset, spec: MetricSpec, fields: Sequence[str], where: exp.Expression | None
+) -> Windows | None:
+    """Return the calendar windows of a spec, cut as the embedded engine cuts them."""
+    bounds: list[exp.Expression] = []
+    for name in fields:
+        as_ts = exp.Cast(this=column(name), to=exp.DataType.build("TIMESTAMP"))
+        bounds += [exp.Min(this=as_ts), exp.Max(this=as_ts.copy())]
+    q = exp.select(*bounds).from_(table_ref(dataset.table))
+    if where is not None:
+        q = q.where(where.copy())
+    row = dataset.bounds(with_tables(q, dataset.tables()))
+    stamps = [v for v in row if isinstance(v, datetime)]
+    if not stamps:
+        return None
+    first, last = min(stamps), max(stamps)
+    if spec.period != "none":
+        span = period_count(spec.period, first.date(), last.date())
+        if span > MAX_FILLED_PERIODS:
+            first = datetime.combine(
+                core._periods_back(spec.period, last.date(), MAX_FILLED_PERIODS),
+                datetime.min.time(),
+            )
+    out: Windows = []
+    if spec.period == "none":
+        out.append((None, first, last + timedelta(microseconds=1)))
+        return out
+    start = period_floor(spec.period, first.date())
+    end_all = start
+    while start <= last.date():
+        following = next_period_or_none(spec.period, start)
+        if following is None:
+            break
+        out.append((start, core._midnight(start), core._midnight(following)))
+        end_all = following
+        start = following
+    if not out:
+        return None
+    out.append((None, out[0][1], core._midnight(end_all)))
+    return out
+
+
+def _windows_select(rows: Sequence[tuple[date | None, datetime, datetime]]) -> exp.Expression:
+    """The windows as SELECT … UNION ALL SELECT …: portable where VALUES types are not."""
+    selects: list[exp.Select] = []
+    for period, start, end in rows:
+        selects.append(
+            exp.select(
+                exp.alias_(_typed(period, "DATE"), PERIOD_COL, quoted=True),
+                exp.alias_(_typed(start, "TIMESTAMP"), WINDOW_START, quoted=True),
+                exp.alias_(_typed(end, "TIMESTAMP"), WINDOW_END, quoted=True),
+            )
+        )
+    out: exp.Expression = selects[0]
+    for s in selects[1:]:
+        out = exp.union(out, s, distinct=False)
+    return out
+
+
+def _typed(value: date | datetime | None, type_: str) -> exp.Expression:
+    text = (
+        exp.Null()
+        if value is None
+        else exp.Literal.string(
+            value.isoformat(sep=" ") if isinstance(value, datetime) else value.isoformat()
+        )
+    )
+    return exp.Cast(this=text, to=exp.DataType.build(type_))
+
+
+def _examples(
+    dataset: EngineDataset, parts: Sequence[tuple[Sequence[Exclusion], exp.Expression | None]]
+) -> list[ExcludedValue]:
+    """Fetch up to EXAMPLES excluded values per reason, in one query for all of them.
+
+    Their counts are in the values (`excluded`); only examples become rejects.
+    """
+    wanted = [(ex, where) for exclusions, where in parts for ex in exclusions]
+    if not wanted:
+        return []
+    selects: list[exp.Select] = []
+    for i, (ex, where) in enumerate(wanted):
+        cond: exp.Expression = exp.Paren(this=ex.predicate.copy())
+        if where is not None:
+            cond = exp.And(this=exp.Paren(this=where.copy()), expression=cond)
+        selects.append(
+            exp.select(
+                exp.alias_(exp.Literal.number(i), "_cx_reason", quoted=True),
+                column(ROW),
+                exp.alias_(
+                    exp.Cast(this=column(ex.field), to=exp.DataType.build("VARCHAR")),
+                    "_cx_value", quoted=True,
+                ),
+            )
+            .from_(table_ref(dataset.table))
+            .where(cond)
+        )  # fmt: skip
+    union: exp.Expression = selects[0]
+    for other in selects[1:]:
+        union = exp.union(union, other, distinct=False)
+    rank = exp.Window(
+        this=exp.Anonymous(this="row_number"),
+        partition_by=[column("_cx_reason")],
+        order=exp.Order(expressions=[exp.Ordered(this=column(ROW))]),
+    )
+    ranked = exp.select(exp.Star(), exp.alias_(rank, "_cx_rank", quoted=True)).from_(
+        exp.alias_(exp.Subquery(this=union), "_cx_excluded", table=True)
+    )
+    q = (
+        exp.select(column("_cx_reason"), column(ROW), column("_cx_value"))
+        .from_(exp.alias_(exp.Subquery(this=ranked), "_cx_ranked", table=True))
+        .where(exp.LTE(this=column("_cx_rank"), expression=exp.Literal.number(EXAMPLES)))
+        .order_by(column("_cx_reason"), column(ROW))
+    )
+    _, rows = dataset.fetch(with_tables(q, dataset.tables()))
+    out: list[ExcludedValue] = []
+    for reason, key, value in rows:
+        ex = wanted[int(reason)][0]
+        dataset.locators.append(_locator(dataset, key))
+        out.append(ExcludedValue(len(dataset.locators) - 1, ex.field, value, ex.reason))
+    return out
+
+
+def _locator(dataset: EngineDataset, key: Any) -> str:
+    return (
+        f"{dataset.key}={key}" if dataset.key else f"{dataset.origin} (no `key:` to locate the row)"
+    )

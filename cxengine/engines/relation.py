@@ -1,0 +1,814 @@
+"""An engine dataset: its rows typed inside the engine, rejects counted there too.
+
+The DuckDB loader types every row into a table; an engine dataset cannot be copied
+or changed, so the same typing is one SELECT over the relation, which every spec's
+query reads as a common table expression:
+
+    SELECT <key> AS _cx_row, <typed field>…, <field i does not fit> AS _cx_bad<i>, …
+    FROM <table or (query)>
+
+As in the embedded loader, a value that does not fit its type is NULL and a reject
+of that field alone. One aggregate query counts them per field (and hashes the rows
+for the run's fingerprint); a second fetches at most `EXAMPLES` of them per field
+with their keys, so no row-level data crosses the wire beyond those examples.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+import sqlglot
+from sqlglot import exp
+
+from cxengine.config import DatasetConfig, FieldConfig
+from cxengine.dataset.fieldtypes import (
+    DATETIME_FORMATS,
+    FALSE_VALUES,
+    GROUP_SPACES,
+    ISO,
+    NATIVE_OK,
+    NATIVE_TYPE,
+    TRUE_VALUES,
+    WHITESPACE,
+    FieldPlan,
+    reject_reason,
+)
+from cxengine.engines.api import Engine, EngineSession, NotPortable, RelationOptions
+from cxengine.engines.render import render
+from cxengine.errors import DataError, did_you_mean
+from cxengine.interfaces import Reject
+
+#: Example keys fetched per rejected field (the `rejects` table gets these, with the
+#: total in the dataset's notes).
+EXAMPLES = 20
+ROW = "_cx_row"
+BAD = "_cx_bad"
+RAW = "_cx_raw"
+HASH = "_cx_hash"
+SOURCE = "_cx_src"
+MAX_VALUE = 200
+
+
+@dataclass
+class Traffic:
+    """Queries sent to an engine and what came back."""
+
+    queries: int = 0
+    rows: int = 0
+    bytes: int = 0
+
+
+@dataclass
+class EngineDataset:
+    """A dataset that stays in its engine: what specs read and what the typing found.
+
+    It answers what the runner asks of a loaded dataset (rows read/used, rejects,
+    cells rejected per field, fingerprint, `locate`); `table` is the name specs read
+    it under, a common table expression `usable` defines in every query.
+    """
+
+    name: str
+    engine: Engine
+    session: EngineSession
+    table: str  # the name specs read it under (a common table expression)
+    usable: exp.Expression  # the typed rows (a SELECT): _cx_row + one column per field
+    fields: dict[str, str]
+    rows_read: int
+    rows_used: int
+    rows_rejected: int
+    rejects: list[Reject]
+    origin: str
+    fingerprint: str
+    notes: list[str] = field(default_factory=list)
+    zones: dict[str, str] = field(default_factory=dict)
+    key: str | None = None  # the field naming a row in reject locators
+    locators: list[str] = field(default_factory=list)  # index → "key=…" for exclusions
+    #: Values that did not fit their field's type, per field (as the embedded loader:
+    #: NULL in the typed rows, the row still counts for its other fields).
+    cells_rejected: dict[str, int] = field(default_factory=dict)
+    rows_with_bad_values: int = 0
+    #: What came back from the engine (shared by the dataset's views).
+    traffic: Traffic = field(default_factory=lambda: Traffic())
+    secrets: list[str] = field(default_factory=list)  # texts never to show in an error
+    #: Tables `usable` reads (a prepared view reads the dataset): common table expressions.
+    before: list[tuple[str, exp.Expression]] = field(default_factory=list)
+
+    def tables(self) -> list[tuple[str, exp.Expression]]:
+        """Return every common table expression a query over `table` needs, in order."""
+        return [*self.before, (self.table, self.usable)]
+
+    def view(self, name: str, select: exp.Expression, fields: dict[str, str]) -> EngineDataset:
+        """Return this dataset seen through `select` (over `table`), read as `name`."""
+        import dataclasses
+
+        return dataclasses.replace(
+            self, table=name, usable=select, fields=fields, before=self.tables(),
+            locators=self.locators,
+        )  # fmt: skip
+
+    def locate(self, rows: Sequence[int]) -> Mapping[int, str]:
+        """Map the indexes `pushdown` hands out for excluded examples to their locators."""
+        return {r: self.locators[r] for r in rows if 0 <= r < len(self.locators)}
+
+    def fetch(self, query: exp.Expression) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """Render a query for the engine, run it, count what came back."""
+        names, rows = self.session.fetch(render(self.engine, booleans_as_such(query, self.fields)))
+        self.traffic.queries += 1
+        self.traffic.rows += len(rows)
+        self.traffic.bytes += sum(len(str(v)) for row in rows for v in row)
+        return names, rows
+
+    @property
+    def rows_fetched(self) -> int:
+        """Every row fetched from the engine so far: the push-down check."""
+        return self.traffic.rows
+
+    @property
+    def bytes_fetched(self) -> int:
+        """The size as text of what was fetched: what crossed the wire, roughly."""
+        return self.traffic.bytes
+
+    def schema_of(self, query: exp.Expression) -> dict[str, str]:
+        """Return the column kinds of a query's result (for prepared rows)."""
+        return self.session.schema(f"({render(self.engine, query)})")
+
+    def bounds(self, query: exp.Expression) -> list[Any]:
+        """Return the one row of a MIN/MAX query (the range calendar windows cover)."""
+        _, rows = self.fetch(query)
+        return list(rows[0]) if rows else []
+
+
+def booleans_as_such(query: exp.Expression, fields: Mapping[str, str]) -> exp.Expression:
+    """Compare boolean fields with TRUE/FALSE where a spec wrote 1/0.
+
+    YAML's `positive: [true]` reaches the SQL as 1 (DuckDB compares booleans with
+    integers); PostgreSQL and Spark do not, so the literal becomes the boolean.
+    """
+    flags = {name for name, t in fields.items() if t == "boolean"}
+    if not flags:
+        return query
+
+    def fix(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.In | exp.EQ | exp.NEQ):
+            target = node.this
+            if isinstance(target, exp.Column) and target.name in flags:
+                for lit in node.find_all(exp.Literal):
+                    if not lit.is_string and lit.name in ("0", "1"):
+                        lit.replace(exp.Boolean(this=lit.name == "1"))
+        return node
+
+    return query.copy().transform(fix)
+
+
+def relation_sql(engine: Engine, options: RelationOptions) -> tuple[exp.Expression, str]:
+    """Return the relation as a FROM item, and a description of it ("table cx.responses")."""
+    if options.table is not None:
+        try:
+            table = exp.to_table(options.table, dialect=engine.dialect)
+        except sqlglot.errors.ParseError as exc:
+            raise DataError(f"`table: {options.table}` is not a table name: {exc}") from None
+        if not isinstance(table, exp.Table) or table.find(exp.Select, exp.Anonymous):
+            raise DataError(f"`table: {options.table}` is not a table name")
+        return table, f"{engine.name} table {options.table}"
+    assert options.query is not None
+    return exp.Subquery(this=read_only_query(engine, options.query)), f"{engine.name} query"
+
+
+def read_only_query(engine: Engine, text: str) -> exp.Query:
+    """Parse a dataset's `query:`: one SELECT, nothing that writes or runs a command."""
+    try:
+        parsed = sqlglot.parse(text, dialect=engine.dialect)
+    except sqlglot.errors.ParseError as exc:
+        raise DataError(f"`query:` does not parse as {engine.dialect} SQL: {exc}") from None
+    if len(parsed) != 1 or not isinstance(parsed[0], exp.Query):
+        raise DataError("`query:` must be exactly one SELECT statement")
+    query = parsed[0]
+    writes = (exp.Insert, exp.Update, exp.Delete, exp.Create, exp.Drop, exp.Command, exp.Into)
+    if query.find(*writes):
+        raise DataError("`query:` must only read: it contains a statement that writes")
+    return query
+
+
+def open_dataset(
+    name: str,
+    config: DatasetConfig,
+    engine: Engine,
+    session: EngineSession,
+    options: RelationOptions,
+) -> EngineDataset:
+    """Type a dataset in its engine, count its rejects and return what specs read.
+
+    As the embedded loader: a present value that does not fit its field's type is
+    NULL in the typed rows and a reject of that field alone; every row is used. One
+    aggregate query counts them per field (and hashes the rows for the fingerprint),
+    a second fetches at most `EXAMPLES` of them per field with their keys.
+    """
+    source, origin = relation_sql(engine, options)
+    src = cast(exp.Expression, exp.alias_(source.copy(), SOURCE, table=True))
+    kinds = session.schema(source.sql(dialect=engine.dialect))
+    probe = EngineDataset(name, engine, session, "", exp.select("1"), {}, 0, 0, 0, [], "", "")
+    plans = plan_fields(name, config, kinds, detect=lambda todo: detect(probe, src, todo))
+    key = config.key
+    key_col = next((p.column for p in plans if p.name == key), key) if key else None
+    if key_col is not None and key_col not in kinds:
+        raise DataError(f"dataset {name!r}: `key: {key}` is not a column of the {origin}")
+    row = exp.Cast(this=_col(key_col), to=exp.DataType.build("VARCHAR")) if key_col else exp.Null()
+    checked = [(i, p) for i, p in enumerate(plans) if p.bad is not None]
+    flags = [
+        exp.alias_(exp.Coalesce(this=p.bad.copy(), expressions=[exp.false()]), f"{BAD}{i}",  # type: ignore[union-attr]
+                   quoted=True)
+        for i, p in checked
+    ]  # fmt: skip
+    raws = [
+        exp.alias_(exp.Cast(this=_col(p.column), to=exp.DataType.build("VARCHAR")), f"{RAW}{i}",
+                   quoted=True)
+        for i, p in checked
+    ]  # fmt: skip
+    row_hash = getattr(engine, "row_hash", None)
+    hashed = row_hash(SOURCE) if row_hash else None
+    typed = exp.select(
+        exp.alias_(row, ROW, quoted=True),
+        *(exp.alias_(p.typed.copy(), p.name, quoted=True) for p in plans),
+        *flags,
+        *raws,
+        *([exp.alias_(hashed, HASH, quoted=True)] if hashed is not None else []),
+    ).from_(src)
+    typed_ref = cast(exp.Expression, exp.alias_(exp.Subquery(this=typed), "_cx_typed", table=True))
+
+    def count_if(cond: exp.Expression) -> exp.Expression:
+        return exp.Filter(this=exp.Count(this=exp.Star()), expression=exp.Where(this=cond))
+
+    any_bad = [_col(f"{BAD}{i}") for i, _ in checked]
+    aggregates: list[exp.Expression] = [exp.Count(this=exp.Star())]
+    aggregates += [count_if(flag.copy()) for flag in any_bad]
+    if any_bad:
+        either: exp.Expression = any_bad[0].copy()
+        for flag in any_bad[1:]:
+            either = exp.Or(this=either, expression=flag.copy())
+        aggregates.append(count_if(either))
+    if hashed is not None:
+        aggregates.append(
+            exp.Sum(this=exp.Cast(this=_col(HASH), to=exp.DataType.build("DECIMAL(38, 0)")))
+        )
+    counts = exp.select(*aggregates).from_(typed_ref.copy())
+    dataset = EngineDataset(
+        name=name,
+        engine=engine,
+        session=session,
+        table=f"ds_{name}",
+        usable=exp.select(_col(ROW), *(_col(p.name) for p in plans)).from_(typed_ref.copy()),
+        fields={p.name: p.type for p in plans},
+        rows_read=0,
+        rows_used=0,
+        rows_rejected=0,
+        rejects=[],
+        origin=origin,
+        fingerprint="",
+        zones={p.name: p_zone(config, p.name) for p in plans if p.type == "datetime"},
+        key=key,
+    )
+    _, rows = dataset.fetch(counts)
+    first = rows[0] if rows else (0,)
+    total = int(first[0] or 0)
+    per_field = {i: int(first[1 + j] or 0) for j, (i, _) in enumerate(checked)}
+    dataset.rows_read = dataset.rows_used = total
+    dataset.rows_with_bad_values = int(first[1 + len(checked)] or 0) if checked else 0
+    dataset.cells_rejected = {plans[i].name: n for i, n in per_field.items() if n}
+    h = hashlib.blake2b(digest_size=20)
+    h.update(repr((origin, sorted(kinds.items()), total)).encode())
+    h.update(repr(first[1:]).encode())
+    dataset.fingerprint = f"{engine.name}:" + h.hexdigest()
+    dataset.notes.extend(plan.note for plan in plans if plan.note)
+    bad_fields = [(i, p) for i, p in checked if per_field.get(i)]
+    if bad_fields:
+        _fetch_examples(dataset, bad_fields, typed_ref, per_field, key)
+    return dataset
+
+
+def p_zone(config: DatasetConfig, name: str) -> str:
+    cfg = config.fields.get(name)
+    return (cfg.timezone if cfg and cfg.timezone else None) or "UTC"
+
+
+def _fetch_examples(
+    dataset: EngineDataset,
+    bad_fields: Sequence[tuple[int, EnginePlan]],
+    typed_ref: exp.Expression,
+    per_field: Mapping[int, int],
+    key: str | None,
+) -> None:
+    """Fetch up to EXAMPLES bad values per field (first keys first), in one query."""
+    selects: list[exp.Select] = []
+    for i, _ in bad_fields:
+        selects.append(
+            exp.select(
+                exp.alias_(exp.Literal.number(i), "_cx_field", quoted=True),
+                _col(ROW),
+                exp.alias_(_col(f"{RAW}{i}"), "_cx_value", quoted=True),
+            )
+            .from_(typed_ref.copy())
+            .where(_col(f"{BAD}{i}"))
+        )
+    union: exp.Expression = selects[0]
+    for other in selects[1:]:
+        union = exp.union(union, other, distinct=False)
+    rank = exp.Window(
+        this=exp.Anonymous(this="row_number"),
+        partition_by=[_col("_cx_field")],
+        order=exp.Order(
+            expressions=[exp.Ordered(this=_col(ROW)), exp.Ordered(this=_col("_cx_value"))]
+        ),
+    )
+    ranked = exp.select(exp.Star(), exp.alias_(rank, "_cx_rank", quoted=True)).from_(
+        exp.alias_(exp.Subquery(this=union), "_cx_bad_values", table=True)
+    )
+    query = (
+        exp.select(_col("_cx_field"), _col(ROW), _col("_cx_value"))
+        .from_(exp.alias_(exp.Subquery(this=ranked), "_cx_ranked", table=True))
+        .where(exp.LTE(this=_col("_cx_rank"), expression=exp.Literal.number(EXAMPLES)))
+        .order_by(_col("_cx_field"), _col(ROW), _col("_cx_value"))
+    )
+    plans = dict(bad_fields)
+    _, rows = dataset.fetch(query)
+    for which_i, row_key, value in rows:
+        plan = plans[int(which_i)]
+        text = "" if value is None else str(value)
+        locator = f"{key}={row_key}" if key else f"{dataset.origin} (no `key:` to locate the row)"
+        dataset.rejects.append(
+            Reject(
+                dataset=dataset.name,
+                locator=locator,
+                reason=reject_reason(plan.field_plan(), text),
+                field=plan.name,
+                value=text[:MAX_VALUE],
+            )
+        )
+    for i, _ in bad_fields:
+        n = per_field[i]
+        if n > EXAMPLES:
+            dataset.notes.append(
+                f"{dataset.origin}: {n} values of field {plans[i].name!r} do not fit its type; "
+                f"the first {EXAMPLES} are stored as rejects"
+            )
+
+
+def _col(name: str) -> exp.Column:
+    return exp.column(name, quoted=True)
+
+
+# ------------------------------------------------------------------------ typing
+#
+# The same rules as cxengine/dataset/fieldtypes.py, in portable SQL: PostgreSQL has
+# no TRY_CAST, so every text is checked by a regular expression before it is cast
+# (a CAST of 2025-02-30 would fail the whole query instead of rejecting one value).
+
+
+@dataclass
+class EnginePlan:
+    """How one field is typed in the engine."""
+
+    name: str
+    column: str
+    type: str
+    kind: str  # the column's kind in the engine (text, int, timestamp, …)
+    typed: exp.Expression
+    bad: exp.Expression | None  # TRUE when a present value does not fit; None: never
+    config: FieldConfig | None = None  # None: an undeclared field
+    formats: tuple[str, ...] = ()
+    decimal: str = "."
+    note: str | None = None
+
+    def field_plan(self) -> FieldPlan:
+        """The embedded loader's plan of this field (for the same reject reasons)."""
+        return FieldPlan(self.name, self.column, self.type, "VARCHAR", self.config,
+                         formats=self.formats, decimal=self.decimal)  # fmt: skip
+
+
+#: What the engine must find out from the data before it can type a text field:
+#: the decimal mark of a number, the formats of a date or datetime.
+Detect = Callable[[list["Pending"]], None]
+
+
+@dataclass
+class Pending:
+    """A text field whose decimal mark or date formats are read from the data."""
+
+    name: str
+    column: str
+    type: str
+    kind: str
+    decimal: str = "."
+    formats: tuple[str, ...] = ()
+    note: str | None = None
+
+
+def plan_fields(
+    name: str,
+    config: DatasetConfig,
+    kinds: Mapping[str, str],
+    detect: Detect | None = None,
+) -> list[EnginePlan]:
+    """Decide how every field is typed from its engine column.
+
+    Without `fields:`, text columns are strings and other columns keep their type
+    (the embedded loader also infers types of text columns; an engine does not yet).
+    """
+    if not config.fields:
+        return [
+            _plan(name, col, col, NATIVE_TYPE.get(kind, "string"), kind, config, None)
+            for col, kind in kinds.items()
+        ]
+    pending: dict[str, Pending] = {}
+    for field_name, cfg in config.fields.items():
+        col = cfg.column or field_name
+        if col not in kinds:
+            raise DataError(
+                f"dataset {name!r}: field {field_name!r} reads column {col!r}, which is not "
+                f"in the relation{did_you_mean(col, list(kinds))}. "
+                f"Available columns: {', '.join(kinds) or '(none)'}"
+            )
+        if kinds[col] in NATIVE_OK[cfg.type] or cfg.type == "string":
+            continue
+        if cfg.type == "number" and not cfg.decimal:
+            pending[field_name] = Pending(field_name, col, cfg.type, kinds[col])
+        if cfg.type in ("date", "datetime") and not cfg.format:
+            pending[field_name] = Pending(field_name, col, cfg.type, kinds[col])
+    if pending and detect is not None:
+        detect(list(pending.values()))
+    plans = []
+    for field_name, cfg in config.fields.items():
+        col = cfg.column or field_name
+        found = pending.get(field_name)
+        plans.append(_plan(name, field_name, col, cfg.type, kinds[col], config, cfg, found))
+    return plans
+
+
+def check_field(dataset: str, name: str, cfg: FieldConfig) -> None:
+    """Raise NotPortable when a declared field cannot be typed the embedded way."""
+    if cfg.format and cfg.format != ISO:
+        strptime_regex(cfg.format, dataset=dataset, field=name)
+
+
+def _plan(
+    dataset: str,
+    name: str,
+    column: str,
+    type_: str,
+    kind: str,
+    config: DatasetConfig,
+    cfg: FieldConfig | None,
+    found: Pending | None = None,
+) -> EnginePlan:
+    x = _col(column)
+    zone = (cfg.timezone if cfg is not None else None) or "UTC"
+    if kind in NATIVE_OK[type_]:
+        return EnginePlan(name, column, type_, kind, _native(type_, kind, x, zone), None, cfg)
+    text: exp.Expression = (
+        x if kind == "text" else exp.Cast(this=x, to=exp.DataType.build("VARCHAR"))
+    )
+    missing = _missing(text, config.null_values)
+    if type_ == "string":
+        typed = exp.Case(ifs=[exp.If(this=missing, true=exp.Null())], default=text)
+        return EnginePlan(name, column, type_, kind, typed, None, cfg)
+    decimal = (found.decimal if found else None) or (cfg.decimal if cfg else None) or "."
+    formats: tuple[str, ...] = ()
+    if type_ in ("date", "datetime"):
+        if found and found.formats:
+            formats = found.formats
+        else:
+            formats = (cfg.format,) if cfg and cfg.format else (ISO,)
+    value = _from_text(type_, text, cfg, decimal, formats, zone, dataset, name)
+    typed = exp.Case(ifs=[exp.If(this=missing.copy(), true=exp.Null())], default=value)
+    bad = exp.And(
+        this=exp.Not(this=exp.Paren(this=missing)),
+        expression=exp.Is(this=exp.Paren(this=value.copy()), expression=exp.Null()),
+    )
+    return EnginePlan(name, column, type_, kind, typed, exp.Paren(this=bad), cfg, formats,
+                      decimal, found.note if found else None)  # fmt: skip
+
+
+def _missing(text: exp.Expression, null_values: Sequence[str]) -> exp.Expression:
+    """TRUE when a text is NULL or, once trimmed, one of the dataset's null markers."""
+    missing: exp.Expression = exp.Is(this=text.copy(), expression=exp.Null())
+    markers = sorted({m.strip(WHITESPACE) for m in null_values})
+    if markers:
+        trimmed = exp.Trim(this=text.copy(), expression=exp.Literal.string(WHITESPACE))
+        missing = exp.Or(
+            this=missing,
+            expression=exp.In(this=trimmed, expressions=[exp.Literal.string(m) for m in markers]),
+        )
+    return missing
+
+
+def _native(type_: str, kind: str, x: exp.Expression, zone: str) -> exp.Expression:
+    if type_ == "integer":
+        if kind == "int":
+            return exp.Cast(this=x, to=exp.DataType.build("BIGINT"))
+        whole = exp.EQ(this=x.copy(), expression=exp.Floor(this=x.copy()))
+        in_range = exp.Between(
+            this=x.copy(), low=exp.Literal.number(-(2**63)), high=exp.Literal.number(2**63 - 1)
+        )
+        return exp.Case(
+            ifs=[
+                exp.If(
+                    this=exp.And(this=whole, expression=in_range),
+                    true=exp.Cast(this=x, to=exp.DataType.build("BIGINT")),
+                )
+            ]
+        )
+    if type_ == "number":
+        return exp.Cast(this=x, to=exp.DataType.build("DOUBLE"))
+    if type_ == "boolean":
+        if kind == "bool":
+            return x
+        return exp.Case(
+            ifs=[
+                exp.If(
+                    this=exp.EQ(this=x.copy(), expression=exp.Literal.number(1)), true=exp.true()
+                ),
+                exp.If(
+                    this=exp.EQ(this=x.copy(), expression=exp.Literal.number(0)), true=exp.false()
+                ),
+            ]
+        )
+    if kind == "timestamptz":
+        value: exp.Expression = exp.AtTimeZone(this=x, zone=exp.Literal.string(zone))
+    else:
+        value = exp.Cast(this=x, to=exp.DataType.build("TIMESTAMP"))
+    return exp.Cast(this=value, to=exp.DataType.build("DATE")) if type_ == "date" else value
+
+
+# Integers: the embedded loader reads any run of digits (with `.0…`) that fits a
+# BIGINT; 19 digits can overflow, so they go through a DECIMAL(38, 0) range check.
+_INTEGER_RE = r"^([+-]?)0*([0-9]{1,19})(\.0*)?$"
+_NUMBER_RE = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]{1,3})?$"
+_MONTH_DAY = (
+    r"((0?[13578]|1[02])-(0?[1-9]|[12][0-9]|3[01])"
+    r"|(0?[469]|11)-(0?[1-9]|[12][0-9]|30)"
+    r"|0?2-(0?[1-9]|1[0-9]|2[0-8]))"
+)
+# Years 0001 to 9999 (Python's), without a lookahead: RE2 (DuckDB) has none.
+_YEAR = r"([0-9]{3}[1-9]|[0-9]{2}[1-9][0-9]|[0-9][1-9][0-9]{2}|[1-9][0-9]{3})"
+_LEAP_DAY = r"([0-9]{2}(0[48]|[2468][048]|[13579][26])|(0[48]|[2468][048]|[13579][26])00)-0?2-29"
+_DATE_RE = rf"^(({_YEAR}-{_MONTH_DAY})|{_LEAP_DAY})"
+_CLOCK = r"([01]?[0-9]|2[0-3]):[0-5]?[0-9](:[0-5]?[0-9](\.[0-9]{1,6})?)?"
+#: A valid calendar date, optionally with a clock time: what may be CAST safely.
+_DATETIME_RE = _DATE_RE + rf"([ T]{_CLOCK})?$"
+#: ISO text ending in a UTC offset (as cxengine/dataset/fieldtypes.py reads it).
+_OFFSET_TAIL = r"\s*(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)$"
+_HAS_OFFSET = r"[T ][0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?\s*(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)$"
+
+
+def _matches(x: exp.Expression, pattern: str) -> exp.Expression:
+    return exp.RegexpLike(this=x, expression=exp.Literal.string(pattern))
+
+
+def _sub(x: exp.Expression, pattern: str, replacement: str) -> exp.Expression:
+    """regexp_replace(x, pattern, replacement) with \\1-style group references.
+
+    Engines spelling group references otherwise rewrite them (Spark: $1).
+    """
+    return exp.RegexpReplace(
+        this=x, expression=exp.Literal.string(pattern), replacement=exp.Literal.string(replacement)
+    )
+
+
+def _when(cond: exp.Expression, value: exp.Expression) -> exp.Expression:
+    return exp.Case(ifs=[exp.If(this=cond, true=value)])
+
+
+def _replace(x: exp.Expression, old: str, new: str) -> exp.Expression:
+    return exp.Anonymous(
+        this="replace", expressions=[x, exp.Literal.string(old), exp.Literal.string(new)]
+    )
+
+
+def _strip_groups(x: exp.Expression, *, spaces: bool) -> exp.Expression:
+    for ch in (*GROUP_SPACES, *((" ",) if spaces else ())):
+        x = _replace(x, ch, "")
+    return x
+
+
+def _trimmed(x: exp.Expression) -> exp.Expression:
+    return exp.Trim(this=x, expression=exp.Literal.string(WHITESPACE))
+
+
+def detect(dataset: EngineDataset, relation: exp.Expression, todo: list[Pending]) -> None:
+    """Read each pending field's decimal mark or date formats from its values, in one query.
+
+    The embedded rules (cxengine/dataset/fieldtypes.py): a comma when some values look
+    like 1,5 and none has a point; the date format most values parse with, and its
+    relatives with or without a time. Counted over every row (the embedded loader
+    reads a spread sample of 20,000 rows: the same rows below that size).
+    """
+    exprs: list[exp.Expression] = []
+    slots: list[tuple[Pending, str]] = []
+    for p in todo:
+        text: exp.Expression = _col(p.column)
+        if p.kind != "text":
+            text = exp.Cast(this=text, to=exp.DataType.build("VARCHAR"))
+        t = _trimmed(text)
+        if p.type == "number":
+            x = _strip_groups(t.copy(), spaces=True)
+            exprs.append(_count_where(_matches(x.copy(), "^-?[0-9]+,[0-9]+$")))
+            exprs.append(
+                _count_where(exp.Like(this=t.copy(), expression=exp.Literal.string("%.%")))
+            )
+            slots += [(p, "comma"), (p, "point")]
+        else:
+            for fmt in DATETIME_FORMATS:
+                parsed = parse_datetime(t.copy(), (fmt,), "UTC")
+                exprs.append(_count_where(exp.Not(this=exp.Is(this=parsed, expression=exp.Null()))))
+                slots.append((p, fmt))
+    _, rows = dataset.fetch(exp.select(*exprs).from_(relation.copy()))
+    counts: dict[str, dict[str, int]] = {}
+    for (p, what), n in zip(slots, rows[0], strict=True):
+        counts.setdefault(p.name, {})[what] = int(n or 0)
+    for p in todo:
+        c = counts[p.name]
+        if p.type == "number":
+            p.decimal = "," if c["comma"] > 0 and c["point"] == 0 else "."
+            continue
+        best = max(DATETIME_FORMATS, key=lambda f: (c[f], -DATETIME_FORMATS.index(f)))
+        if c[best] == 0:
+            p.formats = (ISO,)
+            continue
+        if "%m/%d" in best and c.get(best.replace("%m/%d", "%d/%m"), 0) == c[best]:
+            p.note = (
+                f"field {p.name!r}: dates like 03/04/2024 read as month/day ({best}); "
+                "every value fits day/month too, set `format:` if that is wrong"
+            )
+        family = _date_part(best)
+        p.formats = tuple(f for f in DATETIME_FORMATS if c[f] and _date_part(f) == family)
+
+
+def _date_part(fmt: str) -> str:
+    return "iso" if fmt == ISO or fmt.startswith("%Y-%m-%d") else re.split(r"[ T]", fmt)[0]
+
+
+def _count_where(cond: exp.Expression) -> exp.Expression:
+    return exp.Filter(this=exp.Count(this=exp.Star()), expression=exp.Where(this=cond))
+
+
+def _from_text(
+    type_: str,
+    text: exp.Expression,
+    cfg: FieldConfig | None,
+    decimal: str,
+    formats: tuple[str, ...],
+    zone: str,
+    dataset: str,
+    name: str,
+) -> exp.Expression:
+    t = _trimmed(text)
+    if type_ == "integer":
+        digits = _sub(t.copy(), _INTEGER_RE, r"\1\2")
+        wide = exp.Cast(this=digits.copy(), to=exp.DataType.build("DECIMAL(38, 0)"))
+        fits = exp.Between(
+            this=wide, low=exp.Literal.number(-(2**63)), high=exp.Literal.number(2**63 - 1)
+        )
+        return _when(
+            exp.And(this=_matches(t, _INTEGER_RE), expression=fits),
+            exp.Cast(this=digits, to=exp.DataType.build("BIGINT")),
+        )
+    if type_ == "number":
+        # As the embedded typing: thousands spaces go (plain spaces too with a decimal
+        # comma), the text must be a number with that decimal mark, then it is cast.
+        comma = decimal == ","
+        t = _strip_groups(t, spaces=comma)
+        pattern = _NUMBER_RE.replace(r"\.", ",") if comma else _NUMBER_RE
+        value = _replace(t.copy(), ",", ".") if comma else t.copy()
+        return _when(_matches(t, pattern), exp.Cast(this=value, to=exp.DataType.build("DOUBLE")))
+    if type_ == "boolean":
+        trues = (
+            [*TRUE_VALUES, *(v.lower() for v in (cfg.true_values or []))] if cfg else TRUE_VALUES
+        )
+        falses = (
+            [*FALSE_VALUES, *(v.lower() for v in (cfg.false_values or []))] if cfg else FALSE_VALUES
+        )
+        # trim() of plain spaces only, as the embedded `lower(trim(x))`.
+        low = exp.Lower(this=exp.Trim(this=text.copy()))
+        return exp.Case(
+            ifs=[
+                exp.If(
+                    this=exp.In(
+                        this=low.copy(), expressions=[exp.Literal.string(v) for v in trues]
+                    ),
+                    true=exp.true(),
+                ),
+                exp.If(
+                    this=exp.In(
+                        this=low.copy(), expressions=[exp.Literal.string(v) for v in falses]
+                    ),
+                    true=exp.false(),
+                ),
+            ]
+        )
+    if type_ in ("datetime", "date"):
+        for fmt in formats:
+            if fmt != ISO:
+                strptime_regex(fmt, dataset=dataset, field=name)
+        ts = parse_datetime(exp.Trim(this=text.copy()), formats, zone)
+        return exp.Cast(this=ts, to=exp.DataType.build("DATE")) if type_ == "date" else ts
+    raise ValueError(f"unknown field type {type_!r}")
+
+
+def parse_datetime(t: exp.Expression, formats: Sequence[str], zone: str) -> exp.Expression:
+    """A naive TIMESTAMP in `zone` from text in one of `formats`, NULL when none fits."""
+    parts: list[exp.Expression] = []
+    for fmt in formats:
+        if fmt == ISO:
+            parts.append(_iso(t.copy(), zone))
+        else:
+            regex, iso = strptime_regex(fmt)
+            parts.append(
+                _when(
+                    _matches(t.copy(), regex),
+                    _safe_timestamp(_padded_year(_sub(t.copy(), regex, iso))),
+                )
+            )
+    if len(parts) == 1:
+        return parts[0]
+    return exp.Coalesce(this=parts[0], expressions=parts[1:])
+
+
+def _safe_timestamp(iso_text: exp.Expression) -> exp.Expression:
+    """CAST to TIMESTAMP only when the text is a real date (and time); else NULL."""
+    return _when(
+        _matches(iso_text.copy(), _DATETIME_RE),
+        exp.Cast(this=iso_text, to=exp.DataType.build("TIMESTAMP")),
+    )
+
+
+def _iso(t: exp.Expression, zone: str) -> exp.Expression:
+    # A value carrying a UTC offset is an instant: shown as the wall-clock time of the
+    # field's zone (as the embedded loader); any other is a naive time as written.
+    naive_part = _sub(t.copy(), _OFFSET_TAIL, "")
+    offset = _sub(_sub(_sub(t.copy(), r"^.*[^Zz+-]([Zz]|[+-][0-9:]+)$", r"\1"), "^[Zz]$", "+00:00"),
+                  r"^([+-][0-9]{2})$", r"\1:00")  # fmt: skip
+    offset = _sub(offset, r"^([+-][0-9]{2})([0-9]{2})$", r"\1:\2")
+    stamp = exp.DPipe(this=_sub(naive_part.copy(), "T", " "), expression=offset)
+    instant = _when(
+        _matches(naive_part, _DATETIME_RE),
+        exp.AtTimeZone(
+            this=exp.Cast(this=stamp, to=exp.DataType.build("TIMESTAMPTZ")),
+            zone=exp.Literal.string(zone),
+        ),
+    )
+    return exp.Case(
+        ifs=[exp.If(this=_matches(t.copy(), _HAS_OFFSET), true=instant)],
+        default=_safe_timestamp(t),
+    )
+
+
+def _padded_year(iso_text: exp.Expression) -> exp.Expression:
+    # strptime's %Y reads 1 to 4 digits: `000` + year, then the last four digits.
+    return _sub(iso_text, r"^[0-9]*([0-9]{4})-", r"\1-")
+
+
+_DIRECTIVES = {
+    "%Y": (r"([0-9]{1,4})", "Y"),
+    "%m": (r"([0-9]{1,2})", "m"),
+    "%d": (r"([0-9]{1,2})", "d"),
+    "%H": (r"([0-9]{1,2})", "H"),
+    "%M": (r"([0-9]{1,2})", "M"),
+    "%S": (r"([0-9]{1,2})", "S"),
+}
+
+
+def strptime_regex(fmt: str, *, dataset: str = "", field: str = "") -> tuple[str, str]:
+    """Return a regex reading a strptime format, and the ISO text built from its groups.
+
+    Only %Y %m %d %H %M %S and literal characters have a portable reading; anything
+    else raises NotPortable (validate refuses the field for the engine).
+    """
+    regex, order, i = "^", [], 0
+    while i < len(fmt):
+        if fmt[i] == "%":
+            d = fmt[i : i + 2]
+            if d not in _DIRECTIVES:
+                raise NotPortable(
+                    f"dataset {dataset!r}: field {field!r}: the date format {fmt!r} uses "
+                    f"{d!r}, which has no rendering on an engine yet (%Y %m %d %H %M %S "
+                    "do); store the column as a timestamp or date, or as ISO 8601 text"
+                )
+            pattern, part = _DIRECTIVES[d]
+            regex += pattern
+            order.append(part)
+            i += 2
+        else:
+            regex += re.escape(fmt[i]) if fmt[i] != " " else " +"
+            i += 1
+    regex += "$"
+    group = {part: f"\\{n + 1}" for n, part in enumerate(order)}
+    if not {"Y", "m", "d"} <= set(group):
+        raise NotPortable(
+            f"dataset {dataset!r}: field {field!r}: the date format {fmt!r} has no full date"
+        )
+    iso = f"000{group['Y']}-{group['m']}-{group['d']}"
+    iso += f" {group.get('H', '0')}:{group.get('M', '00')}:{group.get('S', '00')}"
+    return regex, iso

@@ -1,0 +1,176 @@
+"""The `spark` engine: specs computed by Apache Spark SQL, only aggregates collected.
+
+The connection string (from `dsn_env`, default ``local[*]``) is a Spark master URL:
+``local[2]``, ``spark://host:7077``, ``yarn``; or a Spark Connect URL ``sc://host:15002``.
+The session runs in UTC with ANSI mode off (a value that does not cast is NULL, as
+DuckDB's TRY_CAST, and becomes a reject). cxengine's naive timestamps are Spark's
+TIMESTAMP_NTZ; a TIMESTAMP (instant) column is converted into the field's zone.
+Spark has no read-only session: cxengine only ever sends the SELECTs it renders, and
+a dataset's `query:` must be one SELECT. pyspark is imported only when used.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import BaseModel
+from sqlglot import exp
+
+from cxengine import hookimpl
+from cxengine.engines.api import NotPortable, RelationOptions
+
+#: Session settings cxengine's SQL relies on (periods in UTC, failed casts as NULL).
+SESSION_CONF = {
+    "spark.sql.session.timeZone": "UTC",
+    "spark.sql.ansi.enabled": "false",
+}
+
+
+class SparkOptions(RelationOptions):
+    """A Spark dataset: `table` (a catalog table or view) or `query` (one SELECT).
+
+    Parquet files can be read without a catalog: ``query: SELECT * FROM
+    parquet.`/data/responses.parquet```.
+    """
+
+
+def _kind(data_type: Any) -> str:
+    name = type(data_type).__name__
+    return {
+        "StringType": "text",
+        "VarcharType": "text",
+        "CharType": "text",
+        "ByteType": "int",
+        "ShortType": "int",
+        "IntegerType": "int",
+        "LongType": "int",
+        "FloatType": "float",
+        "DoubleType": "float",
+        "DecimalType": "decimal",
+        "BooleanType": "bool",
+        "TimestampType": "timestamptz",
+        "TimestampNTZType": "timestamp",
+        "DateType": "date",
+    }.get(name, "other")
+
+
+class SparkSessionHandle:
+    """A Spark SQL session; stopped on close only when cxengine started it."""
+
+    def __init__(self, master: str, timeout_s: float):
+        from pyspark.sql import SparkSession
+
+        self.timeout_s = timeout_s
+        active = SparkSession.getActiveSession()
+        if active is not None:
+            self.spark = active
+            self._owned = False
+        else:
+            builder = SparkSession.builder.appName("cxengine")
+            if master.startswith("sc://"):
+                builder = builder.remote(master)
+            else:
+                builder = builder.master(master).config("spark.ui.enabled", "false")
+            self.spark = builder.getOrCreate()
+            self._owned = True
+        for key, value in SESSION_CONF.items():
+            self.spark.conf.set(key, value)
+
+    def schema(self, relation: str) -> dict[str, str]:
+        df = self.spark.sql(f"SELECT * FROM {relation} AS _cx_probe LIMIT 0")
+        return {f.name: _kind(f.dataType) for f in df.schema.fields}
+
+    def fetch(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+        df = self.spark.sql(sql)
+        rows = self._collect(df)
+        return list(df.columns), [tuple(r) for r in rows]
+
+    def _collect(self, df: Any) -> list[Any]:
+        context = getattr(self.spark, "sparkContext", None)
+        if context is None:  # Spark Connect: no job groups to cancel
+            return list(df.collect())
+        group = f"cxengine-{uuid.uuid4().hex}"
+        context.setJobGroup(group, "cxengine query", interruptOnCancel=True)
+        timer = threading.Timer(self.timeout_s, context.cancelJobGroup, args=(group,))
+        timer.start()
+        try:
+            return list(df.collect())
+        finally:
+            timer.cancel()
+            context.setLocalProperty("spark.jobGroup.id", None)
+
+    def close(self) -> None:
+        if self._owned:
+            self.spark.stop()
+
+
+class SparkEngine:
+    """Apache Spark SQL through pyspark (classic or Spark Connect)."""
+
+    name = "spark"
+    description = "Apache Spark SQL: specs run in the cluster, only aggregates collected"
+    dialect = "spark"
+    options_model: type[BaseModel] = SparkOptions
+    functions = frozenset(
+        {"date_trunc", "grouping_id", "unix_micros", "xxhash64", "from_utc_timestamp"}
+    )
+
+    def connect(self, dsn: str | None, options: BaseModel) -> SparkSessionHandle:
+        assert isinstance(options, RelationOptions)
+        return SparkSessionHandle(dsn or "local[*]", options.statement_timeout)
+
+    def rewrite(self, node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.DataType) and node.this == exp.DataType.Type.TIMESTAMP:
+            # cxengine's timestamps are naive wall-clock times.
+            return exp.DataType.build("TIMESTAMPNTZ")
+        if isinstance(node, exp.RegexpReplace):
+            # Java spells a group reference $1 where PostgreSQL and DuckDB write \1.
+            repl = node.args.get("replacement")
+            if isinstance(repl, exp.Literal) and repl.is_string:
+                node.set("replacement", exp.Literal.string(re.sub(r"\\(\d)", r"$\1", repl.name)))
+            return node
+        if isinstance(node, exp.AtTimeZone):
+            # An instant, shown in the field's zone, as a naive wall-clock time.
+            shifted = exp.Anonymous(
+                this="from_utc_timestamp", expressions=[node.this, node.args["zone"]]
+            )
+            return exp.Cast(this=shifted, to=exp.DataType.build("TIMESTAMPNTZ"))
+        if not isinstance(node, exp.Anonymous):
+            return node
+        name = node.name.lower()
+        if name == "grouping":
+            # GROUPING(a, b) is grouping_id(a, b) in Spark: same bits, same order.
+            return exp.Anonymous(this="grouping_id", expressions=node.expressions)
+        if name == "arg_min":
+            value, by = node.expressions
+            return exp.ArgMin(this=value, expression=by)  # min_by: skips NULL keys too
+        if name == "date_diff":
+            unit, start, end = node.expressions
+            if not (isinstance(unit, exp.Literal) and unit.name.lower() == "microsecond"):
+                raise NotPortable(f"date_diff({unit.sql()}, …) has no rendering on spark")
+            ltz = exp.DataType.build("TIMESTAMPLTZ")
+            micros = [
+                exp.Anonymous(
+                    this="unix_micros",
+                    expressions=[
+                        exp.Cast(this=x.this if isinstance(x, exp.Cast) else x, to=ltz.copy())
+                    ],
+                )
+                for x in (end, start)
+            ]
+            return exp.Paren(this=exp.Sub(this=micros[0], expression=micros[1]))
+        return node
+
+    def row_hash(self, alias: str) -> exp.Expression:
+        """Return a 64-bit hash of a whole row of the relation aliased `alias`."""
+        return exp.Anonymous(this="xxhash64", expressions=[exp.Star()])
+
+
+@hookimpl
+def register_engines(register: Callable[..., None]) -> None:
+    """Register the spark engine."""
+    register(SparkEngine())

@@ -1,0 +1,141 @@
+"""Text the embedded loader reads beyond plain ISO: the engine must read it alike.
+
+Detected date formats (31.12.2024, with or without seconds or a time), ISO text with
+a UTC offset (converted into the field's zone), integers up to the 19 digits of a
+BIGINT (and one past it, rejected), padded and signed integers. Every value and every
+reject must equal the embedded run's.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from engine_data import (
+    assert_same_datasets,
+    assert_same_values,
+    on_postgres,
+    project_on_files,
+    reject_counts,
+)
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+from cxengine.config import load_config
+from cxengine.runner import run_project
+
+FIELDS = """
+id: string
+at: datetime
+stamp: {type: datetime, timezone: Europe/Moscow}
+big: integer
+"""
+
+SPECS = {
+    "by_at": """
+        name: by_at
+        kind: count
+        dataset: responses
+        field: id
+        period: day
+        time: at
+    """,
+    "by_stamp": """
+        name: by_stamp
+        kind: count
+        dataset: responses
+        field: id
+        period: day
+        time: stamp
+    """,
+    "small": """
+        name: small
+        kind: share
+        dataset: responses
+        field: big
+        scale: [0, 100]
+        positive: [17, 42]
+        period: none
+    """,
+}
+
+HAND = """
+id,at,stamp,big
+f1,03.04.2024 10:15:00,2024-04-03T10:15:00+03:00,9223372036854775807
+f2,4.4.2024 9:05:00,2024-04-03 23:30:00Z,-9223372036854775808
+f3,31.04.2024 10:00:00,2024-04-30 22:00:00 -05,9223372036854775808
+f4,29.02.2024 00:00:00,2024-04-01T00:00:00+0530,0000000000000000000042
+f5,29.02.2023 00:00:00,2024-13-01 00:00:00+03:00,12345678901234567890
+f6,15.05.2024,2024-05-01 12:00:00,+17
+f7,x,not a time,1.0
+f8,01.06.2024 23:59,2024-06-30T21:00:00.5+00:00," 5 "
+"""
+
+
+@pytest.fixture
+def pg(postgres_dsn: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("CX_TEST_PG_DSN", postgres_dsn)
+    return postgres_dsn
+
+
+def both(tmp_path: Path, dsn: str, csv_text: str) -> tuple[object, object]:
+    files = project_on_files(tmp_path / "files", csv_text, FIELDS, SPECS)
+    engine = on_postgres(files, dsn, tmp_path / "pg")
+    return (
+        run_project(load_config(files), store=False),
+        run_project(load_config(engine), store=False),
+    )
+
+
+def test_formats_offsets_and_wide_integers_read_alike(tmp_path: Path, pg: str) -> None:
+    embedded, pushed = both(tmp_path, pg, HAND)
+    assert assert_same_values(embedded, pushed) >= 10  # type: ignore[arg-type]
+    assert_same_datasets(embedded, pushed)  # type: ignore[arg-type]
+    assert reject_counts(pushed) == reject_counts(embedded)  # type: ignore[arg-type]
+    stats = pushed.datasets["responses"]  # type: ignore[attr-defined]
+    # 31 April, 29 February 2023, 'x'; 13th month, 'not a time'; 2^63, 20 digits.
+    assert stats.cells_rejected == {"at": 3, "stamp": 2, "big": 2}
+    days = {str(v.period) for v in pushed.values if v.metric == "by_stamp" and v.n}  # type: ignore[attr-defined]
+    # 23:30Z is 02:30 the next day in Moscow; 21:00:00.5Z on 30 June is 1 July there.
+    assert {"2024-04-04", "2024-07-01", "2024-03-31"} <= days
+
+
+DAY = st.dates(min_value=__import__("datetime").date(2023, 1, 1),
+               max_value=__import__("datetime").date(2025, 12, 31))  # fmt: skip
+
+
+def _text(day: object, hour: int, minute: int, style: int, offset: int) -> tuple[str, str]:
+    d = day  # a datetime.date
+    dotted = [
+        f"{d:%d.%m.%Y} {hour:02d}:{minute:02d}:00",
+        f"{d:%d.%m.%Y} {hour}:{minute:02d}",
+        f"{d:%d.%m.%Y}",
+        f"{d.day}.{d.month}.{d.year} {hour:02d}:{minute:02d}:00",
+    ]  # type: ignore[attr-defined]
+    sign = "+" if offset >= 0 else "-"
+    zone = f"{sign}{abs(offset):02d}:00" if style % 2 else f"{sign}{abs(offset):02d}"
+    iso = f"{d:%Y-%m-%d}T{hour:02d}:{minute:02d}:00{zone if style % 3 else 'Z'}"  # type: ignore[attr-defined]
+    return dotted[style % 4], iso
+
+
+ROW = st.tuples(DAY, st.integers(0, 23), st.integers(0, 59), st.integers(0, 11),
+                st.integers(-11, 12), st.integers(-(2**63), 2**63 + 5))  # fmt: skip
+
+
+@settings(
+    max_examples=6, deadline=None, derandomize=True, phases=[Phase.generate],
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)  # fmt: skip
+@given(rows=st.lists(ROW, min_size=1, max_size=40))
+def test_random_formatted_texts_read_alike(
+    rows: list[tuple[object, int, int, int, int, int]],
+    tmp_path_factory: pytest.TempPathFactory,
+    pg: str,
+) -> None:
+    lines = ["id,at,stamp,big"]
+    for i, (day, hour, minute, style, offset, big) in enumerate(rows):
+        dotted, iso = _text(day, hour, minute, style, offset)
+        lines.append(f"r{i},{dotted},{iso},{big}")
+    embedded, pushed = both(tmp_path_factory.mktemp("fmt"), pg, "\n".join(lines) + "\n")
+    assert_same_values(embedded, pushed)  # type: ignore[arg-type]
+    assert_same_datasets(embedded, pushed)  # type: ignore[arg-type]

@@ -1,0 +1,78 @@
+"""Specs pushed down to Spark (local[2]) give the embedded engine's numbers.
+
+The demo's datasets are written to Parquet as text, exactly as their sources read
+them, and read by Spark with `query: SELECT * FROM parquet.`…``; Spark types them,
+rejects what DuckDB rejects and computes every spec it can run. One Spark session is
+shared by every test (starting one costs tens of seconds).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from engine_data import (
+    assert_same_datasets,
+    assert_same_values,
+    engine_project,
+    project_on_files,
+    raw_tables,
+    reject_counts,
+    to_parquet,
+)
+
+from cxengine.config import load_config
+from cxengine.runner import RunResult, run_project, validate_project
+
+#: Spark answers each query in seconds, not milliseconds: the run covers one spec of
+#: each way of computing (share, mean, nps, duration, distribution, a calendar kind,
+#: both customer reshapings); every demo spec is still rendered by `validate`.
+SPARK_SPECS = ("csat", "csat_mean", "nps", "frt", "preferred_channel", "backlog", "retention",
+               "repeat_purchase")  # fmt: skip
+
+pytestmark = pytest.mark.timeout(1500)
+
+
+def parquet_project(config: Path, target: Path, **kwargs: object) -> Path:
+    """Write a project's datasets as text Parquet files and a project reading them on spark."""
+    paths = to_parquet(raw_tables(config), target / "parquet")
+    relations = {n: {"query": f"SELECT * FROM parquet.`{p}`"} for n, p in paths.items()}
+    return engine_project(config, target, "spark", relations, "CX_TEST_SPARK", **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def spark(spark_session: object, monkeypatch: pytest.MonkeyPatch) -> object:
+    monkeypatch.setenv("CX_TEST_SPARK", "local[2]")
+    return spark_session
+
+
+def test_the_demo_gives_the_same_numbers_on_spark(
+    demo: Path, embedded: RunResult, spark: object, tmp_path: Path
+) -> None:
+    from test_postgres import PG_REFUSED
+
+    config = parquet_project(demo, tmp_path / "spark", without_specs=PG_REFUSED)
+    _, problems = validate_project(load_config(config))
+    assert problems == []
+    ours = run_project(load_config(config), only=SPARK_SPECS, store=False)
+    names = {s.name for s in ours.specs}
+    assert names == set(SPARK_SPECS)
+    theirs = RunResult(
+        embedded.run_id, [s for s in embedded.specs if s.name in names],
+        [v for v in embedded.values if v.metric in names], embedded.datasets,
+        embedded.rejects, None,
+    )  # fmt: skip
+    assert assert_same_values(theirs, ours) > 300
+    assert_same_datasets(theirs, ours)
+
+
+def test_hand_cases_reject_and_count_alike_on_spark(spark: object, tmp_path: Path) -> None:
+    from test_postgres_data import FIELDS, HAND, SPECS
+
+    files = project_on_files(tmp_path / "files", HAND, FIELDS, SPECS)
+    config = parquet_project(files, tmp_path / "spark")
+    embedded = run_project(load_config(files), store=False)
+    pushed = run_project(load_config(config), store=False)
+    assert assert_same_values(embedded, pushed) > 20
+    assert_same_datasets(embedded, pushed)
+    assert reject_counts(pushed) == reject_counts(embedded)
