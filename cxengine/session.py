@@ -149,12 +149,12 @@ class Session:
         None: all): see cxengine/dataset/needed.py. A dataset on an engine is opened
         there (typed, rejects counted), not loaded.
         """
-        from cxengine.engines import open_engine_datasets, uses_engine
+        from cxengine.engines import on_engine, open_engine_datasets
 
         if self.locked:
             raise RuntimeError("load datasets before the session is locked down")
         wanted = [n for n in names if n not in self.datasets]
-        remote = {n for n in wanted if uses_engine(self.project.model.datasets[n])}
+        remote = {n for n in wanted if on_engine(n, self.project.model.datasets)}
         local = [n for n in wanted if n not in remote]
         self.datasets.update(
             load_datasets(
@@ -164,7 +164,7 @@ class Session:
         if remote:
             self.datasets.update(
                 self._engines.enter_context(
-                    open_engine_datasets(self.project, self.registry, remote)
+                    open_engine_datasets(self.project, self.registry, remote, self.joins)
                 )
             )
         return self.datasets

@@ -11,16 +11,24 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
-from cxengine.engines.api import EMBEDDED, Engine, NotPortable, redact, secrets_of
+from cxengine.engines.api import (
+    EMBEDDED,
+    Engine,
+    EngineSession,
+    NotPortable,
+    redact,
+    secrets_of,
+)
 from cxengine.errors import DataError, Problem
 
 if TYPE_CHECKING:
     from cxengine.config import DatasetConfig, ProjectConfig
+    from cxengine.dataset.join import JoinCounts
     from cxengine.engines.relation import EngineDataset
     from cxengine.plugins import Registry
     from cxengine.spec.loader import LoadedSpec
@@ -62,24 +70,38 @@ def check_engines(
     from cxengine.config import problems_from_validation
     from cxengine.engines.relation import check_field, relation_sql
     from cxengine.errors import did_you_mean, known_list
+    from cxengine.weighting.apply import weights_of
 
     problems: list[Problem] = []
     usable: dict[str, tuple[Engine, DatasetConfig]] = {}
+    joined: dict[str, tuple[Engine, dict[str, str]]] = {}
     for name, ds in project.model.datasets.items():
         path = ("datasets", name)
         if ds.join is not None:
-            on_engine = [d for d in (ds.join.from_, ds.join.to)
-                         if d in project.model.datasets
-                         and uses_engine(project.model.datasets[d])]  # fmt: skip
-            if on_engine:
+            sides = [d for d in (ds.join.from_, ds.join.to) if d in project.model.datasets]
+            remote = [d for d in sides if on_engine(d, project.model.datasets)]
+            if not remote:
+                continue
+            same = (
+                len(remote) == 2
+                and len({_connection(d, project.model.datasets) for d in remote}) == 1
+            )
+            if not same:
                 problems.append(
                     project.positions.problem(
                         (*path, "join"),
-                        f"dataset {on_engine[0]!r} is on engine "
-                        f"{project.model.datasets[on_engine[0]].engine!r}: a `join:` of it does "
-                        "not run there yet (join in the engine with a `query:` instead)",
+                        f"dataset {remote[0]!r} stays in its engine: a `join:` of it runs there, "
+                        "with both sides on the same engine and `dsn_env:` (or join them in "
+                        "a `query:`)",
                     )
                 )
+                continue
+            from cxengine.dataset.join import declared_join_fields
+
+            join_fields = declared_join_fields(name, project.model.datasets)
+            join_engine = registry.engines.get(_connection(remote[0], project.model.datasets)[0])
+            if join_fields is not None and join_engine is not None:
+                joined[name] = (join_engine, join_fields)
             continue
         if not uses_engine(ds):
             continue
@@ -132,12 +154,17 @@ def check_engines(
             )
         if ok:
             usable[name] = (engine, ds)
+    renders: dict[str, tuple[Engine, dict[str, str]]] = {
+        n: (e, {f: str(c.type) for f, c in ds.fields.items()}) for n, (e, ds) in usable.items()
+    }
+    renders.update({n: x for n, x in joined.items() if all(
+        d in usable for d in _sides(n, project.model.datasets))})  # fmt: skip
     for loaded in specs:
         dataset = loaded.spec.dataset
-        if dataset not in usable:
+        if dataset not in renders:
             continue
-        engine, ds = usable[dataset]
-        if getattr(loaded.spec, "weights", None) is not None:
+        engine, types = renders[dataset]
+        if weights_of(loaded.spec) is not None:
             problems.append(
                 loaded.problem(
                     ("weights",),
@@ -147,7 +174,7 @@ def check_engines(
             )
             continue
         try:
-            check_renders(engine, ds, loaded, registry)
+            check_renders(engine, types, loaded, registry)
         except NotPortable as exc:
             problems.append(
                 loaded.problem(("kind",), f"cannot run on engine {engine.name!r}: {exc}")
@@ -155,8 +182,16 @@ def check_engines(
     return problems
 
 
+def _sides(name: str, datasets: Mapping[str, DatasetConfig]) -> list[str]:
+    """The datasets with a relation that a (joined) dataset reads."""
+    cfg = datasets[name]
+    if cfg.join is None:
+        return [name]
+    return [*_sides(cfg.join.from_, datasets), *_sides(cfg.join.to, datasets)]
+
+
 def check_renders(
-    engine: Engine, config: DatasetConfig, loaded: LoadedSpec, registry: Registry
+    engine: Engine, fields: Mapping[str, str], loaded: LoadedSpec, registry: Registry
 ) -> None:
     """Render a spec's queries for an engine without data; raise NotPortable if it cannot."""
     from datetime import datetime
@@ -175,8 +210,11 @@ def check_renders(
     # is rendered (and checked) when the dataset is opened.
     native = {"integer": "int", "number": "float", "boolean": "bool", "datetime": "timestamp",
               "date": "date", "string": "text"}  # fmt: skip
-    kinds = {cfg.column or name: native[cfg.type] for name, cfg in config.fields.items()}
-    plans = plan_fields(loaded.spec.dataset or "", config, kinds)
+    from cxengine.config import DatasetConfig
+
+    kinds = {name: native[t] for name, t in fields.items()}
+    bare = DatasetConfig.model_validate({"engine": engine.name, "fields": dict(fields)})
+    plans = plan_fields(loaded.spec.dataset or "", bare, kinds)
     usable = exp.select(*(exp.column(p.name, quoted=True) for p in plans)).from_("_cx_probe")
 
     class _Probe(EngineDataset):
@@ -211,18 +249,51 @@ def compute_on_engine(dataset: EngineDataset, spec: Any, aggregation: Any) -> An
         return compute_spec(dataset, spec, aggregation)
 
 
+def on_engine(name: str, datasets: Mapping[str, DatasetConfig], seen: tuple[str, ...] = ()) -> bool:
+    """Return True when a dataset stays in an engine: it names one, or joins two that do."""
+    cfg = datasets.get(name)
+    if cfg is None or name in seen:
+        return False
+    if cfg.join is not None:
+        return on_engine(cfg.join.from_, datasets, (*seen, name)) and on_engine(
+            cfg.join.to, datasets, (*seen, name)
+        )
+    return uses_engine(cfg)
+
+
+def _connection(name: str, datasets: Mapping[str, DatasetConfig]) -> tuple[str, str | None]:
+    """The engine and `dsn_env` a dataset (or a join's sides) reads through."""
+    cfg = datasets[name]
+    if cfg.join is not None:
+        return _connection(cfg.join.from_, datasets)
+    return engine_of(cfg), (cfg.source_options().get("dsn_env"))
+
+
 @contextlib.contextmanager
 def open_engine_datasets(
-    project: ProjectConfig, registry: Registry, names: set[str]
+    project: ProjectConfig,
+    registry: Registry,
+    names: set[str],
+    joins: dict[str, JoinCounts] | None = None,
 ) -> Iterator[dict[str, EngineDataset]]:
-    """Open the named engine datasets (typed, rejects counted); close the sessions after."""
-    from cxengine.engines.relation import open_dataset
+    """Open the named engine datasets (typed, rejects counted); close the sessions after.
 
+    Datasets reading through the same engine and `dsn_env` share one session; a
+    `join:` of two of them is made in the engine. `joins` receives, per joined
+    dataset, how many rows of each side matched.
+    """
+    from cxengine.dataset.join import JoinError, join_plan
+    from cxengine.engines.join import join_on_engine
+    from cxengine.engines.relation import open_dataset
+    from cxengine.errors import SpecError
+
+    datasets = project.model.datasets
+    plain, joined = join_plan(names, datasets)
     opened: dict[str, EngineDataset] = {}
-    sessions = []
+    sessions: dict[tuple[str, str | None], tuple[EngineSession, list[str]]] = {}
     try:
-        for name in sorted(names):
-            cfg = project.model.datasets[name]
+        for name in plain:
+            cfg = datasets[name]
             engine = registry.engines[engine_of(cfg)]
             options = engine_options(engine, cfg)
             env = getattr(options, "dsn_env", None)
@@ -231,15 +302,34 @@ def open_engine_datasets(
                 raise DataError(
                     f"dataset {name!r}: the environment variable {env} (its `dsn_env`) is not set"
                 )
-            secrets = secrets_of(dsn)
+            secrets = list(secrets_of(dsn))
             with _redacted(name, engine.name, secrets):
-                session = engine.connect(dsn, options)
-                sessions.append(session)
+                if (engine.name, env) not in sessions:
+                    sessions[(engine.name, env)] = (engine.connect(dsn, options), secrets)
+                session = sessions[(engine.name, env)][0]
                 opened[name] = open_dataset(name, cfg, engine, session, options)  # type: ignore[arg-type]
-                opened[name].secrets = list(secrets)
+                opened[name].secrets = secrets
+        for name in joined:
+            cfg = datasets[name]
+            assert cfg.join is not None
+            left, right = opened[cfg.join.from_], opened[cfg.join.to]
+            if _connection(cfg.join.from_, datasets) != _connection(cfg.join.to, datasets):
+                raise DataError(
+                    f"dataset {name!r}: a join on an engine needs both sides in the same "
+                    "engine and database (the same `engine:` and `dsn_env:`)"
+                )
+            try:
+                with _redacted(name, left.engine.name, left.secrets):
+                    opened[name], counts = join_on_engine(name, cfg.join, left, right)
+            except JoinError as exc:
+                path = ("datasets", name, "join", *exc.path)
+                raise SpecError([project.positions.problem(path, exc.message)]) from None
+            if joins is not None:
+                joins[name] = counts
+        # The sides of a join too, as the embedded loader reports them.
         yield opened
     finally:
-        for session in sessions:
+        for session, _ in sessions.values():
             with contextlib.suppress(Exception):
                 session.close()
 
@@ -253,8 +343,12 @@ def redacted(dataset: EngineDataset) -> Iterator[None]:
 
 @contextlib.contextmanager
 def _redacted(dataset: str, engine: str, secrets: Sequence[str]) -> Iterator[None]:
+    from cxengine.dataset.join import JoinError
+
     try:
         yield
+    except JoinError:
+        raise  # about the data's keys, located by the caller at the `join:` block
     except NotPortable as exc:
         raise DataError(f"dataset {dataset!r}: {redact(str(exc), secrets)}") from None
     except DataError as exc:

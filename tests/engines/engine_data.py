@@ -96,7 +96,14 @@ def engine_project(
     doc["metrics"] = [str(f) for f in files if f.stem not in without_specs]
     datasets = {}
     for name, ds in doc["datasets"].items():
-        if (only is not None and name not in only) or name not in relations:
+        if only is not None and name not in only:
+            continue
+        if "join" in ds:
+            # PyYAML reads the key `on:` as True (YAML 1.1); cxengine's loader does not.
+            join = {("on" if k is True else k): v for k, v in ds["join"].items()}
+            datasets[name] = {"join": join}
+            continue
+        if name not in relations:
             continue
         kept = {k: v for k, v in ds.items() if k in ("fields", "key", "null_values", "description")}
         datasets[name] = {"engine": engine, **({"dsn_env": dsn_env} if dsn_env else {}),
@@ -145,6 +152,7 @@ def assert_same_datasets(expected: RunResult, actual: RunResult) -> None:
         ), name
         assert dict(other.cells_rejected) == dict(stats.cells_rejected), name
         assert other.rows_with_bad_values == stats.rows_with_bad_values, name
+        assert other.join == stats.join, name  # a joined dataset: rows matched per side
 
 
 _SCHEMAS = iter(range(1_000_000))

@@ -26,9 +26,10 @@ from cxengine.runner import RunResult, run_project, validate_project
 
 #: Spark answers each query in seconds, not milliseconds: the run covers one spec of
 #: each way of computing (share, mean, nps, duration, distribution, a calendar kind,
-#: both customer reshapings); every demo spec is still rendered by `validate`.
+#: both customer reshapings, a joined dataset with band slices); every demo spec is
+#: still rendered by `validate`.
 SPARK_SPECS = ("csat", "csat_mean", "nps", "frt", "preferred_channel", "backlog", "retention",
-               "repeat_purchase")  # fmt: skip
+               "repeat_purchase", "csat_by_frt_band")  # fmt: skip
 
 pytestmark = pytest.mark.timeout(1500)
 
