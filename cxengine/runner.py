@@ -57,6 +57,8 @@ class DatasetStats:
     cells_rejected: Mapping[str, int] = field(default_factory=dict)
     rows_with_bad_values: int = 0  # used rows holding at least one rejected value
     join: dict[str, int] | None = None  # a joined dataset: rows matched per side
+    #: A dataset on an engine (docs/engines.md): queries sent, rows and bytes fetched.
+    engine: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """Return the JSON form."""
@@ -68,6 +70,7 @@ class DatasetStats:
             "cells_rejected": dict(self.cells_rejected),
             "notes": list(self.notes),
             **({"join": self.join} if self.join is not None else {}),
+            **({"engine": self.engine} if self.engine is not None else {}),
         }
 
 
@@ -302,6 +305,7 @@ def _compute(
             ds.cells_rejected,
             ds.rows_with_bad_values,
             joins.get(name),
+            getattr(ds, "engine_traffic", None),
         )
         for name, ds in datasets.items()
     }

@@ -25,7 +25,7 @@ from cxengine.dataset.join import (
     joined_fields,
 )
 from cxengine.dataset.join_config import JoinConfig
-from cxengine.engines.relation import EXAMPLES, ROW, EngineDataset
+from cxengine.engines.relation import EXAMPLES, ROW, EngineDataset, Traffic
 from cxengine.interfaces import Reject
 
 
@@ -137,7 +137,7 @@ def join_on_engine(
         zones=zones,
         key=left.key,
         locators=left.locators,
-        traffic=left.traffic,
+        traffic=Traffic(),
         secrets=[*left.secrets, *right.secrets],
         before=tables,
     )

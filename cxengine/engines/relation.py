@@ -123,6 +123,16 @@ class EngineDataset:
         return names, rows
 
     @property
+    def engine_traffic(self) -> dict[str, Any]:
+        """What the run asked of the engine for this dataset (`run --json`: `engine`)."""
+        return {
+            "name": self.engine.name,
+            "queries": self.traffic.queries,
+            "rows_fetched": self.traffic.rows,
+            "bytes_fetched": self.traffic.bytes,
+        }
+
+    @property
     def rows_fetched(self) -> int:
         """Every row fetched from the engine so far: the push-down check."""
         return self.traffic.rows

@@ -74,6 +74,15 @@ def test_every_other_demo_spec_gives_the_same_numbers_on_postgres(
     )  # fmt: skip
     assert assert_same_values(theirs, ours) > 500
     assert_same_datasets(theirs, ours)
+    # Only aggregates came back: per dataset, at most one row per value (each group of
+    # a grouped query is a value), per reject example and per one-row query.
+    for name, stats in ours.datasets.items():
+        traffic = stats.engine
+        assert traffic is not None and traffic["name"] == "postgres"
+        specs = {s.name for s in ours.specs if s.spec.dataset == name}
+        values = sum(1 for v in ours.values if v.metric in specs)
+        examples = sum(1 for r in ours.rejects if r.dataset == name)
+        assert traffic["rows_fetched"] <= values + examples + traffic["queries"], name
 
 
 def test_cli_json_and_the_gate_work_unchanged_on_postgres(
