@@ -16,7 +16,7 @@ from sqlglot import exp
 
 from cxengine import hookimpl
 from cxengine.engines.api import NotPortable, RelationOptions
-from cxengine.engines.render import portable
+from cxengine.engines.render import INLINE, portable
 from cxengine.errors import DataError
 
 #: PostgreSQL type names (pg_type.typname) → cxengine column kinds.
@@ -96,6 +96,11 @@ class PostgresEngine:
         return PostgresSession(dsn, options.statement_timeout)
 
     def rewrite(self, node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.CTE) and node.meta.get(INLINE):
+            # PostgreSQL copies a table expression used twice into a work table (all
+            # rows, every column): inlined, each use scans with its own filter.
+            node.set("materialized", False)
+            return node
         if isinstance(node, exp.Anonymous) and node.name.lower() == "date_diff":
             return _date_diff(node)
         if isinstance(node, exp.Anonymous) and node.name.lower() == "arg_min":

@@ -34,6 +34,7 @@ from cxengine.compute.sqlparts import PERIOD_COL, WINDOW_END, WINDOW_START, colu
 from cxengine.compute.values import ExcludedValue, MetricValue, SpecResult
 from cxengine.dataset.fieldtypes import NATIVE_TYPE
 from cxengine.engines.relation import EXAMPLES, ROW, EngineDataset
+from cxengine.engines.render import INLINE
 from cxengine.interfaces import Exclusion, Kind
 from cxengine.spec.models import MetricSpec
 
@@ -54,7 +55,7 @@ def compute_spec(dataset: EngineDataset, spec: MetricSpec, kind: Kind) -> SpecRe
         kinds = dataset.schema_of(probe)
         types = {col: NATIVE_TYPE.get(k, "string") for col, k in kinds.items()}
         source_excluded = _examples(dataset, [(plan.exclusions, plan.where)])
-        view = dataset.view(name, plan.prepare, types)
+        view = dataset.view(name, plan.prepare, types, same_rows=False)
         result = run_plan(view, plan.over_prepared(name, types))
         return SpecResult(spec, result.values, source_excluded + result.excluded)
     return run_plan(dataset, plan)
@@ -70,7 +71,7 @@ def banded(dataset: EngineDataset, spec: MetricSpec) -> EngineDataset:
         cols.append(exp.alias_(band.expression(column(band.field)), name, quoted=True))
         types[name] = "string"
     select = exp.select(*cols).from_(table_ref(dataset.table))
-    return dataset.view(f"_cx_banded_{spec.name}", select, types)
+    return dataset.view(f"_cx_banded_{spec.name}", select, types, same_rows=True)
 
 
 def run_plan(dataset: EngineDataset, plan: Plan) -> SpecResult:
@@ -105,17 +106,24 @@ def run_plan(dataset: EngineDataset, plan: Plan) -> SpecResult:
     # Nothing excluded anywhere (the usual case): no query for examples of it.
     if not any(v.excluded for v in values):
         exclusions = []
-    excluded = _examples(dataset, [(plan.dropped, plan.where), (exclusions, plan.keep)])
+    # Rows without a time: none when the dataset has no empty value in that field.
+    dropped = [ex for ex in plan.dropped if dataset.nulls.get(ex.field) != 0]
+    excluded = _examples(dataset, [(dropped, plan.where), (exclusions, plan.keep)])
     return SpecResult(spec, values, excluded)
 
 
 def with_tables(query: exp.Select, tables: Sequence[tuple[str, exp.Expression]]) -> exp.Select:
     """Return `query` with each (name, select) as a common table expression."""
     out = query.copy()
-    ctes = [
-        exp.CTE(this=select.copy(), alias=exp.TableAlias(this=exp.to_identifier(name, quoted=True)))
-        for name, select in tables
-    ]
+    ctes = []
+    for name, select in tables:
+        cte = exp.CTE(
+            this=select.copy(), alias=exp.TableAlias(this=exp.to_identifier(name, quoted=True))
+        )
+        # Rows to read where they are, never to copy: an engine that would materialise
+        # a table expression used twice inlines it instead (PostgreSQL: NOT MATERIALIZED).
+        cte.meta[INLINE] = True
+        ctes.append(cte)
     out.set("with_", exp.With(expressions=ctes))
     return out
 
@@ -226,12 +234,14 @@ def _examples(
     wanted = [(ex, where) for exclusions, where in parts for ex in exclusions]
     if not wanted:
         return []
-    selects: list[exp.Select] = []
+    # One branch per reason, each its first EXAMPLES rows by key: a bounded top-N
+    # (not a sort of every excluded row, as a window over them would be).
+    branches: list[exp.Select] = []
     for i, (ex, where) in enumerate(wanted):
         cond: exp.Expression = exp.Paren(this=ex.predicate.copy())
         if where is not None:
             cond = exp.And(this=exp.Paren(this=where.copy()), expression=cond)
-        selects.append(
+        first = (
             exp.select(
                 exp.alias_(exp.Literal.number(i), "_cx_reason", quoted=True),
                 column(ROW),
@@ -242,25 +252,19 @@ def _examples(
             )
             .from_(table_ref(dataset.table))
             .where(cond)
+            .order_by(column(ROW))
+            .limit(EXAMPLES)
         )  # fmt: skip
-    union: exp.Expression = selects[0]
-    for other in selects[1:]:
-        union = exp.union(union, other, distinct=False)
-    rank = exp.Window(
-        this=exp.Anonymous(this="row_number"),
-        partition_by=[column("_cx_reason")],
-        order=exp.Order(expressions=[exp.Ordered(this=column(ROW))]),
-    )
-    ranked = exp.select(exp.Star(), exp.alias_(rank, "_cx_rank", quoted=True)).from_(
-        exp.alias_(exp.Subquery(this=union), "_cx_excluded", table=True)
-    )
-    q = (
-        exp.select(column("_cx_reason"), column(ROW), column("_cx_value"))
-        .from_(exp.alias_(exp.Subquery(this=ranked), "_cx_ranked", table=True))
-        .where(exp.LTE(this=column("_cx_rank"), expression=exp.Literal.number(EXAMPLES)))
-        .order_by(column("_cx_reason"), column(ROW))
-    )
+        branches.append(
+            exp.select(exp.Star()).from_(
+                exp.alias_(exp.Subquery(this=first), f"_cx_reason_{i}", table=True)
+            )
+        )
+    q: exp.Select = branches[0]
+    for other in branches[1:]:
+        q = exp.union(q, other, distinct=False)  # type: ignore[assignment]
     _, rows = dataset.fetch(with_tables(q, dataset.tables()))
+    rows = sorted(rows, key=lambda r: (int(r[0]), str(r[1])))
     out: list[ExcludedValue] = []
     for reason, key, value in rows:
         ex = wanted[int(reason)][0]

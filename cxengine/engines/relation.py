@@ -91,6 +91,8 @@ class EngineDataset:
     #: NULL in the typed rows, the row still counts for its other fields).
     cells_rejected: dict[str, int] = field(default_factory=dict)
     rows_with_bad_values: int = 0
+    #: Empty (NULL) values per field, counted when the dataset was opened.
+    nulls: dict[str, int] = field(default_factory=dict)
     #: What came back from the engine (shared by the dataset's views).
     traffic: Traffic = field(default_factory=lambda: Traffic())
     secrets: list[str] = field(default_factory=list)  # texts never to show in an error
@@ -101,13 +103,19 @@ class EngineDataset:
         """Return every common table expression a query over `table` needs, in order."""
         return [*self.before, (self.table, self.usable)]
 
-    def view(self, name: str, select: exp.Expression, fields: dict[str, str]) -> EngineDataset:
-        """Return this dataset seen through `select` (over `table`), read as `name`."""
+    def view(
+        self, name: str, select: exp.Expression, fields: dict[str, str], *, same_rows: bool
+    ) -> EngineDataset:
+        """Return this dataset seen through `select` (over `table`), read as `name`.
+
+        `same_rows`: the view has the dataset's rows and fields (plus others), so what
+        is known about its fields' values still holds.
+        """
         import dataclasses
 
         return dataclasses.replace(
             self, table=name, usable=select, fields=fields, before=self.tables(),
-            locators=self.locators,
+            locators=self.locators, nulls=self.nulls if same_rows else {},
         )  # fmt: skip
 
     def locate(self, rows: Sequence[int]) -> Mapping[int, str]:
@@ -260,6 +268,7 @@ def open_dataset(
         for flag in any_bad[1:]:
             either = exp.Or(this=either, expression=flag.copy())
         aggregates.append(count_if(either))
+    aggregates += [exp.Count(this=_col(p.name)) for p in plans]
     if hashed is not None:
         aggregates.append(
             exp.Sum(this=exp.Cast(this=_col(HASH), to=exp.DataType.build("DECIMAL(38, 0)")))
@@ -270,7 +279,12 @@ def open_dataset(
         engine=engine,
         session=session,
         table=f"ds_{name}",
-        usable=exp.select(_col(ROW), *(_col(p.name) for p in plans)).from_(typed_ref.copy()),
+        # Only the typed fields: the reject flags, raw texts and row hash above are for
+        # the counting query, never computed again by a spec's query.
+        usable=exp.select(
+            exp.alias_(row.copy(), ROW, quoted=True),
+            *(exp.alias_(p.typed.copy(), p.name, quoted=True) for p in plans),
+        ).from_(src.copy()),
         fields={p.name: p.type for p in plans},
         rows_read=0,
         rows_used=0,
@@ -288,6 +302,8 @@ def open_dataset(
     dataset.rows_read = dataset.rows_used = total
     dataset.rows_with_bad_values = int(first[1 + len(checked)] or 0) if checked else 0
     dataset.cells_rejected = {plans[i].name: n for i, n in per_field.items() if n}
+    present = first[1 + len(checked) + (1 if checked else 0) :][: len(plans)]
+    dataset.nulls = {p.name: total - int(n or 0) for p, n in zip(plans, present, strict=True)}
     h = hashlib.blake2b(digest_size=20)
     h.update(repr((origin, sorted(kinds.items()), total)).encode())
     h.update(repr(first[1:]).encode())

@@ -29,6 +29,8 @@ REFUSED: tuple[type[exp.Expression], ...] = (
 )
 
 PORTABLE = "cx_portable"
+#: Meta flag of a common table expression holding rows to read in place (not copy).
+INLINE = "cx_inline"
 
 #: Anonymous functions with the same name and meaning in DuckDB and every engine
 #: cxengine ships (standard SQL). An engine adds its own in `functions`.

@@ -187,12 +187,16 @@ def on_postgres(config: Path, dsn: str, target: Path, env: str = "CX_TEST_PG_DSN
     return engine_project(config, target, "postgres", relations, env)
 
 
-def reject_counts(result: RunResult) -> dict[tuple[str, str | None], int]:
-    """Rejected rows per dataset and field (metric exclusions left out)."""
-    out: dict[tuple[str, str | None], int] = {}
+def reject_counts(result: RunResult) -> dict[tuple[str, str | None, str | None, str], int]:
+    """Rejects per dataset, metric (None: the typing), field and reason.
+
+    An engine stores up to 20 examples per field or reason (the counts are in the
+    values and `cells_rejected`): equal to the embedded run's below that.
+    """
+    out: dict[tuple[str, str | None, str | None, str], int] = {}
     for r in result.rejects:
-        if r.metric is None:
-            out[(r.dataset, r.field)] = out.get((r.dataset, r.field), 0) + 1
+        key = (r.dataset, r.metric, r.field, r.reason if r.metric else "")
+        out[key] = out.get(key, 0) + 1
     return out
 
 
