@@ -246,7 +246,8 @@ def open_dataset(
                    quoted=True)
         for i, p in checked
     ]  # fmt: skip
-    row_hash = getattr(engine, "row_hash", None)
+    # The session knows its server (a cheaper hash on newer versions), else the engine.
+    row_hash = getattr(session, "row_hash", None) or getattr(engine, "row_hash", None)
     hashed = row_hash(SOURCE) if row_hash else None
     typed = exp.select(
         exp.alias_(row, ROW, quoted=True),
