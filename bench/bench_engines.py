@@ -265,7 +265,26 @@ def bench_engine(
     print(f"  {'queries per run':28}{traffic['queries']:12d}{len(SPECS):12d}")
     print(f"  {'rows fetched per run':28}{traffic['rows_fetched']:12d}{ref_rows:12d}")
     print(f"  {'bytes fetched per run':28}{traffic['bytes_fetched']:12d}{ref_bytes:12d}")
+    SUMMARY.append(
+        (name, ours_t, ref_total, traffic["rows_fetched"], ref_rows, traffic["bytes_fetched"],
+         ref_bytes)
+    )  # fmt: skip
     return ours_t / ref_total
+
+
+#: (engine, cxengine s, reference s, rows, reference rows, bytes, reference bytes)
+SUMMARY: list[tuple[str, float, float, int, int, int, int]] = []
+
+
+def print_summary(rows: int) -> None:
+    """Every engine's figures side by side, with the issue's targets."""
+    targets = {"PostgreSQL": 1.2, "Spark local[2]": 1.3}
+    print(f"\n{rows:,} responses, five specs; median seconds, cxengine vs hand-written")
+    print(f"  {'engine':16}{'cxengine':>10}{'reference':>11}{'ratio':>7}{'target':>8}"
+          f"{'rows back':>16}{'bytes back':>20}")  # fmt: skip
+    for name, ours, ref, r, rr, b, rb in SUMMARY:
+        print(f"  {name:16}{ours:10.2f}{ref:11.2f}{ours / ref:7.2f}{targets.get(name, 0):8.1f}"
+              f"{f'{r} vs {rr}':>16}{f'{b:,} vs {rb:,}':>20}")  # fmt: skip
 
 
 def main() -> None:
@@ -318,6 +337,7 @@ def main() -> None:
             bench_engine("Spark local[2]", config, ref_spark, relation, "spark", args.repeat,
                          expected, stored)  # fmt: skip
             spark.stop()
+        print_summary(args.rows)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

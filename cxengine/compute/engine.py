@@ -205,11 +205,32 @@ def _make_windows(
     where: exp.Expression | None,
     zones: Mapping[str, str] | None = None,
 ) -> str | None:
-    """Create the table of time windows a calendar kind counts against; None if no data.
+    """Create the table of time windows a calendar kind counts against; None if no data."""
+    query = window_bounds(spec, table, fields, where, zones)
+    row = con.execute(query.sql(dialect="duckdb")).fetchone() or ()
+    rows = cut_windows(spec, fields, zones, row)
+    if rows is None:
+        return None
+    name = f"_cx_windows_{spec.name}"
+    con.execute(
+        f'CREATE OR REPLACE TEMP TABLE "{name}" '
+        f"({PERIOD_COL} DATE, {WINDOW_START} TIMESTAMP, {WINDOW_END} TIMESTAMP)"
+    )
+    con.executemany(f'INSERT INTO "{name}" VALUES (?, ?, ?)', rows)
+    return name
 
-    Windows are cut on the wall clock of the spec's time field's zone (a day is
-    midnight to midnight there) and stored as instants, as datetime fields are, so
-    "older than 24h at the end of the day" is elapsed time across a DST change.
+
+def window_bounds(
+    spec: MetricSpec,
+    table: str,
+    fields: Sequence[str],
+    where: exp.Expression | None,
+    zones: Mapping[str, str] | None = None,
+) -> exp.Select:
+    """The one-row query of the range a calendar kind's windows cover (`cut_windows`).
+
+    Per field: the first and last wall-clock time in the spec's zone, then the first
+    and last instant. Engines (cxengine/engines) run the same query in their dialect.
     """
     zones = zones or {}
     zone = zones.get(spec.time or fields[0]) if fields else None
@@ -226,7 +247,24 @@ def _make_windows(
     q = exp.select(*bounds).from_(table_ref(table))
     if where is not None:
         q = q.where(where.copy())
-    row = con.execute(q.sql(dialect="duckdb")).fetchone() or ()
+    return q
+
+
+def cut_windows(
+    spec: MetricSpec,
+    fields: Sequence[str],
+    zones: Mapping[str, str] | None,
+    row: Sequence[Any],
+) -> list[tuple[date | None, datetime, datetime]] | None:
+    """Return the windows (period, start, end) over the range `window_bounds` found.
+
+    Windows are cut on the wall clock of the spec's time field's zone (a day is
+    midnight to midnight there) and stored as instants, as datetime fields are, so
+    "older than 24h at the end of the day" is elapsed time across a DST change.
+    None when there is no data.
+    """
+    zones = zones or {}
+    zone = zones.get(spec.time or fields[0]) if fields else None
     # Out-of-range timestamps come back as text; the rest bound the windows.
     local_stamps = [v for i, v in enumerate(row) if i % 4 < 2 and isinstance(v, datetime)]
     instants = [v for i, v in enumerate(row) if i % 4 >= 2 and isinstance(v, datetime)]
@@ -260,13 +298,7 @@ def _make_windows(
         if not rows:
             return None
         rows.append((None, rows[0][1], to_instant(_midnight(end_all), zone)))
-    name = f"_cx_windows_{spec.name}"
-    con.execute(
-        f'CREATE OR REPLACE TEMP TABLE "{name}" '
-        f"({PERIOD_COL} DATE, {WINDOW_START} TIMESTAMP, {WINDOW_END} TIMESTAMP)"
-    )
-    con.executemany(f'INSERT INTO "{name}" VALUES (?, ?, ?)', rows)
-    return name
+    return rows
 
 
 def _periods_back(grain: str, last: date, count: int) -> date:

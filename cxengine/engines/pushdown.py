@@ -14,19 +14,13 @@ and completes them. Excluded values are counted in the engine (each value's
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from sqlglot import exp
 
 from cxengine.compute import completion
 from cxengine.compute import engine as core
-from cxengine.compute.periods import (
-    MAX_FILLED_PERIODS,
-    next_period_or_none,
-    period_count,
-    period_floor,
-)
 from cxengine.compute.plan import Plan, plan_spec
 from cxengine.compute.pooled import pool_periods
 from cxengine.compute.query import build_query
@@ -80,7 +74,7 @@ def run_plan(dataset: EngineDataset, plan: Plan) -> SpecResult:
     windows: Windows | None = None
     windows_name = f"_cx_windows_{spec.name}"
     if plan.calendar:
-        windows = _windows(dataset, spec, plan.calendar, plan.where)
+        windows = _windows(dataset, plan)
     values: list[MetricValue] = []
     if windows is not None or not plan.calendar:
         query = build_query(plan, windows_name if windows is not None else None)
@@ -155,45 +149,13 @@ def _data_slices(
 
 
 def _windows(
-    dataset: EngineDataset, spec: MetricSpec, fields: Sequence[str], where: exp.Expression | None
-) -> Windows | None:
-    """Return the calendar windows of a spec, cut as the embedded engine cuts them."""
-    bounds: list[exp.Expression] = []
-    for name in fields:
-        as_ts = exp.Cast(this=column(name), to=exp.DataType.build("TIMESTAMP"))
-        bounds += [exp.Min(this=as_ts), exp.Max(this=as_ts.copy())]
-    q = exp.select(*bounds).from_(table_ref(dataset.table))
-    if where is not None:
-        q = q.where(where.copy())
-    row = dataset.bounds(with_tables(q, dataset.tables()))
-    stamps = [v for v in row if isinstance(v, datetime)]
-    if not stamps:
-        return None
-    first, last = min(stamps), max(stamps)
-    if spec.period != "none":
-        span = period_count(spec.period, first.date(), last.date())
-        if span > MAX_FILLED_PERIODS:
-            first = datetime.combine(
-                core._periods_back(spec.period, last.date(), MAX_FILLED_PERIODS),
-                datetime.min.time(),
-            )
-    out: Windows = []
-    if spec.period == "none":
-        out.append((None, first, last + timedelta(microseconds=1)))
-        return out
-    start = period_floor(spec.period, first.date())
-    end_all = start
-    while start <= last.date():
-        following = next_period_or_none(spec.period, start)
-        if following is None:
-            break
-        out.append((start, core._midnight(start), core._midnight(following)))
-        end_all = following
-        start = following
-    if not out:
-        return None
-    out.append((None, out[0][1], core._midnight(end_all)))
-    return out
+    dataset: EngineDataset, plan: Plan
+) -> list[tuple[date | None, datetime, datetime]] | None:
+    """Return the calendar windows of a spec, cut by the embedded engine's own code."""
+    spec, zones = plan.spec, plan.ctx.field_zones
+    query = core.window_bounds(spec, dataset.table, plan.calendar, plan.where, zones)
+    row = dataset.bounds(with_tables(query, dataset.tables()))
+    return core.cut_windows(spec, plan.calendar, zones, row)
 
 
 def _windows_select(rows: Sequence[tuple[date | None, datetime, datetime]]) -> exp.Expression:

@@ -562,10 +562,16 @@ def _native(type_: str, kind: str, x: exp.Expression, zone: str) -> exp.Expressi
                 ),
             ]
         )
+    # As the embedded loader: a datetime is stored as its instant (naive UTC), a date
+    # as the calendar day in its zone (cxengine/dataset/fieldtypes.py).
+    instant = type_ == "datetime"
     if kind == "timestamptz":
-        value: exp.Expression = exp.AtTimeZone(this=x, zone=exp.Literal.string(zone))
+        tstz = exp.Cast(this=x, to=exp.DataType.build("TIMESTAMPTZ"))
+        value: exp.Expression = from_aware(tstz, zone, instant=instant)
     else:
-        value = exp.Cast(this=x, to=exp.DataType.build("TIMESTAMP"))
+        value = from_naive(
+            exp.Cast(this=x, to=exp.DataType.build("TIMESTAMP")), zone, instant=instant
+        )
     return exp.Cast(this=value, to=exp.DataType.build("DATE")) if type_ == "date" else value
 
 
@@ -739,24 +745,41 @@ def _from_text(
         for fmt in formats:
             if fmt != ISO:
                 strptime_regex(fmt, dataset=dataset, field=name)
-        ts = parse_datetime(exp.Trim(this=text.copy()), formats, zone)
+        ts = parse_datetime(exp.Trim(this=text.copy()), formats, zone, instant=type_ == "datetime")
         return exp.Cast(this=ts, to=exp.DataType.build("DATE")) if type_ == "date" else ts
     raise ValueError(f"unknown field type {type_!r}")
 
 
-def parse_datetime(t: exp.Expression, formats: Sequence[str], zone: str) -> exp.Expression:
-    """A naive TIMESTAMP in `zone` from text in one of `formats`, NULL when none fits."""
+def from_naive(value: exp.Expression, zone: str, *, instant: bool) -> exp.Expression:
+    """A naive wall-clock time in `zone`: its UTC instant, or itself (a local day)."""
+    if not instant or zone == "UTC":
+        return value
+    aware = exp.AtTimeZone(this=value, zone=exp.Literal.string(zone))
+    return exp.AtTimeZone(this=aware, zone=exp.Literal.string("UTC"))
+
+
+def from_aware(value: exp.Expression, zone: str, *, instant: bool) -> exp.Expression:
+    """A time with a zone (TIMESTAMPTZ): its UTC instant, or its wall-clock time in `zone`."""
+    return exp.AtTimeZone(this=value, zone=exp.Literal.string("UTC" if instant else zone))
+
+
+def parse_datetime(
+    t: exp.Expression, formats: Sequence[str], zone: str, *, instant: bool = False
+) -> exp.Expression:
+    """A naive TIMESTAMP from text in one of `formats`, NULL when none fits.
+
+    Text without an offset is wall-clock time in `zone`; the result is the UTC instant
+    when `instant` (datetime fields), else the wall-clock time in `zone` (dates).
+    """
     parts: list[exp.Expression] = []
     for fmt in formats:
         if fmt == ISO:
-            parts.append(_iso(t.copy(), zone))
+            parts.append(_iso(t.copy(), zone, instant))
         else:
             regex, iso = strptime_regex(fmt)
+            parsed = _safe_timestamp(_padded_year(_sub(t.copy(), regex, iso)))
             parts.append(
-                _when(
-                    _matches(t.copy(), regex),
-                    _safe_timestamp(_padded_year(_sub(t.copy(), regex, iso))),
-                )
+                _when(_matches(t.copy(), regex), from_naive(parsed, zone, instant=instant))
             )
     if len(parts) == 1:
         return parts[0]
@@ -771,24 +794,24 @@ def _safe_timestamp(iso_text: exp.Expression) -> exp.Expression:
     )
 
 
-def _iso(t: exp.Expression, zone: str) -> exp.Expression:
-    # A value carrying a UTC offset is an instant: shown as the wall-clock time of the
-    # field's zone (as the embedded loader); any other is a naive time as written.
+def _iso(t: exp.Expression, zone: str, instant: bool) -> exp.Expression:
+    # A value carrying a UTC offset is an instant, converted from that instant (so the
+    # hour a DST change repeats keeps its two instants); any other is wall-clock time
+    # in the field's zone.
     naive_part = _sub(t.copy(), _OFFSET_TAIL, "")
     offset = _sub(_sub(_sub(t.copy(), r"^.*[^Zz+-]([Zz]|[+-][0-9:]+)$", r"\1"), "^[Zz]$", "+00:00"),
                   r"^([+-][0-9]{2})$", r"\1:00")  # fmt: skip
     offset = _sub(offset, r"^([+-][0-9]{2})([0-9]{2})$", r"\1:\2")
     stamp = exp.DPipe(this=_sub(naive_part.copy(), "T", " "), expression=offset)
-    instant = _when(
+    aware = _when(
         _matches(naive_part, _DATETIME_RE),
-        exp.AtTimeZone(
-            this=exp.Cast(this=stamp, to=exp.DataType.build("TIMESTAMPTZ")),
-            zone=exp.Literal.string(zone),
+        from_aware(
+            exp.Cast(this=stamp, to=exp.DataType.build("TIMESTAMPTZ")), zone, instant=instant
         ),
     )
     return exp.Case(
-        ifs=[exp.If(this=_matches(t.copy(), _HAS_OFFSET), true=instant)],
-        default=_safe_timestamp(t),
+        ifs=[exp.If(this=_matches(t.copy(), _HAS_OFFSET), true=aware)],
+        default=from_naive(_safe_timestamp(t), zone, instant=instant),
     )
 
 

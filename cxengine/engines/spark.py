@@ -108,6 +108,21 @@ class SparkSessionHandle:
             self.spark.stop()
 
 
+def is_instant(node: exp.Expression) -> bool:
+    """True when an expression is a time with a zone (TIMESTAMPTZ), not a naive one.
+
+    cxengine's columns are naive; an explicit CAST to TIMESTAMPTZ is an instant, and
+    each `AT TIME ZONE` turns one kind into the other.
+    """
+    if isinstance(node, exp.Paren):
+        return is_instant(node.this)
+    if isinstance(node, exp.AtTimeZone):
+        return not is_instant(node.this)
+    if isinstance(node, exp.Cast):
+        return node.to.this in (exp.DataType.Type.TIMESTAMPTZ, exp.DataType.Type.TIMESTAMPLTZ)
+    return False
+
+
 class SparkEngine:
     """Apache Spark SQL through pyspark (classic or Spark Connect)."""
 
@@ -116,8 +131,9 @@ class SparkEngine:
     dialect = "spark"
     options_model: type[BaseModel] = SparkOptions
     functions = frozenset(
-        {"date_trunc", "grouping_id", "unix_micros", "xxhash64", "from_utc_timestamp"}
-    )
+        {"date_trunc", "grouping_id", "unix_micros", "xxhash64", "from_utc_timestamp",
+         "to_utc_timestamp"}
+    )  # fmt: skip
 
     def connect(self, dsn: str | None, options: BaseModel) -> SparkSessionHandle:
         assert isinstance(options, RelationOptions)
@@ -134,10 +150,13 @@ class SparkEngine:
                 node.set("replacement", exp.Literal.string(re.sub(r"\\(\d)", r"$\1", repl.name)))
             return node
         if isinstance(node, exp.AtTimeZone):
-            # An instant, shown in the field's zone, as a naive wall-clock time.
-            shifted = exp.Anonymous(
-                this="from_utc_timestamp", expressions=[node.this, node.args["zone"]]
-            )
+            # `x AT TIME ZONE z` means two things, by the type of x (as in DuckDB's
+            # timezone() and PostgreSQL): an instant shown as the wall-clock time in z,
+            # or a wall-clock time in z read as its instant. Spark spells them
+            # from_utc_timestamp and to_utc_timestamp; both results stay naive
+            # (TIMESTAMP_NTZ, the session runs in UTC), as cxengine's datetimes are.
+            func = "from_utc_timestamp" if is_instant(node.this) else "to_utc_timestamp"
+            shifted = exp.Anonymous(this=func, expressions=[node.this, node.args["zone"]])
             return exp.Cast(this=shifted, to=exp.DataType.build("TIMESTAMPNTZ"))
         if not isinstance(node, exp.Anonymous):
             return node

@@ -139,3 +139,55 @@ def test_random_formatted_texts_read_alike(
     embedded, pushed = both(tmp_path_factory.mktemp("fmt"), pg, "\n".join(lines) + "\n")
     assert_same_values(embedded, pushed)  # type: ignore[arg-type]
     assert_same_datasets(embedded, pushed)  # type: ignore[arg-type]
+
+
+DST_FIELDS = """
+id: string
+opened: {type: datetime, timezone: Europe/Berlin}
+replied: {type: datetime, timezone: Europe/Berlin}
+day: {type: date, timezone: Europe/Berlin}
+"""
+DST_SPECS = {
+    "reply": """
+        name: reply
+        kind: duration
+        dataset: responses
+        from_field: opened
+        to_field: replied
+        unit: min
+        statistic: mean
+        period: day
+        time: opened
+    """,
+    "by_day": """
+        name: by_day
+        kind: count
+        dataset: responses
+        field: id
+        period: day
+        time: day
+    """,
+}
+# Around the October 2024 change in Berlin (03:00 CEST -> 02:00 CET on the 27th):
+# durations are elapsed time between instants, days are cut on the Berlin clock.
+DST = """
+id,opened,replied,day
+d1,2024-10-27 01:30:00,2024-10-27 03:10:00,2024-10-27
+d2,2024-10-27T00:30:00Z,2024-10-27T01:10:00Z,2024-10-26
+d3,2024-10-26 23:50:00,2024-10-27 00:20:00+01:00,2024-10-27
+d4,2024-03-31 01:59:00,2024-03-31 03:01:00,2024-03-31
+d5,2024-10-26T22:30:00Z,2024-10-27 00:10:00,2024-10-28
+"""
+
+
+def test_instants_and_local_days_across_dst_read_alike(tmp_path: Path, pg: str) -> None:
+    files = project_on_files(tmp_path / "files", DST, DST_FIELDS, DST_SPECS)
+    engine = on_postgres(files, pg, tmp_path / "pg")
+    embedded = run_project(load_config(files), store=False)
+    pushed = run_project(load_config(engine), store=False)
+    assert assert_same_values(embedded, pushed) >= 6
+    assert_same_datasets(embedded, pushed)
+    # Elapsed minutes: 160 across the autumn change (01:30 CEST -> 03:10 CET), 40, 90,
+    # 2 across the spring change (01:59 CET -> 03:01 CEST); d5 replied before it opened.
+    overall = next(v for v in pushed.values if v.metric == "reply" and v.period is None)
+    assert (overall.n, overall.excluded, overall.value) == (4, 1, 73.0)
