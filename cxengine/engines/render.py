@@ -41,7 +41,7 @@ PORTABLE_FUNCTIONS = frozenset(
 
 def render(engine: Engine, expression: exp.Expression) -> str:
     """Return the SQL of `expression` for `engine`, or raise NotPortable."""
-    out = expression.copy().transform(_duckdb_null_order).transform(engine.rewrite)
+    out = rewrite_all(expression.copy().transform(_duckdb_null_order), engine)
     allowed = PORTABLE_FUNCTIONS | frozenset(getattr(engine, "functions", frozenset()))
     supports = tuple(getattr(engine, "supports", ()))
     for node in out.walk():
@@ -60,6 +60,31 @@ def render(engine: Engine, expression: exp.Expression) -> str:
                 f"rendering on engine {engine.name!r}"
             )
     return out.sql(dialect=engine.dialect)
+
+
+def rewrite_all(expression: exp.Expression, engine: Engine) -> exp.Expression:
+    """Apply `engine.rewrite` to every node, also inside the nodes a rewrite returns.
+
+    sqlglot's `transform` does not descend into a node the function replaced, so a
+    rewrite wrapping its operand (AT TIME ZONE → from_utc_timestamp(x, z)) would leave
+    x unrewritten; passes repeat until no node is replaced (rewrites are idempotent).
+    """
+    for _ in range(_MAX_PASSES):
+        replaced = False
+
+        def once(node: exp.Expression) -> exp.Expression:
+            nonlocal replaced
+            new = engine.rewrite(node)
+            replaced = replaced or new is not node
+            return new
+
+        expression = expression.transform(once, copy=False)
+        if not replaced:
+            return expression
+    raise NotPortable(f"engine {engine.name!r}: its rewrite does not settle on this query")
+
+
+_MAX_PASSES = 20
 
 
 def _duckdb_null_order(node: exp.Expression) -> exp.Expression:
