@@ -321,6 +321,7 @@ def main() -> None:
             spark = (
                 SparkSession.builder.master("local[2]").appName("cxengine-bench")
                 .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "4")
+                .config("spark.ui.showConsoleProgress", "false")
                 .config("spark.driver.memory", "2g")
                 .config("spark.sql.session.timeZone", "UTC").getOrCreate()
             )  # fmt: skip

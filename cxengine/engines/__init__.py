@@ -68,7 +68,8 @@ def check_engines(
     engine, and whatever has no faithful rendering there is refused at its line.
     """
     from cxengine.config import problems_from_validation
-    from cxengine.engines.relation import check_field, relation_sql
+    from cxengine.engines.fieldtyping import check_field
+    from cxengine.engines.relation import relation_sql
     from cxengine.errors import did_you_mean, known_list
     from cxengine.weighting.apply import weights_of
 
@@ -199,7 +200,8 @@ def check_renders(
     from sqlglot import exp
 
     from cxengine.engines import pushdown
-    from cxengine.engines.relation import EngineDataset, plan_fields
+    from cxengine.engines.fieldtyping import plan_fields
+    from cxengine.engines.relation import EngineDataset
     from cxengine.engines.render import render
     from cxengine.interfaces import DerivedKind
 

@@ -105,6 +105,7 @@ def spark_session() -> Iterator[object]:
         SparkSession.builder.master("local[2]")
         .appName("cxengine-tests")
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.shuffle.partitions", "2")
         .config("spark.default.parallelism", "2")
         .config("spark.driver.memory", "768m")

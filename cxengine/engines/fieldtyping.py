@@ -1,0 +1,509 @@
+"""Typing an engine dataset's columns as cxengine's fields, in portable SQL.
+
+The same rules as cxengine/dataset/fieldtypes.py: a present value that does not fit
+its type is NULL (and a reject of that field), detected decimal marks and date
+formats, datetimes stored as UTC instants and dates as local days. PostgreSQL has no
+TRY_CAST, so every text is checked by a regular expression before it is cast (a CAST
+of 2025-02-30 would fail the whole query instead of rejecting one value).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sqlglot import exp
+
+from cxengine.config import DatasetConfig, FieldConfig
+from cxengine.dataset.fieldtypes import (
+    DATETIME_FORMATS,
+    FALSE_VALUES,
+    GROUP_SPACES,
+    ISO,
+    NATIVE_OK,
+    NATIVE_TYPE,
+    TRUE_VALUES,
+    WHITESPACE,
+    FieldPlan,
+)
+from cxengine.engines.api import NotPortable
+from cxengine.errors import DataError, did_you_mean
+
+if TYPE_CHECKING:
+    from cxengine.engines.relation import EngineDataset
+
+
+def _col(name: str) -> exp.Column:
+    return exp.column(name, quoted=True)
+
+
+@dataclass
+class EnginePlan:
+    """How one field is typed in the engine."""
+
+    name: str
+    column: str
+    type: str
+    kind: str  # the column's kind in the engine (text, int, timestamp, …)
+    typed: exp.Expression
+    bad: exp.Expression | None  # TRUE when a present value does not fit; None: never
+    config: FieldConfig | None = None  # None: an undeclared field
+    formats: tuple[str, ...] = ()
+    decimal: str = "."
+    note: str | None = None
+
+    def field_plan(self) -> FieldPlan:
+        """The embedded loader's plan of this field (for the same reject reasons)."""
+        return FieldPlan(self.name, self.column, self.type, "VARCHAR", self.config,
+                         formats=self.formats, decimal=self.decimal)  # fmt: skip
+
+
+#: What the engine must find out from the data before it can type a text field:
+#: the decimal mark of a number, the formats of a date or datetime.
+Detect = Callable[[list["Pending"]], None]
+
+
+@dataclass
+class Pending:
+    """A text field whose decimal mark or date formats are read from the data."""
+
+    name: str
+    column: str
+    type: str
+    kind: str
+    decimal: str = "."
+    formats: tuple[str, ...] = ()
+    note: str | None = None
+
+
+def plan_fields(
+    name: str,
+    config: DatasetConfig,
+    kinds: Mapping[str, str],
+    detect: Detect | None = None,
+) -> list[EnginePlan]:
+    """Decide how every field is typed from its engine column.
+
+    Without `fields:`, text columns are strings and other columns keep their type
+    (the embedded loader also infers types of text columns; an engine does not yet).
+    """
+    if not config.fields:
+        return [
+            _plan(name, col, col, NATIVE_TYPE.get(kind, "string"), kind, config, None)
+            for col, kind in kinds.items()
+        ]
+    pending: dict[str, Pending] = {}
+    for field_name, cfg in config.fields.items():
+        col = cfg.column or field_name
+        if col not in kinds:
+            raise DataError(
+                f"dataset {name!r}: field {field_name!r} reads column {col!r}, which is not "
+                f"in the relation{did_you_mean(col, list(kinds))}. "
+                f"Available columns: {', '.join(kinds) or '(none)'}"
+            )
+        if kinds[col] in NATIVE_OK[cfg.type] or cfg.type == "string":
+            continue
+        if cfg.type == "number" and not cfg.decimal:
+            pending[field_name] = Pending(field_name, col, cfg.type, kinds[col])
+        if cfg.type in ("date", "datetime") and not cfg.format:
+            pending[field_name] = Pending(field_name, col, cfg.type, kinds[col])
+    if pending and detect is not None:
+        detect(list(pending.values()))
+    plans = []
+    for field_name, cfg in config.fields.items():
+        col = cfg.column or field_name
+        found = pending.get(field_name)
+        plans.append(_plan(name, field_name, col, cfg.type, kinds[col], config, cfg, found))
+    return plans
+
+
+def check_field(dataset: str, name: str, cfg: FieldConfig) -> None:
+    """Raise NotPortable when a declared field cannot be typed the embedded way."""
+    if cfg.format and cfg.format != ISO:
+        strptime_regex(cfg.format, dataset=dataset, field=name)
+
+
+def _plan(
+    dataset: str,
+    name: str,
+    column: str,
+    type_: str,
+    kind: str,
+    config: DatasetConfig,
+    cfg: FieldConfig | None,
+    found: Pending | None = None,
+) -> EnginePlan:
+    x = _col(column)
+    zone = (cfg.timezone if cfg is not None else None) or "UTC"
+    if kind in NATIVE_OK[type_]:
+        return EnginePlan(name, column, type_, kind, _native(type_, kind, x, zone), None, cfg)
+    text: exp.Expression = (
+        x if kind == "text" else exp.Cast(this=x, to=exp.DataType.build("VARCHAR"))
+    )
+    missing = _missing(text, config.null_values)
+    if type_ == "string":
+        typed = exp.Case(ifs=[exp.If(this=missing, true=exp.Null())], default=text)
+        return EnginePlan(name, column, type_, kind, typed, None, cfg)
+    decimal = (found.decimal if found else None) or (cfg.decimal if cfg else None) or "."
+    formats: tuple[str, ...] = ()
+    if type_ in ("date", "datetime"):
+        if found and found.formats:
+            formats = found.formats
+        else:
+            formats = (cfg.format,) if cfg and cfg.format else (ISO,)
+    value = _from_text(type_, text, cfg, decimal, formats, zone, dataset, name)
+    typed = exp.Case(ifs=[exp.If(this=missing.copy(), true=exp.Null())], default=value)
+    bad = exp.And(
+        this=exp.Not(this=exp.Paren(this=missing)),
+        expression=exp.Is(this=exp.Paren(this=value.copy()), expression=exp.Null()),
+    )
+    return EnginePlan(name, column, type_, kind, typed, exp.Paren(this=bad), cfg, formats,
+                      decimal, found.note if found else None)  # fmt: skip
+
+
+def _missing(text: exp.Expression, null_values: Sequence[str]) -> exp.Expression:
+    """TRUE when a text is NULL or, once trimmed, one of the dataset's null markers."""
+    missing: exp.Expression = exp.Is(this=text.copy(), expression=exp.Null())
+    markers = sorted({m.strip(WHITESPACE) for m in null_values})
+    if markers:
+        trimmed = exp.Trim(this=text.copy(), expression=exp.Literal.string(WHITESPACE))
+        missing = exp.Or(
+            this=missing,
+            expression=exp.In(this=trimmed, expressions=[exp.Literal.string(m) for m in markers]),
+        )
+    return missing
+
+
+def _native(type_: str, kind: str, x: exp.Expression, zone: str) -> exp.Expression:
+    if type_ == "integer":
+        if kind == "int":
+            return exp.Cast(this=x, to=exp.DataType.build("BIGINT"))
+        whole = exp.EQ(this=x.copy(), expression=exp.Floor(this=x.copy()))
+        in_range = exp.Between(
+            this=x.copy(), low=exp.Literal.number(-(2**63)), high=exp.Literal.number(2**63 - 1)
+        )
+        return exp.Case(
+            ifs=[
+                exp.If(
+                    this=exp.And(this=whole, expression=in_range),
+                    true=exp.Cast(this=x, to=exp.DataType.build("BIGINT")),
+                )
+            ]
+        )
+    if type_ == "number":
+        return exp.Cast(this=x, to=exp.DataType.build("DOUBLE"))
+    if type_ == "boolean":
+        if kind == "bool":
+            return x
+        return exp.Case(
+            ifs=[
+                exp.If(
+                    this=exp.EQ(this=x.copy(), expression=exp.Literal.number(1)), true=exp.true()
+                ),
+                exp.If(
+                    this=exp.EQ(this=x.copy(), expression=exp.Literal.number(0)), true=exp.false()
+                ),
+            ]
+        )
+    # As the embedded loader: a datetime is stored as its instant (naive UTC), a date
+    # as the calendar day in its zone (cxengine/dataset/fieldtypes.py).
+    instant = type_ == "datetime"
+    if kind == "timestamptz":
+        tstz = exp.Cast(this=x, to=exp.DataType.build("TIMESTAMPTZ"))
+        value: exp.Expression = from_aware(tstz, zone, instant=instant)
+    else:
+        value = from_naive(
+            exp.Cast(this=x, to=exp.DataType.build("TIMESTAMP")), zone, instant=instant
+        )
+    return exp.Cast(this=value, to=exp.DataType.build("DATE")) if type_ == "date" else value
+
+
+# Integers: the embedded loader reads any run of digits (with `.0…`) that fits a
+# BIGINT; 19 digits can overflow, so they go through a DECIMAL(38, 0) range check.
+_INTEGER_RE = r"^([+-]?)0*([0-9]{1,19})(\.0*)?$"
+_NUMBER_RE = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]{1,3})?$"
+_MONTH_DAY = (
+    r"((0?[13578]|1[02])-(0?[1-9]|[12][0-9]|3[01])"
+    r"|(0?[469]|11)-(0?[1-9]|[12][0-9]|30)"
+    r"|0?2-(0?[1-9]|1[0-9]|2[0-8]))"
+)
+# Years 0001 to 9999 (Python's), without a lookahead: RE2 (DuckDB) has none.
+_YEAR = r"([0-9]{3}[1-9]|[0-9]{2}[1-9][0-9]|[0-9][1-9][0-9]{2}|[1-9][0-9]{3})"
+_LEAP_DAY = r"([0-9]{2}(0[48]|[2468][048]|[13579][26])|(0[48]|[2468][048]|[13579][26])00)-0?2-29"
+_DATE_RE = rf"^(({_YEAR}-{_MONTH_DAY})|{_LEAP_DAY})"
+_CLOCK = r"([01]?[0-9]|2[0-3]):[0-5]?[0-9](:[0-5]?[0-9](\.[0-9]{1,6})?)?"
+#: A valid calendar date, optionally with a clock time: what may be CAST safely.
+_DATETIME_RE = _DATE_RE + rf"([ T]{_CLOCK})?$"
+#: ISO text ending in a UTC offset (as cxengine/dataset/fieldtypes.py reads it).
+_OFFSET_TAIL = r"\s*(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)$"
+_HAS_OFFSET = r"[T ][0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?\s*(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)$"
+
+
+def _matches(x: exp.Expression, pattern: str) -> exp.Expression:
+    return exp.RegexpLike(this=x, expression=exp.Literal.string(pattern))
+
+
+def _sub(x: exp.Expression, pattern: str, replacement: str) -> exp.Expression:
+    """regexp_replace(x, pattern, replacement) with \\1-style group references.
+
+    Engines spelling group references otherwise rewrite them (Spark: $1).
+    """
+    return exp.RegexpReplace(
+        this=x, expression=exp.Literal.string(pattern), replacement=exp.Literal.string(replacement)
+    )
+
+
+def _when(cond: exp.Expression, value: exp.Expression) -> exp.Expression:
+    return exp.Case(ifs=[exp.If(this=cond, true=value)])
+
+
+def _replace(x: exp.Expression, old: str, new: str) -> exp.Expression:
+    return exp.Anonymous(
+        this="replace", expressions=[x, exp.Literal.string(old), exp.Literal.string(new)]
+    )
+
+
+def _strip_groups(x: exp.Expression, *, spaces: bool) -> exp.Expression:
+    for ch in (*GROUP_SPACES, *((" ",) if spaces else ())):
+        x = _replace(x, ch, "")
+    return x
+
+
+def _trimmed(x: exp.Expression) -> exp.Expression:
+    return exp.Trim(this=x, expression=exp.Literal.string(WHITESPACE))
+
+
+def detect(dataset: EngineDataset, relation: exp.Expression, todo: list[Pending]) -> None:
+    """Read each pending field's decimal mark or date formats from its values, in one query.
+
+    The embedded rules (cxengine/dataset/fieldtypes.py): a comma when some values look
+    like 1,5 and none has a point; the date format most values parse with, and its
+    relatives with or without a time. Counted over every row (the embedded loader
+    reads a spread sample of 20,000 rows: the same rows below that size).
+    """
+    exprs: list[exp.Expression] = []
+    slots: list[tuple[Pending, str]] = []
+    for p in todo:
+        text: exp.Expression = _col(p.column)
+        if p.kind != "text":
+            text = exp.Cast(this=text, to=exp.DataType.build("VARCHAR"))
+        t = _trimmed(text)
+        if p.type == "number":
+            x = _strip_groups(t.copy(), spaces=True)
+            exprs.append(_count_where(_matches(x.copy(), "^-?[0-9]+,[0-9]+$")))
+            exprs.append(
+                _count_where(exp.Like(this=t.copy(), expression=exp.Literal.string("%.%")))
+            )
+            slots += [(p, "comma"), (p, "point")]
+        else:
+            for fmt in DATETIME_FORMATS:
+                parsed = parse_datetime(t.copy(), (fmt,), "UTC")
+                exprs.append(_count_where(exp.Not(this=exp.Is(this=parsed, expression=exp.Null()))))
+                slots.append((p, fmt))
+    _, rows = dataset.fetch(exp.select(*exprs).from_(relation.copy()))
+    counts: dict[str, dict[str, int]] = {}
+    for (p, what), n in zip(slots, rows[0], strict=True):
+        counts.setdefault(p.name, {})[what] = int(n or 0)
+    for p in todo:
+        c = counts[p.name]
+        if p.type == "number":
+            p.decimal = "," if c["comma"] > 0 and c["point"] == 0 else "."
+            continue
+        best = max(DATETIME_FORMATS, key=lambda f: (c[f], -DATETIME_FORMATS.index(f)))
+        if c[best] == 0:
+            p.formats = (ISO,)
+            continue
+        if "%m/%d" in best and c.get(best.replace("%m/%d", "%d/%m"), 0) == c[best]:
+            p.note = (
+                f"field {p.name!r}: dates like 03/04/2024 read as month/day ({best}); "
+                "every value fits day/month too, set `format:` if that is wrong"
+            )
+        family = _date_part(best)
+        p.formats = tuple(f for f in DATETIME_FORMATS if c[f] and _date_part(f) == family)
+
+
+def _date_part(fmt: str) -> str:
+    return "iso" if fmt == ISO or fmt.startswith("%Y-%m-%d") else re.split(r"[ T]", fmt)[0]
+
+
+def _count_where(cond: exp.Expression) -> exp.Expression:
+    return exp.Filter(this=exp.Count(this=exp.Star()), expression=exp.Where(this=cond))
+
+
+def _from_text(
+    type_: str,
+    text: exp.Expression,
+    cfg: FieldConfig | None,
+    decimal: str,
+    formats: tuple[str, ...],
+    zone: str,
+    dataset: str,
+    name: str,
+) -> exp.Expression:
+    t = _trimmed(text)
+    if type_ == "integer":
+        digits = _sub(t.copy(), _INTEGER_RE, r"\1\2")
+        wide = exp.Cast(this=digits.copy(), to=exp.DataType.build("DECIMAL(38, 0)"))
+        fits = exp.Between(
+            this=wide, low=exp.Literal.number(-(2**63)), high=exp.Literal.number(2**63 - 1)
+        )
+        return _when(
+            exp.And(this=_matches(t, _INTEGER_RE), expression=fits),
+            exp.Cast(this=digits, to=exp.DataType.build("BIGINT")),
+        )
+    if type_ == "number":
+        # As the embedded typing: thousands spaces go (plain spaces too with a decimal
+        # comma), the text must be a number with that decimal mark, then it is cast.
+        comma = decimal == ","
+        t = _strip_groups(t, spaces=comma)
+        pattern = _NUMBER_RE.replace(r"\.", ",") if comma else _NUMBER_RE
+        value = _replace(t.copy(), ",", ".") if comma else t.copy()
+        return _when(_matches(t, pattern), exp.Cast(this=value, to=exp.DataType.build("DOUBLE")))
+    if type_ == "boolean":
+        trues = (
+            [*TRUE_VALUES, *(v.lower() for v in (cfg.true_values or []))] if cfg else TRUE_VALUES
+        )
+        falses = (
+            [*FALSE_VALUES, *(v.lower() for v in (cfg.false_values or []))] if cfg else FALSE_VALUES
+        )
+        # trim() of plain spaces only, as the embedded `lower(trim(x))`.
+        low = exp.Lower(this=exp.Trim(this=text.copy()))
+        return exp.Case(
+            ifs=[
+                exp.If(
+                    this=exp.In(
+                        this=low.copy(), expressions=[exp.Literal.string(v) for v in trues]
+                    ),
+                    true=exp.true(),
+                ),
+                exp.If(
+                    this=exp.In(
+                        this=low.copy(), expressions=[exp.Literal.string(v) for v in falses]
+                    ),
+                    true=exp.false(),
+                ),
+            ]
+        )
+    if type_ in ("datetime", "date"):
+        for fmt in formats:
+            if fmt != ISO:
+                strptime_regex(fmt, dataset=dataset, field=name)
+        ts = parse_datetime(exp.Trim(this=text.copy()), formats, zone, instant=type_ == "datetime")
+        return exp.Cast(this=ts, to=exp.DataType.build("DATE")) if type_ == "date" else ts
+    raise ValueError(f"unknown field type {type_!r}")
+
+
+def from_naive(value: exp.Expression, zone: str, *, instant: bool) -> exp.Expression:
+    """A naive wall-clock time in `zone`: its UTC instant, or itself (a local day)."""
+    if not instant or zone == "UTC":
+        return value
+    aware = exp.AtTimeZone(this=value, zone=exp.Literal.string(zone))
+    return exp.AtTimeZone(this=aware, zone=exp.Literal.string("UTC"))
+
+
+def from_aware(value: exp.Expression, zone: str, *, instant: bool) -> exp.Expression:
+    """A time with a zone (TIMESTAMPTZ): its UTC instant, or its wall-clock time in `zone`."""
+    return exp.AtTimeZone(this=value, zone=exp.Literal.string("UTC" if instant else zone))
+
+
+def parse_datetime(
+    t: exp.Expression, formats: Sequence[str], zone: str, *, instant: bool = False
+) -> exp.Expression:
+    """A naive TIMESTAMP from text in one of `formats`, NULL when none fits.
+
+    Text without an offset is wall-clock time in `zone`; the result is the UTC instant
+    when `instant` (datetime fields), else the wall-clock time in `zone` (dates).
+    """
+    parts: list[exp.Expression] = []
+    for fmt in formats:
+        if fmt == ISO:
+            parts.append(_iso(t.copy(), zone, instant))
+        else:
+            regex, iso = strptime_regex(fmt)
+            parsed = _safe_timestamp(_padded_year(_sub(t.copy(), regex, iso)))
+            parts.append(
+                _when(_matches(t.copy(), regex), from_naive(parsed, zone, instant=instant))
+            )
+    if len(parts) == 1:
+        return parts[0]
+    return exp.Coalesce(this=parts[0], expressions=parts[1:])
+
+
+def _safe_timestamp(iso_text: exp.Expression) -> exp.Expression:
+    """CAST to TIMESTAMP only when the text is a real date (and time); else NULL."""
+    return _when(
+        _matches(iso_text.copy(), _DATETIME_RE),
+        exp.Cast(this=iso_text, to=exp.DataType.build("TIMESTAMP")),
+    )
+
+
+def _iso(t: exp.Expression, zone: str, instant: bool) -> exp.Expression:
+    # A value carrying a UTC offset is an instant, converted from that instant (so the
+    # hour a DST change repeats keeps its two instants); any other is wall-clock time
+    # in the field's zone.
+    naive_part = _sub(t.copy(), _OFFSET_TAIL, "")
+    offset = _sub(_sub(_sub(t.copy(), r"^.*[^Zz+-]([Zz]|[+-][0-9:]+)$", r"\1"), "^[Zz]$", "+00:00"),
+                  r"^([+-][0-9]{2})$", r"\1:00")  # fmt: skip
+    offset = _sub(offset, r"^([+-][0-9]{2})([0-9]{2})$", r"\1:\2")
+    stamp = exp.DPipe(this=_sub(naive_part.copy(), "T", " "), expression=offset)
+    aware = _when(
+        _matches(naive_part, _DATETIME_RE),
+        from_aware(
+            exp.Cast(this=stamp, to=exp.DataType.build("TIMESTAMPTZ")), zone, instant=instant
+        ),
+    )
+    return exp.Case(
+        ifs=[exp.If(this=_matches(t.copy(), _HAS_OFFSET), true=aware)],
+        default=from_naive(_safe_timestamp(t), zone, instant=instant),
+    )
+
+
+def _padded_year(iso_text: exp.Expression) -> exp.Expression:
+    # strptime's %Y reads 1 to 4 digits: `000` + year, then the last four digits.
+    return _sub(iso_text, r"^[0-9]*([0-9]{4})-", r"\1-")
+
+
+_DIRECTIVES = {
+    "%Y": (r"([0-9]{1,4})", "Y"),
+    "%m": (r"([0-9]{1,2})", "m"),
+    "%d": (r"([0-9]{1,2})", "d"),
+    "%H": (r"([0-9]{1,2})", "H"),
+    "%M": (r"([0-9]{1,2})", "M"),
+    "%S": (r"([0-9]{1,2})", "S"),
+}
+
+
+def strptime_regex(fmt: str, *, dataset: str = "", field: str = "") -> tuple[str, str]:
+    """Return a regex reading a strptime format, and the ISO text built from its groups.
+
+    Only %Y %m %d %H %M %S and literal characters have a portable reading; anything
+    else raises NotPortable (validate refuses the field for the engine).
+    """
+    regex, order, i = "^", [], 0
+    while i < len(fmt):
+        if fmt[i] == "%":
+            d = fmt[i : i + 2]
+            if d not in _DIRECTIVES:
+                raise NotPortable(
+                    f"dataset {dataset!r}: field {field!r}: the date format {fmt!r} uses "
+                    f"{d!r}, which has no rendering on an engine yet (%Y %m %d %H %M %S "
+                    "do); store the column as a timestamp or date, or as ISO 8601 text"
+                )
+            pattern, part = _DIRECTIVES[d]
+            regex += pattern
+            order.append(part)
+            i += 2
+        else:
+            regex += re.escape(fmt[i]) if fmt[i] != " " else " +"
+            i += 1
+    regex += "$"
+    group = {part: f"\\{n + 1}" for n, part in enumerate(order)}
+    if not {"Y", "m", "d"} <= set(group):
+        raise NotPortable(
+            f"dataset {dataset!r}: field {field!r}: the date format {fmt!r} has no full date"
+        )
+    iso = f"000{group['Y']}-{group['m']}-{group['d']}"
+    iso += f" {group.get('H', '0')}:{group.get('M', '00')}:{group.get('S', '00')}"
+    return regex, iso
