@@ -11,12 +11,12 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from cxengine import runner
 from cxengine.config import DatasetConfig, load_config
 from cxengine.dataset.load import load_dataset
 from cxengine.dataset.needed import fields_to_keep
 from cxengine.default_plugins.sources.csv import CsvSource
 from cxengine.plugins import get_registry
-from cxengine import runner
 from cxengine.runner import load_project_specs, run_project
 from cxengine.scaffold import init_project
 
@@ -47,7 +47,8 @@ def test_unread_fields_are_not_stored_but_still_checked(tmp_path: Path) -> None:
     assert columns == ["_cx_row", "when"]
     assert narrow.fields == {"when": "datetime"}  # type: ignore[attr-defined]
     assert [(r.locator, r.field, r.value, r.reason) for r in narrow.rejects] == [  # type: ignore[attr-defined]
-        (r.locator, r.field, r.value, r.reason) for r in every.rejects  # type: ignore[attr-defined]
+        (r.locator, r.field, r.value, r.reason)
+        for r in every.rejects  # type: ignore[attr-defined]
     ]
     reasons = [r.reason for r in narrow.rejects]  # type: ignore[attr-defined]
     assert any("'five' is not an integer" in r for r in reasons)
