@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -288,12 +289,51 @@ def load_config(explicit: str | Path | None = None, start: Path | None = None) -
         data = {}
     if not isinstance(data, dict):
         raise SpecError([Problem(display, 1, "", "the config must be a mapping of keys to values")])
+    clashes = name_clashes(data, positions)
     try:
         model = ProjectModel.model_validate(data)
     except ValidationError as exc:
-        raise SpecError(problems_from_validation(exc, positions)) from None
+        raise SpecError(problems_from_validation(exc, positions) + clashes) from None
+    if clashes:
+        raise SpecError(clashes)
     text_hash = hashlib.sha256(path.read_bytes()).hexdigest()
     return ProjectConfig(path=path.resolve(), model=model, positions=positions, text_hash=text_hash)
+
+
+def name_clashes(data: Mapping[str, Any], positions: Positions) -> list[Problem]:
+    """Return a problem for each dataset or field name that differs from another only in case.
+
+    SQL names ignore case (DuckDB matches `"R"` and `"r"` alike), so datasets `r` and
+    `R` would share one table and fields `x` and `X` one column: the second silently
+    reads the first's data. Refused here, located, rather than mangled behind the
+    user's back.
+    """
+    problems: list[Problem] = []
+
+    def check(names: Any, where: tuple[str | int, ...], what: str, clash: str) -> None:
+        if not isinstance(names, dict):
+            return
+        seen: dict[str, str] = {}
+        for name in names:
+            if not isinstance(name, str):
+                continue
+            first = seen.setdefault(name.lower(), name)
+            if first != name:
+                problems.append(
+                    positions.problem(
+                        (*where, name),
+                        f"{what} {name!r} differs from {what} {first!r} only in case; "
+                        f"SQL names ignore case, so they would {clash}: rename one",
+                    )
+                )
+
+    datasets = data.get("datasets")
+    check(datasets, ("datasets",), "dataset", "share one table")
+    if isinstance(datasets, dict):
+        for ds, cfg in datasets.items():
+            if isinstance(cfg, dict):
+                check(cfg.get("fields"), ("datasets", ds, "fields"), "field", "share one column")
+    return problems
 
 
 def problems_from_validation(

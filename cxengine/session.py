@@ -280,10 +280,20 @@ class Session:
         if cfg.join is not None:
             # A joined dataset's datetimes keep the zones their sides declare.
             left, right = self.field_zones(cfg.join.from_), self.field_zones(cfg.join.to)
+            from cxengine.dataset.join import clashing_names
+
+            sides = (cfg.join.from_, cfg.join.to)
+            names = [
+                self.datasets[d].fields if d in self.datasets else z
+                for d, z in zip(sides, (left, right), strict=True)
+            ]
+            clash = clashing_names(*names)
             zones = dict(left)
             for name, zone in right.items():
-                zones[f"{cfg.join.to}.{name}" if name in left else name] = zone
-            zones.update({f"{cfg.join.from_}.{n}": z for n, z in left.items() if n in right})
+                zones[f"{cfg.join.to}.{name}" if name in clash else name] = zone
+            zones.update(
+                {f"{cfg.join.from_}.{mine}": left[mine] for mine in clash.values() if mine in left}
+            )
             return zones
         fields = cfg.fields
         return {name: f.timezone or "UTC" for name, f in fields.items() if f.type == "datetime"}

@@ -93,6 +93,12 @@ class JoinedDataset:
     renamed: dict[str, str] = field(default_factory=dict)  # qualified name -> side field
 
 
+def clashing_names(left: Iterable[str], right: Iterable[str]) -> dict[str, str]:
+    """Return each right-side name that clashes with a left one (ignoring case) -> the left one."""
+    lower = {name.lower(): name for name in left}
+    return {name: lower[name.lower()] for name in right if name.lower() in lower}
+
+
 def joined_fields(
     config: JoinConfig, left: Mapping[str, str], right: Mapping[str, str]
 ) -> tuple[dict[str, str], list[tuple[str, str, str]]]:
@@ -107,13 +113,16 @@ def joined_fields(
     for name, typ in left.items():
         out[name] = typ
         sources.append((name, "from", name))
+    clash = clashing_names(left, right)
     for name, typ in right.items():
         if name in same_key:
             continue  # the key, already there under the same name
-        if name in left:
-            qualified_from, qualified_to = f"{config.from_}.{name}", f"{config.to}.{name}"
-            out[qualified_from] = left[name]
-            sources.append((qualified_from, "from", name))
+        if name in clash:
+            # Column names are case-insensitive in SQL: `Score` clashes with `score`.
+            mine = clash[name]
+            qualified_from, qualified_to = f"{config.from_}.{mine}", f"{config.to}.{name}"
+            out[qualified_from] = left[mine]
+            sources.append((qualified_from, "from", mine))
             out[qualified_to] = typ
             sources.append((qualified_to, "to", name))
         else:
