@@ -85,6 +85,9 @@ class RunResult:
     rejects: list[Reject]
     database: Path | None
     extra: dict[str, Any] = field(default_factory=dict)
+    #: Specs that could not be computed, each as its located problem; the other
+    #: specs' values are complete and stored (docs/reliability.md).
+    failed: list[Problem] = field(default_factory=list)
 
     def spec(self, name: str) -> LoadedSpec:
         """Return a spec of this run by metric name."""
@@ -105,6 +108,7 @@ class RunResult:
                 if getattr(self.extra.get("enrichment"), "stats", None)
                 else {}
             ),
+            **({"errors": [str(p) for p in self.failed]} if self.failed else {}),
         }
 
 
@@ -277,17 +281,37 @@ def _compute(
         # Before lock_down: tags are registered as DuckDB tables next to the datasets.
         enrichment = session.enrich(write=store)
         session.lock_down()
-        # Specs sharing their rows and grouping: one grouped query per dataset.
-        session.compute_together([s.spec for s in specs])
         results: list[SpecResult] = []
         weighting: dict[str, dict[str, Any]] = {}
+        # The data's own field types: a spec over undeclared fields is checked now.
+        types = {name: dict(ds.fields) for name, ds in session.datasets.items()}
+        add_tag_types(types, project, registry)
+        failed: dict[str, Problem] = {}
+        unusable = {
+            s.name: p
+            for s in specs
+            if (p := _problem_with_data(s, project, registry, types, {})) is not None
+        }
+        # Specs sharing their rows and grouping: one grouped query per dataset.
+        session.compute_together([s.spec for s in specs if s.name not in unusable])
         for i, loaded in enumerate(specs):
-            results.append(session.compute(loaded.spec, computed=results))
-            weighted = session.compute_weighted(loaded.spec)
-            if weighted is not None:
-                # Beside the unweighted values, as a metric of its own: <name>_weighted.
-                weighting[loaded.name] = weighted.as_dict()
-                results.append(SpecResult(companion_spec(loaded.spec), weighted.values))
+            problem = unusable.get(loaded.name) or _problem_with_data(
+                loaded, project, registry, types, failed
+            )
+            if problem is None:
+                try:
+                    computed = [session.compute(loaded.spec, computed=results)]
+                    weighted = session.compute_weighted(loaded.spec)
+                    if weighted is not None:
+                        # Beside the unweighted values, as a metric of its own: <name>_weighted.
+                        weighting[loaded.name] = weighted.as_dict()
+                        computed.append(SpecResult(companion_spec(loaded.spec), weighted.values))
+                    results.extend(computed)
+                except Exception as exc:
+                    # One spec's failure is its own located problem, not the run's.
+                    problem = _compute_failure(loaded, exc)
+            if problem is not None:
+                failed[loaded.name] = problem
             if progress:
                 progress(f"computed {loaded.name}", i + 1, len(specs))
         datasets = session.datasets
@@ -319,12 +343,63 @@ def _compute(
     result = RunResult(
         run_id, specs, values, stats, rejects, project.database_path if store else None
     )
+    result.failed = list(failed.values())
     result.extra["enrichment"] = enrichment
     if weighting:
         result.extra["weighting"] = weighting
     if checks is not None:
         result.extra["checks"] = checks(result)
     return result
+
+
+def _problem_with_data(
+    loaded: LoadedSpec,
+    project: ProjectConfig,
+    registry: Registry,
+    types: dict[str, dict[str, str]],
+    failed: Mapping[str, Problem],
+) -> Problem | None:
+    """Return why a spec cannot be computed over the loaded data (None: it can)."""
+    from cxengine.spec.semantic import check_spec
+
+    kind = registry.aggregation(loaded.spec.kind)
+    if isinstance(kind, DerivedKind):
+        lost = [d for d in kind.depends_on(loaded.spec) if d in failed]
+        if lost:
+            return loaded.problem(
+                ("name",),
+                f"metric {loaded.name!r} cannot be computed: it depends on "
+                f"{', '.join(map(repr, lost))}, which could not be computed",
+            )
+        return None
+    # Declared fields were checked before any data was read; undeclared ones (and
+    # filters over them) only now have types.
+    errors = [p for p in check_spec(loaded, project, kind, types) if p.severity == "error"]
+    if not errors:
+        return None
+    first = errors[0]
+    if len(errors) == 1:
+        return first
+    more = "; ".join(f"line {p.line}: {p.path}: {p.message}" for p in errors[1:])
+    return Problem(first.file, first.line, first.path, f"{first.message}; also {more}")
+
+
+def _compute_failure(loaded: LoadedSpec, exc: Exception) -> Problem:
+    """Turn an error while computing one spec into that spec's located problem.
+
+    A signal surfaces as a DuckDB error inside a query: that one stops the run.
+    """
+    import duckdb
+
+    if interrupts.received() is not None or isinstance(exc, duckdb.InterruptException):
+        raise exc
+    message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if len(message) > 300:
+        message = message[:297] + "..."
+    kind = "DuckDB" if isinstance(exc, duckdb.Error) else type(exc).__name__
+    return loaded.problem(
+        ("name",), f"metric {loaded.name!r} could not be computed ({kind}: {message})"
+    )
 
 
 def _is_derived(registry: Registry, loaded: LoadedSpec) -> bool:
@@ -426,6 +501,10 @@ def save_run(result: RunResult, project: ProjectConfig, attempt: RunAttempt | No
             {k: v.as_dict() for k, v in result.datasets.items()}, sort_keys=True
         ),
     }
+    if result.failed:
+        # The run is stored (status ok, every other value complete); what could not
+        # be computed is kept with it.
+        meta["error"] = "metrics not computed: " + " | ".join(str(p) for p in result.failed)
     store = attempt.store if attempt is not None else ResultsStore(project.database_path)
     try:
         store.finish_run(

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from cxengine.config import load_config
+from cxengine.errors import SpecError
 from cxengine.runner import RunResult, run_project
 
 
@@ -153,3 +154,214 @@ def test_a_calendar_without_a_timezone_keeps_the_data_zone_wall_clock(tmp_path: 
         {"t.jsonl": jsonl(rows)},
     )
     assert values(run(config), "frt")[None] == pytest.approx(45)
+
+
+# ------------------------------------------------- item 2: names differing in case
+
+
+def _problems(config: Path) -> str:
+    with pytest.raises(SpecError) as info:
+        load_config(config)
+    return "\n".join(str(p) for p in info.value.problems)
+
+
+def test_datasets_differing_only_in_case_are_refused_with_their_line(tmp_path: Path) -> None:
+    # `r` and `R` used to share one table: R's metric counted r's 400 rows.
+    config = write_project(
+        tmp_path,
+        {"r": {"source": "csv", "path": "r.csv"}, "R": {"source": "csv", "path": "R.csv"}},
+        {"m": "name: m\nkind: count\ndataset: R\n"},
+        {"r.csv": "a\n" + "1\n" * 400, "R.csv": "a\n1\n"},
+    )
+    text = _problems(config)
+    assert "cxengine.yaml:5: datasets.R: dataset 'R' differs from dataset 'r' only in case" in text
+
+
+def test_fields_differing_only_in_case_are_refused_also_after_renaming(tmp_path: Path) -> None:
+    # `x` reads column a, `X` reads column b: both would be one SQL column.
+    fields = {"x": {"type": "integer", "column": "a"}, "X": {"type": "integer", "column": "b"}}
+    config = write_project(
+        tmp_path,
+        {
+            "r": {"source": "csv", "path": "r.csv", "fields": fields},
+            "Q": {"source": "csv", "path": "r.csv"},
+        },
+        {"m": "name: m\nkind: mean\ndataset: r\nfield: X\n"},
+        {"r.csv": "a,b\n1,2\n3,4\n"},
+    )
+    text = _problems(config)
+    assert "datasets.r.fields.X: field 'X' differs from field 'x' only in case" in text
+
+
+def test_a_join_keeps_fields_differing_only_in_case_apart(tmp_path: Path) -> None:
+    # Left `score` and right `Score` are one SQL name: both sides get qualified names.
+    config = write_project(
+        tmp_path,
+        {
+            "resp": {
+                "source": "csv",
+                "path": "resp.csv",
+                "fields": {"id": "integer", "score": "integer"},
+            },
+            "tix": {
+                "source": "csv",
+                "path": "tix.csv",
+                "fields": {"id": "integer", "Score": "integer"},
+            },
+            "both": {"join": {"from": "resp", "to": "tix", "on": {"id": "id"}}},
+        },
+        {
+            "left": "name: left\nkind: mean\ndataset: both\nfield: resp.score\n",
+            "right": "name: right\nkind: mean\ndataset: both\nfield: tix.Score\n",
+        },
+        {"resp.csv": "id,score\n1,1\n2,3\n", "tix.csv": "id,Score\n1,10\n2,20\n"},
+    )
+    result = run(config)
+    assert values(result, "left")[None] == 2
+    assert values(result, "right")[None] == 15
+
+
+def test_a_spec_naming_a_field_in_another_case_is_not_silently_another_column(
+    tmp_path: Path,
+) -> None:
+    # JSON keys `score` and `Score`: the second is loaded as `Score_2` (with a note).
+    # A spec asking for `Score` must not silently read `score`.
+    config = write_project(
+        tmp_path,
+        {"r": {"source": "jsonl", "path": "r.jsonl"}},
+        {
+            "m": "name: m\nkind: mean\ndataset: r\nfield: score\n",
+            "m2": "name: m2\nkind: mean\ndataset: r\nfield: Score\n",
+        },
+        {"r.jsonl": jsonl([{"score": 1, "Score": 5}, {"score": 3, "Score": 7}])},
+    )
+    result = run(config)
+    assert values(result, "m")[None] == 2
+    (problem,) = result.failed
+    assert (
+        "m2.yaml:4: field: 'Score' is not a field of dataset 'r' (did you mean 'Score_2'?)"
+        in str(problem)
+    )
+    assert "m2" not in {v.metric for v in result.values}
+
+
+# ------------------------------------------- item 6: filters checked, errors isolated
+
+SCORES = "score,channel,tp,ok\n" + "".join(
+    f"{i % 10},{'web' if i % 2 else 'phone'},2025-01-0{i % 9 + 1} 10:00,{'yes' if i % 3 else 'no'}\n"
+    for i in range(60)
+)
+DECLARED = {"score": "integer", "channel": "string", "tp": "datetime", "ok": "boolean"}
+
+
+def _filter_project(root: Path, where: dict[str, str], fields: bool) -> Path:
+    specs = {"good": "name: good\nkind: mean\ndataset: d\nfield: score\n"}
+    for name, text in where.items():
+        specs[name] = (
+            f"name: {name}\nkind: mean\ndataset: d\nfield: score\nwhere: {json.dumps(text)}\n"
+        )
+    ds: dict[str, Any] = {"source": "csv", "path": "d.csv"}
+    if fields:
+        ds["fields"] = DECLARED
+    return write_project(root, {"d": ds}, specs, {"d.csv": SCORES})
+
+
+BAD_FILTERS = {
+    # the attack's cases …
+    "bare_text": ("channel", "must be a condition (true or false), but `channel` is a text"),
+    "coalesce": ("coalesce(tp)", "must be a condition (true or false), but `COALESCE(tp)`"),
+    "year_of_text": ("year(channel) = 2025", "year() needs a date or a datetime, but `channel`"),
+    "cast_time": ("CAST(tp AS INTEGER) > 1", "a datetime cannot be converted to an integer"),
+    "bad_date": ("tp > '2025-13-45'", "`'2025-13-45'` is not a valid date or time"),
+    "mod_zero": ("score % 0 = 1", "`score % 0` divides by zero"),
+    "round_digits": ("round(score, 2147483648) > 1", "whole number of digits from -38 to 38"),
+    "escape": ("channel LIKE 'a%' ESCAPE 'xx'", "ESCAPE needs exactly one character"),
+    # … and their class: other functions, operators, literals and fields
+    "lower_number": ("lower(score) = 'a'", "lower() needs a text, but `score` is an integer"),
+    "text_vs_number": ("channel = 5", "`channel` is a text and `5` is an integer"),
+    "bad_number": ("score BETWEEN 1 AND 'ten'", "`'ten'` is not a number"),
+    "bad_in": ("score IN (1, 'two')", "`'two'` is not a number"),
+    "bool_text": ("ok = 'maybe'", "`'maybe'` is not true or false"),
+    "and_number": ("channel = 'web' AND score", "each side of AND must be a condition"),
+    "div_zero": ("score / 0.0 > 1", "divides by zero"),
+    "time_plus": ("tp + 1 > 2", "+ needs an integer or a number, but `tp` is a datetime"),
+    "month_bad": ("month('2025-02-30') = 2", "`'2025-02-30'` is not a valid date or time"),
+    "round_column": ("round(score, score) > 1", "round() takes a written number of digits"),
+    "escape_ilike": ("channel ILIKE 'a%' ESCAPE '!!'", "ESCAPE needs exactly one character"),
+}
+
+
+@pytest.mark.parametrize("declared", [True, False], ids=["declared", "inferred"])
+def test_filters_are_type_checked_and_located_each_in_its_spec(
+    tmp_path: Path, declared: bool
+) -> None:
+    from cxengine.runner import validate_project
+
+    config = _filter_project(tmp_path, {k: v[0] for k, v in BAD_FILTERS.items()}, declared)
+    # Declared fields: `validate` finds every one without reading data; inferred
+    # fields: `validate --with-data`, and `run` itself, spec by spec.
+    _specs, problems = validate_project(load_config(config), with_data=not declared)
+    found = {Path(p.file).stem: str(p) for p in problems}
+    for name, (_text, message) in BAD_FILTERS.items():
+        assert message in found.get(name, ""), (name, found.get(name))
+        assert f"{name}.yaml:5: where: bad filter:" in found[name]
+    assert "good" not in found
+    assert len(problems) == len(BAD_FILTERS)
+
+
+def test_filters_that_are_fine_pass_the_type_check(tmp_path: Path) -> None:
+    fine = {
+        "a": "tp >= '2025-01-03' AND tp < '2025-01-05 12:00'",
+        "b": "year(tp) = 2025 AND month(tp) IN (1, 2)",
+        "c": "CAST(channel AS INTEGER) > 3 OR ok",
+        "d": "round(score * 1.5, 1) > 2 AND lower(trim(channel)) LIKE 'w%' ESCAPE '!'",
+        "e": "coalesce(score, 0) > 1 AND score % 2 = 0 AND NOT ok = false",
+        "f": "length(channel) = 3 AND score BETWEEN '1' AND 8.5",
+    }
+    config = _filter_project(tmp_path, fine, fields=True)
+    result = run(config)
+    assert not result.failed
+    # CAST of a text that is not a number is empty for that row, not an error.
+    assert values(result, "c")[None] is not None
+
+
+def test_an_execution_error_fails_its_spec_only_and_the_run_is_stored(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from cxengine.cli import cli
+
+    # Passes every check, fails inside DuckDB: a modulo by a computed zero, and an
+    # integer overflow. Each becomes its spec's located error; the rest is stored.
+    config = _filter_project(
+        tmp_path,
+        {
+            "mod_computed_zero": "score % (score - score) = 1",
+            "overflow": "score * 9223372036854775807 > 1",
+            "fine": "channel = 'web'",
+        },
+        fields=True,
+    )
+    (tmp_path / "metric_specs" / "both.yaml").write_text(
+        "name: both\nkind: formula\nexpression: good + overflow\n", "utf-8"
+    )
+    out = CliRunner().invoke(cli, ["--config", str(config), "run", "--json"])
+    assert out.exit_code == 1, out.output
+    doc = json.loads(out.stdout)
+    assert {v["metric"] for v in doc["values"]} == {"good", "fine"}
+    errors = "\n".join(doc["errors"])
+    assert (
+        "mod_computed_zero.yaml:1: name: metric 'mod_computed_zero' could not be computed (DuckDB: "
+        in errors
+    )
+    assert "Division by zero" in errors
+    assert "overflow.yaml:1: name: metric 'overflow' could not be computed" in errors
+    assert "both.yaml:1: name: metric 'both' cannot be computed: it depends on 'overflow'" in errors
+    assert "3 of 5 metrics could not be computed" in out.stderr
+    assert "Traceback" not in out.output
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "cx.db") as db:
+        status, error = db.execute("SELECT status, error FROM runs").fetchone()
+        stored = {m for (m,) in db.execute("SELECT DISTINCT metric FROM metric_values")}
+    assert status == "ok" and "overflow.yaml:1" in error
+    assert stored == {"good", "fine"}

@@ -207,8 +207,16 @@ def run_command(
         ]
         if too_many:
             raise CheckFailed(f"reject rate above {max_reject_rate:.1%}: " + "; ".join(too_many))
-    if gate_failure:
-        raise CheckFailed(gate_failure)
+    failures = [gate_failure] if gate_failure else []
+    if result.failed:
+        # Every other metric is computed and stored; these are named, and the exit
+        # code says the run is incomplete.
+        failures.append(
+            f"{len(result.failed)} of {len(result.specs)} metrics could not be computed:\n"
+            + "\n".join(str(p) for p in result.failed)
+        )
+    if failures:
+        raise CheckFailed("\n".join(failures))
 
 
 def _summary(result: Any, quiet: bool) -> None:

@@ -30,6 +30,7 @@ from cxengine.compute.sqlparts import (
     table_ref,
 )
 from cxengine.expr import parse_filter
+from cxengine.filter_types import lenient_casts
 from cxengine.interfaces import CalendarKind, CompileContext, Exclusion, Kind, PreparedKind
 from cxengine.spec.models import MetricSpec
 
@@ -117,8 +118,8 @@ def plan_spec(
 ) -> Plan:
     """Return the plan of a spec over a dataset table."""
     where = parse_filter(spec.where, columns=list(field_types) or None) if spec.where else None
-    if where is not None and field_zones:
-        where = local_filter(where, field_zones)
+    if where is not None:
+        where = lenient_casts(local_filter(where, field_zones or {}))
     if isinstance(kind, PreparedKind):
         ctx = CompileContext(
             spec=spec, column=column, field_types=field_types, field_zones=field_zones or {}

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from cxengine.config import ProjectConfig
 from cxengine.errors import Problem, did_you_mean, known_list
 from cxengine.expr import ExpressionError, parse_filter
+from cxengine.filter_types import filter_type_problems
 from cxengine.interfaces import ChecksInputs, DerivedKind, Kind
 from cxengine.spec.links_checks import check_links, check_weighted_names, dataset_types, with_bands
 from cxengine.spec.loader import LoadedSpec
@@ -179,9 +180,23 @@ def check_spec(
         need(spec.time, ("time",), TIME_TYPES)
     if spec.where:
         try:
-            parse_filter(spec.where, columns=list(types) if types is not None else None)
+            tree = parse_filter(spec.where, columns=list(types) if types is not None else None)
         except ExpressionError as exc:
             problems.append(loaded.problem(("where",), f"bad filter: {exc.message}"))
+        else:
+            if types is not None:
+                for message in filter_type_problems(tree, types):
+                    problems.append(loaded.problem(("where",), f"bad filter: {message}"))
+    condition = getattr(spec, "condition", None)
+    if isinstance(condition, str) and types is not None:
+        # A share's condition is a filter too (its syntax is checked with the spec).
+        try:
+            tree = parse_filter(condition, columns=list(types))
+        except ExpressionError:
+            pass  # unknown fields are reported through the kind's fields
+        else:
+            for message in filter_type_problems(tree, types):
+                problems.append(loaded.problem(("condition",), f"bad condition: {message}"))
     return problems
 
 

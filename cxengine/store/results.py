@@ -252,7 +252,7 @@ class ResultsStore:
                 **meta,
                 "status": "ok",
                 "finished": now_iso(),
-                "error": None,
+                "error": meta.get("error"),
                 "value_count": len(values),
                 "reject_count": len(rejects),
             }

@@ -23,6 +23,7 @@ from cxengine.default_plugins.aggregations.common import (
     scale_exclusion,
 )
 from cxengine.expr import ExpressionError, parse_filter
+from cxengine.filter_types import lenient_casts
 from cxengine.interfaces import CompileContext, Estimate, Exclusion
 from cxengine.spec.models import MetricSpec, Range, Scalar, Scale
 from cxengine.weighting.model import WeightsSpec
@@ -135,7 +136,8 @@ class Share:
         assert spec.condition is not None
         # Parsed and whitelisted like `where:`; columns resolved and quoted.
         cond = parse_filter(spec.condition, columns=list(ctx.field_types) or None)
-        cond = local_filter(cond, ctx.field_zones)  # dates in a condition are wall-clock
+        # Dates in a condition are wall-clock; a cast that fails is empty, not an error.
+        cond = lenient_casts(local_filter(cond, ctx.field_zones))
         col = ctx.column(spec.field)
         # n: the rows with a value; a row whose condition is NULL (a field it reads is
         # empty) is in n but does not meet the condition.
