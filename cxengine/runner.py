@@ -31,7 +31,12 @@ from cxengine.session import Session
 from cxengine.session import load_datasets as load_datasets
 from cxengine.session import lock_down as lock_down
 from cxengine.spec.loader import LoadedSpec, load_specs
-from cxengine.spec.semantic import check_specs, dependency_order
+from cxengine.spec.semantic import (
+    check_specs,
+    dependency_order,
+    retyped_warnings,
+    wanted_types,
+)
 from cxengine.weighting.apply import companion_spec
 
 if TYPE_CHECKING:
@@ -211,10 +216,12 @@ def validate_project(
         with Session(project, registry) as session:
             # A formula has no dataset of its own.
             named = {s.spec.dataset for s in specs if s.spec.dataset}
-            loaded = session.load(named | population_datasets(specs))
+            wanted = wanted_types(specs, project, registry.aggregations)
+            loaded = session.load(named | population_datasets(specs), field_types=wanted)
             types = {name: dict(ds.fields) for name, ds in loaded.items()}
             add_tag_types(types, project, registry)
             problems.extend(check_specs(specs, project, registry.aggregations, types))
+            problems.extend(retyped_warnings(specs, loaded, registry.aggregations))
     return specs, sorted(set(problems))
 
 
@@ -276,15 +283,23 @@ def _compute(
     with Session(project, registry, progress=progress) as session:
         needed = {s.spec.dataset for s in specs if not _is_derived(registry, s)}
         names = needed | population_datasets(specs)
+        every = load_project_specs(project, registry)[0] if only else specs
+        wanted = wanted_types(every, project, registry.aggregations)
         # Fields no spec reads are checked but not kept in memory (dataset/needed.py).
-        session.load(names, fields_to_keep(project, registry, [s.spec for s in specs], names))
+        keep = fields_to_keep(project, registry, [s.spec for s in specs], names)
+        session.load(names, keep, wanted)
         # Before lock_down: tags are registered as DuckDB tables next to the datasets.
         enrichment = session.enrich(write=store)
         session.lock_down()
         results: list[SpecResult] = []
         weighting: dict[str, dict[str, Any]] = {}
-        # The data's own field types: a spec over undeclared fields is checked now.
-        types = {name: dict(ds.fields) for name, ds in session.datasets.items()}
+        # The data's own field types: a spec over undeclared fields is checked now
+        # (declared ones were checked before any data was read).
+        types = {
+            name: dict(ds.fields)
+            for name, ds in session.datasets.items()
+            if not project.model.datasets[name].fields
+        }
         add_tag_types(types, project, registry)
         failed: dict[str, Problem] = {}
         unusable = {

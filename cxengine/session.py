@@ -50,11 +50,13 @@ def load_datasets(
     progress: Progress | None = None,
     joins: dict[str, JoinCounts] | None = None,
     keep: Mapping[str, Collection[str] | None] | None = None,
+    wanted: Mapping[str, Mapping[str, Sequence[str]]] | None = None,
 ) -> dict[str, LoadedDataset]:
     """Load the named datasets into DuckDB tables; a joined one after its sides.
 
     `joins` receives, per joined dataset, how many rows of each side matched. `keep`
-    names, per dataset, the fields to keep in memory (absent or None: all of them).
+    names, per dataset, the fields to keep in memory (absent or None: all of them);
+    `wanted` gives per dataset the types specs need of undeclared fields.
     """
     from cxengine.dataset.join import join_plan
     from cxengine.dataset.load import load_dataset
@@ -73,6 +75,7 @@ def load_datasets(
             base_dir=project.base_dir,
             allowed_paths=project.allowed_paths(),
             keep=(keep or {}).get(name),
+            spec_types=(wanted or {}).get(name),
         )
         if progress:
             progress(f"loaded {name}", i + 1, len(ordered))
@@ -141,13 +144,18 @@ class Session:
             self.con.close()
 
     def load(
-        self, names: Iterable[str], keep: Mapping[str, Collection[str] | None] | None = None
+        self,
+        names: Iterable[str],
+        keep: Mapping[str, Collection[str] | None] | None = None,
+        field_types: Mapping[str, Mapping[str, Sequence[str]]] | None = None,
     ) -> dict[str, LoadedDataset | EngineDataset]:
         """Load the named datasets (those not loaded yet) and return them.
 
         `keep` names, per dataset, the only fields the caller will read (absent or
         None: all): see cxengine/dataset/needed.py. A dataset on an engine is opened
-        there (typed, rejects counted), not loaded.
+        there (typed, rejects counted), not loaded. `field_types`: per dataset, the
+        types specs accept for its undeclared fields (`wanted_types`), so a field
+        inferred as text for one bad value is read as the number the specs need.
         """
         from cxengine.engines import on_engine, open_engine_datasets
 
@@ -158,7 +166,14 @@ class Session:
         local = [n for n in wanted if n not in remote]
         self.datasets.update(
             load_datasets(
-                self.con, self.project, self.registry, local, self.progress, self.joins, keep
+                self.con,
+                self.project,
+                self.registry,
+                local,
+                self.progress,
+                self.joins,
+                keep,
+                field_types,
             )
         )
         if remote:

@@ -365,3 +365,56 @@ def test_an_execution_error_fails_its_spec_only_and_the_run_is_stored(tmp_path: 
         stored = {m for (m,) in db.execute("SELECT DISTINCT metric FROM metric_values")}
     assert status == "ok" and "overflow.yaml:1" in error
     assert stored == {"good", "fine"}
+
+
+# -------------------------------------- item 8: inference gives way to what specs need
+
+
+def _one_bad_value_project(root: Path) -> Path:
+    lines = ["score,channel,at"] + [
+        f"{i % 11},web,2025-01-{i % 28 + 1:02d} 10:00" for i in range(40)
+    ]
+    lines[7] = "пять,web,2025-01-07 10:00"  # one bad score, on line 8 of the file
+    lines[12] = "7,web,someday"  # one bad time, on line 13
+    return write_project(
+        root,
+        {"d": {"source": "csv", "path": "d.csv"}},
+        {
+            "avg": "name: avg\nkind: mean\ndataset: d\nfield: score\nwhere: score >= 0\n",
+            "rec": "name: rec\nkind: nps\ndataset: d\nfield: score\ntime: at\nperiod: month\n",
+            "by_channel": "name: by_channel\nkind: count\ndataset: d\nby: [channel]\n",
+        },
+        {"d.csv": "\n".join(lines) + "\n"},
+    )
+
+
+def test_a_field_inferred_as_text_for_one_bad_value_is_read_as_the_number_specs_need(
+    tmp_path: Path,
+) -> None:
+    result = run(_one_bad_value_project(tmp_path))
+    assert not result.failed
+    scores = [i % 11 for i in range(40)]
+    scores[11] = 7  # the row with the bad time
+    del scores[6]  # the row that said пять
+    assert values(result, "avg")[None] == pytest.approx(sum(scores) / len(scores))
+    assert {v.n for v in result.values if v.metric == "avg" and not v.slice} == {39}
+    bad = {(r.locator, r.field, r.value) for r in result.rejects if r.metric is None}
+    assert bad == {("d.csv:8", "score", "пять"), ("d.csv:13", "at", "someday")}
+    # Every row still counts for what it has: the count reads no typed field.
+    assert values(result, "by_channel")[None] == 40
+    notes = result.datasets["d"].notes
+    assert any("field 'score' is read as number" in n and "'пять'" in n for n in notes)
+
+
+def test_validate_names_the_value_that_broke_inference(tmp_path: Path) -> None:
+    from cxengine.runner import validate_project
+
+    config = _one_bad_value_project(tmp_path)
+    _specs, problems = validate_project(load_config(config), with_data=True)
+    text = "\n".join(str(p) for p in problems)
+    assert all(p.severity == "warning" for p in problems), text
+    assert (
+        "avg.yaml:4: field: field 'score' of dataset 'd' would be inferred as text "
+        "because of 'пять' (d.csv:8)" in text
+    )
+    assert "rec.yaml:5: time: field 'at' of dataset 'd' would be inferred as text" in text

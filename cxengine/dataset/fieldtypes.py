@@ -90,6 +90,8 @@ class TypingResult:
 
     plans: list[FieldPlan]
     notes: list[str] = field(default_factory=list)
+    #: Undeclared fields typed as the metric specs need instead of as inferred (text).
+    retyped: list[str] = field(default_factory=list)
 
 
 # ----------------------------------------------------------------- SQL expressions
@@ -361,6 +363,7 @@ def plan_fields(
     sql_names: Mapping[str, str] | None = None,
     *,
     detect: bool = True,
+    wanted: Mapping[str, Sequence[str]] | None = None,
 ) -> TypingResult:
     """Decide the type, formats and decimal separator of every field of a raw table.
 
@@ -368,7 +371,8 @@ def plan_fields(
     in the raw table to its name there (the same name when not given). With
     ``detect=False`` (declared fields only) no row is read: the fields that need their
     format or decimal separator detected (`needs_detection`) are left for the caller,
-    who samples them once the rows are loaded (`detect_fields`).
+    who samples them once the rows are loaded (`detect_fields`). `wanted` maps
+    undeclared fields to the types the metric specs accept for them.
     """
     sql = dict(sql_names) if sql_names is not None else {c: c for c in columns}
     from cxengine.errors import did_you_mean
@@ -416,7 +420,59 @@ def plan_fields(
         )
         text = text[:MAX_INFERRED_COLUMNS]
     _infer(con, raw, text, null_values, row_count, notes)
-    return TypingResult(plans, notes)
+    retyped = _as_wanted(con, raw, plans, wanted or {}, null_values, row_count, notes)
+    return TypingResult(plans, notes, retyped)
+
+
+#: The type an undeclared text field takes when the specs reading it need another.
+_WANTED_ORDER = ("number", "integer", "datetime", "date", "boolean")
+
+
+def _as_wanted(
+    con: duckdb.DuckDBPyConnection,
+    raw: str,
+    plans: list[FieldPlan],
+    wanted: Mapping[str, Sequence[str]],
+    null_values: Sequence[str],
+    row_count: int,
+    notes: list[str],
+) -> list[str]:
+    """Type inferred-text fields as the specs need them; their bad values become rejects.
+
+    Inference must never reject, so one `пять` among scores makes the column text;
+    a spec computing a mean of it then failed inside DuckDB. When every spec reading
+    the field needs a number (or a date…), the field is read as one and the values
+    that do not fit are rejects of that field, with their location, like a declared
+    field's.
+    """
+    changed: list[FieldPlan] = []
+    for plan in plans:
+        accepted = wanted.get(plan.name)
+        if plan.type != "string" or plan.native or not accepted or "string" in accepted:
+            continue
+        target = next((t for t in _WANTED_ORDER if t in accepted), None)
+        if target is None:
+            continue
+        plan.type = target
+        changed.append(plan)
+    _detect(con, raw, [p for p in changed if needs_detection(p)], null_values, row_count, notes)
+    for plan in changed:
+        text = source_text(plan)
+        missing = is_null_text(text, null_values)
+        example = con.execute(
+            f"SELECT {text} FROM {ident(raw)} "
+            f"WHERE NOT {missing} AND ({value_expr(plan, null_values)}) IS NULL LIMIT 1"
+        ).fetchone()
+        shown = (
+            ""
+            if example is None
+            else f" (it was inferred as text because of {str(example[0])[:40]!r})"
+        )
+        notes.append(
+            f"field {plan.name!r} is read as {plan.type} because the metric specs need one"
+            f"{shown}; values that are not are rejected in that field"
+        )
+    return [p.name for p in changed]
 
 
 def _zone(dataset: str, name: str, zone: str | None) -> str:

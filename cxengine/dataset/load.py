@@ -101,6 +101,8 @@ class LoadedDataset:
     #: still counts for its other fields.
     cells_rejected: dict[str, int] = field(default_factory=dict)
     rows_with_bad_values: int = 0  # used rows holding at least one rejected value
+    #: Undeclared fields read as the specs need rather than as inferred (text).
+    retyped: list[str] = field(default_factory=list)
 
 
 def table_name(dataset: str) -> str:
@@ -123,13 +125,15 @@ def load_dataset(
     allowed_paths: Sequence[Path] = (),
     batch_size: int = 50_000,
     keep: Collection[str] | None = None,
+    spec_types: Mapping[str, Sequence[str]] | None = None,
 ) -> LoadedDataset:
     """Open a dataset's source and load its usable, typed rows into table ``ds_<name>``.
 
     `keep` names the fields the caller reads (None: all). When the rows are typed in
     one pass, only those become columns of the table (and of `fields`): every field
     is still checked, so the rejects are the same, but a comment column nobody reads
-    costs no memory.
+    costs no memory. `spec_types` maps undeclared fields to the types the specs accept
+    (see plan_fields).
     """
     builtin = is_builtin(source)
     guard = _guard(source, builtin, name)
@@ -184,6 +188,7 @@ def load_dataset(
 
     table = table_name(name)
     fused: _Fused | None = None
+    retyped: list[str] = []
     source_columns: dict[str, str] | None
     try:
         # Sources that read lazily (JSON keys, Excel rows) find things worth a note
@@ -220,8 +225,9 @@ def load_dataset(
             notes.extend(fused.notes)
         else:
             plans, bad, raw_count = _load_general(
-                con, name, table, raw, source_columns, internal, config, origin, notes
-            )
+                con, name, table, raw, source_columns, internal, config, origin, notes,
+                spec_types, retyped,
+            )  # fmt: skip
         if data.rows_loaded is not None:
             with guard:
                 data.rows_loaded(raw_count)
@@ -265,6 +271,7 @@ def load_dataset(
         fingerprint=fingerprint,
         locate=locate,
         notes=notes,
+        retyped=retyped,
     )
 
 
@@ -352,8 +359,13 @@ def _load_general(
     config: DatasetConfig,
     origin: str,
     notes: list[str],
+    spec_types: Mapping[str, Sequence[str]] | None = None,
+    retyped: list[str] | None = None,
 ) -> tuple[list[FieldPlan], list[tuple[int, int, str]], int]:
-    """Type the raw table (any source shape, declared or inferred fields)."""
+    """Type the raw table (any source shape, declared or inferred fields).
+
+    `retyped` receives the undeclared fields read as `spec_types` asks (not as inferred).
+    """
     has_columns = source_columns is not None
     if source_columns is None:
         columns, raw_count = {}, 0
@@ -376,8 +388,11 @@ def _load_general(
     _check_reserved(name, columns, config)
     if has_columns or not config.fields:
         typing = plan_fields(
-            con, name, raw, columns, config.fields, config.null_values, raw_count, internal
-        )
+            con, name, raw, columns, config.fields, config.null_values, raw_count, internal,
+            wanted=spec_types,
+        )  # fmt: skip
+        if retyped is not None:
+            retyped.extend(typing.retyped)
     else:  # an empty input has no header: every declared field is simply empty
         typing = None
     if typing is None or not has_columns:

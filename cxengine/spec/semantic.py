@@ -7,7 +7,8 @@ declared fields is checked against real data by `cxengine validate --with-data`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from cxengine.config import ProjectConfig
 from cxengine.errors import Problem, did_you_mean, known_list
@@ -16,6 +17,9 @@ from cxengine.filter_types import filter_type_problems
 from cxengine.interfaces import ChecksInputs, DerivedKind, Kind
 from cxengine.spec.links_checks import check_links, check_weighted_names, dataset_types, with_bands
 from cxengine.spec.loader import LoadedSpec
+
+if TYPE_CHECKING:
+    from cxengine.dataset.load import LoadedDataset
 
 TIME_TYPES = ("datetime", "date")
 
@@ -215,3 +219,65 @@ def _key_of(spec: object, field: str) -> tuple[str | int, ...]:
         if getattr(item, "field", None) == field:
             return ("items", i, "field")
     return ("kind",)
+
+
+def wanted_types(
+    specs: Sequence[LoadedSpec], project: ProjectConfig, aggregations: dict[str, Kind]
+) -> dict[str, dict[str, tuple[str, ...]]]:
+    """Return, per dataset without `fields:`, the types its specs accept for each field.
+
+    A field several specs read gets the types all of them accept; a field no spec
+    constrains is absent. The loader reads an inferred-text field as such a type
+    (cxengine/dataset/fieldtypes.py, `_as_wanted`).
+    """
+    out: dict[str, dict[str, tuple[str, ...]]] = {}
+    for loaded in specs:
+        spec = loaded.spec
+        kind = aggregations.get(spec.kind)
+        cfg = project.model.datasets.get(spec.dataset or "")
+        if kind is None or isinstance(kind, DerivedKind) or cfg is None:
+            continue
+        if cfg.fields or cfg.join is not None:
+            continue  # declared fields are what they say; a join's come from its sides
+        needs = {f: tuple(a) for f, a in kind.fields(spec).items() if a}
+        if spec.time:
+            needs[spec.time] = TIME_TYPES
+        fields = out.setdefault(str(spec.dataset), {})
+        for name, accepted in needs.items():
+            have = fields.get(name)
+            fields[name] = accepted if have is None else tuple(t for t in have if t in accepted)
+    return out
+
+
+def retyped_warnings(
+    specs: Sequence[LoadedSpec],
+    datasets: Mapping[str, LoadedDataset],
+    aggregations: dict[str, Kind],
+) -> list[Problem]:
+    """Warn, at the spec key naming it, of each field read as the specs need, not as inferred.
+
+    Names the value that made inference say "text" and where it is, so the user can
+    fix the data or declare the field.
+    """
+    problems: list[Problem] = []
+    for loaded in specs:
+        spec = loaded.spec
+        kind = aggregations.get(spec.kind)
+        ds = datasets.get(spec.dataset or "")
+        if kind is None or isinstance(kind, DerivedKind) or ds is None or not ds.retyped:
+            continue
+        used = [*kind.fields(spec), *([spec.time] if spec.time else [])]
+        for name in dict.fromkeys(f for f in used if f in ds.retyped):
+            bad = [r for r in ds.rejects if r.field == name]
+            example = f" because of {bad[0].value!r} ({bad[0].locator})" if bad else ""
+            problems.append(
+                loaded.problem(
+                    _key_of(spec, name) if name != spec.time else ("time",),
+                    f"field {name!r} of dataset {spec.dataset!r} would be inferred as text"
+                    f"{example}; it is read as {ds.fields[name]} for this spec and "
+                    f"{len(bad)} value(s) that are not are rejected (declare it under "
+                    "`fields:` to say so)",
+                    "warning",
+                )
+            )
+    return problems
