@@ -63,6 +63,11 @@ class FieldConfig(BaseModel):
     )
     true_values: list[str] | None = Field(None, description="texts read as true (boolean fields)")
     false_values: list[str] | None = Field(None, description="texts read as false (boolean fields)")
+    unique: bool = Field(
+        False,
+        description="no two rows share a value: a later row repeating one is rejected, "
+        "the first is kept",
+    )
 
     @field_validator("format", "true_values", "false_values")
     @classmethod

@@ -418,3 +418,54 @@ def test_validate_names_the_value_that_broke_inference(tmp_path: Path) -> None:
         "because of 'пять' (d.csv:8)" in text
     )
     assert "rec.yaml:5: time: field 'at' of dataset 'd' would be inferred as text" in text
+
+
+# ------------------------------------------------------ item 17b: duplicate keys
+
+TICKETS_CSV = "ticket_id,score\nT1,5\nT2,4\nT1,1\nT3,5\n,2\n,3\nT2,2\nT1,3\n"
+
+
+@pytest.mark.parametrize("source", ["csv", "jsonl"])
+def test_unique_keeps_the_first_row_and_rejects_later_duplicates_with_their_line(
+    tmp_path: Path, source: str
+) -> None:
+    if source == "csv":
+        data = TICKETS_CSV
+    else:
+        rows = [line.split(",") for line in TICKETS_CSV.splitlines()[1:]]
+        data = jsonl([{"ticket_id": t or None, "score": int(s)} for t, s in rows])
+    fields = {"ticket_id": {"type": "string", "unique": True}, "score": "integer"}
+    config = write_project(
+        tmp_path,
+        {"t": {"source": source, "path": f"t.{source}", "fields": fields, "key": "ticket_id"}},
+        {"avg": "name: avg\nkind: mean\ndataset: t\nfield: score\n"},
+        {f"t.{source}": data},
+    )
+    result = run(config)
+    ds = result.datasets["t"]
+    # T1 (line 2), T2, T3 and the two rows without an id are kept; 3 later rows are not.
+    assert (ds.rows_read, ds.rows_used, ds.rows_rejected) == (8, 5, 3)
+    assert values(result, "avg")[None] == pytest.approx((5 + 4 + 5 + 2 + 3) / 5)
+    first = 2 if source == "csv" else 1
+    dupes = sorted((r.locator, r.value, r.reason) for r in result.rejects if r.field == "ticket_id")
+    assert [(loc, v) for loc, v, _ in dupes] == [
+        (f"t.{source}:{first + 2}", "T1"),
+        (f"t.{source}:{first + 6}", "T2"),
+        (f"t.{source}:{first + 7}", "T1"),
+    ]
+    assert f"is already used by t.{source}:{first} (the first row is kept)" in dupes[0][2]
+
+
+def test_duplicate_values_of_a_dataset_key_are_reported_with_examples(tmp_path: Path) -> None:
+    config = write_project(
+        tmp_path,
+        {"t": {"source": "csv", "path": "t.csv", "key": "ticket_id"}},
+        {"n": "name: n\nkind: count\ndataset: t\n"},
+        {"t.csv": TICKETS_CSV},
+    )
+    result = run(config)
+    assert values(result, "n")[None] == 8  # reported, not removed
+    (note,) = [n for n in result.datasets["t"].notes if n.startswith("key 'ticket_id'")]
+    assert "2 value(s) occur more than once (3 extra rows)" in note
+    assert "'T1' at t.csv:2 and t.csv:4" in note
+    assert "'T2' at t.csv:3 and t.csv:8" in note

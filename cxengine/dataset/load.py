@@ -42,6 +42,7 @@ import duckdb
 from pydantic import ValidationError
 
 from cxengine.config import DatasetConfig
+from cxengine.dataset.duplicates import duplicate_key_note, reject_duplicates
 from cxengine.dataset.fieldtypes import (
     ISO,
     SAMPLE_ROWS,
@@ -135,6 +136,10 @@ def load_dataset(
     costs no memory. `spec_types` maps undeclared fields to the types the specs accept
     (see plan_fields).
     """
+    if keep is not None:
+        # Duplicates of a unique field or of the key are found in the table: keep them.
+        keep = {*keep, *(f for f, c in config.fields.items() if c.unique)}
+        keep |= {config.key} if config.key else set()
     builtin = is_builtin(source)
     guard = _guard(source, builtin, name)
     options = _validate_options(name, config, source)
@@ -241,9 +246,20 @@ def load_dataset(
         run(con, f"DROP TABLE IF EXISTS {ident(raw)}")
 
     locate = _safe_locate(data.locate or _default_locate(origin), source.name, builtin)
+    # Duplicate keys (cxengine/dataset/duplicates.py): later rows repeating a unique
+    # field's value are rejected whole; a dataset key's duplicates are noted.
+    stored = {p.name for p in plans if fused is None or p.name in fused.stored}
+    unique = [f for f, c in config.fields.items() if c.unique and f in stored]
+    duplicated, removed = reject_duplicates(con, name, table, unique, locate)
+    if config.key and config.key not in unique and config.key in stored:
+        note = duplicate_key_note(con, table, config.key, locate)
+        if note:
+            notes.append(note)
+    bad = [b for b in bad if b[0] not in removed]
+    malformed = [*malformed, *duplicated]
     # Locating needs a pass over the file: only when some value was bad.
     cell_rejects = [*source_cells, *(_type_rejects(name, plans, bad, locate) if bad else [])]
-    rows_read = raw_count + len(malformed)
+    rows_read = raw_count + len(malformed) - len(duplicated)
     rows_used = _count(con, table)
     if rows_read != rows_used + len(malformed):
         raise AssertionError(

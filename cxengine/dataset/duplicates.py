@@ -1,0 +1,110 @@
+"""Duplicate keys: reported for a dataset's `key:`, rejected for a field with `unique: true`.
+
+Two tickets with one `ticket_id` were counted twice with no word. The rule:
+
+- a dataset's `key:` field is checked for values that occur more than once; the load
+  notes say how many and show a few with their locations (the rows still count);
+- a field declared `unique: true` keeps the **first** row (in source order) of each
+  value; every later row with that value is rejected as a whole row, stored with its
+  location and the location of the row kept. Empty values are never duplicates.
+
+So `rows read = rows used + rows rejected` still holds, and a rerun gives the same rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+import duckdb
+
+from cxengine.dataset.sql import ident
+from cxengine.interfaces import Reject
+
+Locate = Callable[[Sequence[int]], Mapping[int, str]]
+#: Examples of duplicated key values shown in a load note.
+EXAMPLES = 3
+MAX_VALUE = 200
+
+
+def _duplicates(
+    con: duckdb.DuckDBPyConnection, table: str, field: str
+) -> list[tuple[int, int, str]]:
+    """Return (row, first row with the value, value) for every later duplicate of `field`."""
+    f = ident(field)
+    return [
+        (int(row), int(first), str(value))
+        for row, first, value in con.execute(
+            f"SELECT _cx_row, first_row, CAST(v AS VARCHAR) FROM ("
+            f"  SELECT _cx_row, {f} AS v,"
+            f"    min(_cx_row) OVER (PARTITION BY {f}) AS first_row"
+            f"  FROM {ident(table)} WHERE {f} IS NOT NULL"
+            f") WHERE _cx_row <> first_row ORDER BY _cx_row"
+        ).fetchall()
+    ]
+
+
+def reject_duplicates(
+    con: duckdb.DuckDBPyConnection,
+    dataset: str,
+    table: str,
+    unique: Sequence[str],
+    locate: Locate,
+) -> tuple[list[Reject], set[int]]:
+    """Remove the later rows repeating a `unique: true` field's value; return their rejects.
+
+    Also returns the rows removed, so the caller drops their per-field rejects.
+    """
+    rejects: list[Reject] = []
+    removed: set[int] = set()
+    for field in unique:
+        dupes = _duplicates(con, table, field)
+        if not dupes:
+            continue
+        rows = [r for r, _, _ in dupes]
+        where = locate(sorted({*rows, *(first for _, first, _ in dupes)}))
+        con.execute(
+            f"DELETE FROM {ident(table)} WHERE _cx_row IN (SELECT unnest(?::BIGINT[]))",
+            [rows],
+        )
+        removed.update(rows)
+        for row, first, value in dupes:
+            kept = where.get(first, f"row {first + 1}")
+            rejects.append(
+                Reject(
+                    dataset=dataset,
+                    locator=where.get(row, f"row {row + 1}"),
+                    reason=(
+                        f"field {field!r} is unique: {value[:60]!r} is already used by "
+                        f"{kept} (the first row is kept)"
+                    ),
+                    field=field,
+                    value=value[:MAX_VALUE],
+                )
+            )
+    return rejects, removed
+
+
+def duplicate_key_note(
+    con: duckdb.DuckDBPyConnection, table: str, key: str, locate: Locate
+) -> str | None:
+    """Return a note on values of the dataset's key that occur more than once (None: none)."""
+    dupes = _duplicates(con, table, key)
+    if not dupes:
+        return None
+    values = {v for _, _, v in dupes}
+    shown = []
+    firsts: dict[str, tuple[int, int]] = {}
+    for row, first, value in dupes:
+        firsts.setdefault(value, (first, row))
+    examples = list(firsts.items())[:EXAMPLES]
+    where = locate(sorted({r for _, pair in examples for r in pair}))
+    for value, (first, row) in examples:
+        shown.append(
+            f"{value[:40]!r} at {where.get(first, f'row {first + 1}')} and "
+            f"{where.get(row, f'row {row + 1}')}"
+        )
+    return (
+        f"key {key!r}: {len(values)} value(s) occur more than once ({len(dupes)} extra rows), "
+        f"e.g. {'; '.join(shown)}; every row counts — declare the field `unique: true` "
+        "to keep only the first"
+    )
