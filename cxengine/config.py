@@ -298,7 +298,9 @@ def load_config(explicit: str | Path | None = None, start: Path | None = None) -
     try:
         model = ProjectModel.model_validate(data)
     except ValidationError as exc:
-        raise SpecError(problems_from_validation(exc, positions) + clashes) from None
+        raise SpecError(
+            problems_from_validation(exc, positions, model=ProjectModel) + clashes
+        ) from None
     if clashes:
         raise SpecError(clashes)
     text_hash = hashlib.sha256(path.read_bytes()).hexdigest()
@@ -346,24 +348,25 @@ def problems_from_validation(
     positions: Positions,
     prefix: tuple[str | int, ...] = (),
     known: dict[tuple[str | int, ...], list[str]] | None = None,
+    model: type[BaseModel] | None = None,
 ) -> list[Problem]:
-    """Turn pydantic errors into located problems, with 'did you mean' for unknown keys."""
-    from cxengine.errors import did_you_mean
+    """Turn pydantic errors into located problems in plain words (cxengine/wording.py).
+
+    Unknown keys get "did you mean" from `known` (key path → accepted keys) or, at
+    any depth, from `model`; union branches that only say "wrong shape" beside the
+    real mistake are dropped.
+    """
+    from cxengine.wording import choose_branches, keys_at, message, plain_key_path
 
     problems = []
-    for err in exc.errors():
-        loc = (*prefix, *err["loc"])
-        msg = err["msg"]
+    for err in choose_branches([dict(e) for e in exc.errors()]):
+        inner = plain_key_path(err["loc"])
+        loc = (*prefix, *inner)
+        choices: list[str] = []
         if err["type"] == "extra_forbidden":
-            key = str(loc[-1])
-            choices = (known or {}).get(tuple(loc[:-1]), [])
-            msg = f"unknown key {key!r}{did_you_mean(key, choices)}"
-        elif err["type"] == "missing":
-            msg = "required key is missing"
-        elif "input" in err and err["type"] not in ("model_type", "dict_type"):
-            msg = f"{msg} (got {err['input']!r})"
-        problems.append(positions.problem(loc, msg))
-    return problems
+            choices = (known or {}).get(tuple(loc[:-1])) or keys_at(model, inner[:-1])
+        problems.append(positions.problem(loc, message(err, choices)))
+    return list(dict.fromkeys(problems))
 
 
 def _display(path: Path) -> str:

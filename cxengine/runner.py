@@ -32,6 +32,7 @@ from cxengine.session import load_datasets as load_datasets
 from cxengine.session import lock_down as lock_down
 from cxengine.spec.loader import LoadedSpec, load_specs
 from cxengine.spec.semantic import (
+    check_spec,
     check_specs,
     dependency_order,
     retyped_warnings,
@@ -142,10 +143,16 @@ def load_project_specs(
 ) -> tuple[list[LoadedSpec], list[Problem]]:
     """Load and check the project's specs without data; return specs and problems."""
     models = {name: agg.spec_model for name, agg in registry.aggregations.items()}
-    specs, problems = load_specs(project.spec_paths(), models, project)
+    partial: list[LoadedSpec] = []
+    specs, problems = load_specs(project.spec_paths(), models, project, partial)
     # Tag columns (comment_sentiment, …) are fields too: specs may read and filter on them.
     tag_types = declared_tag_types(project, registry)
     problems.extend(check_specs(specs, project, registry.aggregations, tag_types))
+    # What of an invalid spec is valid is checked too: every mistake comes out at once.
+    for loaded in partial:
+        kind = registry.aggregations.get(loaded.spec.kind)
+        if kind is not None and not isinstance(kind, DerivedKind):
+            problems.extend(check_spec(loaded, project, kind, tag_types))
     problems.extend(check_enrichment(project, registry))
     problems.extend(_check_sources(project, registry))
     problems.extend(check_engines(project, registry, specs))
@@ -196,7 +203,9 @@ def _check_sources(project: ProjectConfig, registry: Registry) -> list[Problem]:
             known: dict[tuple[str | int, ...], list[str]] = {
                 path: [*model.model_fields, *_dataset_keys()]
             }
-            problems.extend(problems_from_validation(exc, project.positions, path, known))
+            problems.extend(
+                problems_from_validation(exc, project.positions, path, known, model=model)
+            )
     return problems
 
 
@@ -375,8 +384,6 @@ def _problem_with_data(
     failed: Mapping[str, Problem],
 ) -> Problem | None:
     """Return why a spec cannot be computed over the loaded data (None: it can)."""
-    from cxengine.spec.semantic import check_spec
-
     kind = registry.aggregation(loaded.spec.kind)
     if isinstance(kind, DerivedKind):
         lost = [d for d in kind.depends_on(loaded.spec) if d in failed]

@@ -248,7 +248,8 @@ def test_a_spec_naming_a_field_in_another_case_is_not_silently_another_column(
 # ------------------------------------------- item 6: filters checked, errors isolated
 
 SCORES = "score,channel,tp,ok\n" + "".join(
-    f"{i % 10},{'web' if i % 2 else 'phone'},2025-01-0{i % 9 + 1} 10:00,{'yes' if i % 3 else 'no'}\n"
+    f"{i % 10},{'web' if i % 2 else 'phone'},2025-01-0{i % 9 + 1} 10:00,"
+    f"{'yes' if i % 3 else 'no'}\n"
     for i in range(60)
 )
 DECLARED = {"score": "integer", "channel": "string", "tp": "datetime", "ok": "boolean"}
@@ -469,3 +470,115 @@ def test_duplicate_values_of_a_dataset_key_are_reported_with_examples(tmp_path: 
     assert "2 value(s) occur more than once (3 extra rows)" in note
     assert "'T1' at t.csv:2 and t.csv:4" in note
     assert "'T2' at t.csv:3 and t.csv:8" in note
+
+
+# ------------------------------------------- item 19: every problem in one pass
+
+ONE_DATASET = {
+    "d": {
+        "source": "csv",
+        "path": "d.csv",
+        "fields": {"score": "integer", "channel": "string", "at": "datetime"},
+    }
+}
+
+
+def _validate(tmp_path: Path, spec: str) -> list[str]:
+    from cxengine.runner import validate_project
+
+    config = write_project(tmp_path, ONE_DATASET, {"a": spec}, {"d.csv": "score\n1\n"})
+    _specs, problems = validate_project(load_config(config))
+    return [f"{p.line}: {p.path}: {p.message}" for p in problems]
+
+
+def test_a_misspelt_key_does_not_hide_the_other_mistakes(tmp_path: Path) -> None:
+    spec = "name: a\nkind: mean\ndataset: d\nfeild: score\nfield: scor\ntime: att\nby: [chanel]\n"
+    assert _validate(tmp_path, spec) == [
+        "4: feild: unknown key 'feild' (did you mean 'field'?)",
+        "5: field: 'scor' is not a field of dataset 'd' (did you mean 'score'?). "
+        "Fields: at, channel, score",
+        "6: time: 'att' is not a field of dataset 'd' (did you mean 'at'?). "
+        "Fields: at, channel, score",
+        "7: by[0]: 'chanel' is not a field of dataset 'd' (did you mean 'channel'?). "
+        "Fields: at, channel, score",
+    ]
+
+
+def test_a_bad_value_does_not_hide_an_unknown_slice_field(tmp_path: Path) -> None:
+    spec = (
+        "name: a\nkind: mean\ndataset: d\nfeld: score\nfield: score\n"
+        "period: fortnight\nby: [chanel]\n"
+    )
+    problems = _validate(tmp_path, spec)
+    assert problems[0] == "4: feld: unknown key 'feld' (did you mean 'field'?)"
+    assert problems[1] == (
+        "6: period: must be one of day, week, month, quarter, year, none (got 'fortnight')"
+    )
+    assert problems[2].startswith("7: by[0]: 'chanel' is not a field")
+
+
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        (
+            "name: a\nkind: share\ndataset: d\nfield: score\nscale: 5\n",
+            "5: scale: must be a mapping of keys to values (got 5)",
+        ),
+        (
+            "name: a\nkind: share\ndataset: d\nfield: score\npositive: {mn: 4}\n",
+            "5: positive.mn: unknown key 'mn' (did you mean 'min'?)",
+        ),
+        (
+            "name: a\nkind: duration\ndataset: d\nfrom_field: at\nto_field: at\n"
+            "calendar: {hours: {mon: '09:00-17:00'}, timezon: UTC}\n",
+            "6: calendar.timezon: unknown key 'timezon' (did you mean 'timezone'?)",
+        ),
+        (
+            "name: a\nkind: mean\ndataset: d\nfield: score\ntarget: {fail_belw: 3}\n",
+            "5: target.fail_belw: unknown key 'fail_belw' (did you mean 'fail_below'?)",
+        ),
+        (
+            "name: A B\nkind: mean\ndataset: d\nfield: score\n",
+            "1: name: must be a name of lowercase letters, digits and _, starting with a "
+            "letter (at most 64) (got 'A B')",
+        ),
+        (
+            "name: a\nkind: mean\ndataset: d\nfield: score\nperiod: mnth\n",
+            "5: period: must be one of day, week, month, quarter, year, none (got 'mnth') "
+            "(did you mean 'month'?)",
+        ),
+    ],
+)
+def test_nested_keys_get_did_you_mean_and_no_pydantic_wording(
+    tmp_path: Path, spec: str, expected: str
+) -> None:
+    problems = _validate(tmp_path, spec)
+    assert expected in problems
+    for text in problems:
+        for raw in (
+            "Input should",
+            "valid dictionary",
+            "instance of",
+            "Value error",
+            "function-after",
+            "union[",
+        ):
+            assert raw not in text, text
+
+
+def test_config_problems_are_worded_plainly_with_nested_did_you_mean(tmp_path: Path) -> None:
+    config = write_project(
+        tmp_path,
+        {
+            "d": {
+                "source": "csv",
+                "path": "d.csv",
+                "fields": {"score": {"tipe": "integer"}},
+                "min_n": "x",
+            }
+        },
+        {"a": "name: a\nkind: count\ndataset: d\n"},
+    )
+    text = _problems(config)
+    assert "datasets.d.fields.score.tipe: unknown key 'tipe' (did you mean 'type'?)" in text
+    assert "Input should" not in text and "Value error" not in text

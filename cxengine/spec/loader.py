@@ -8,19 +8,17 @@ filters, duplicate names); checks against real data live in `cxengine.validate`.
 from __future__ import annotations
 
 import hashlib
-import types
-import typing
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from cxengine.config import ProjectConfig, problems_from_validation
 from cxengine.errors import Problem, did_you_mean, known_list
 from cxengine.spec.models import MetricSpec
-from cxengine.yamlsafe import KeyPath, Positions, YamlProblems, load_file
+from cxengine.yamlsafe import KeyPath, Positions, YamlProblems, format_path, load_file
 
 SPEC_SUFFIXES = (".yaml", ".yml")
 
@@ -64,12 +62,17 @@ def load_specs(
     paths: Sequence[Path],
     spec_models: dict[str, type[MetricSpec]],
     project: ProjectConfig | None = None,
+    partial: list[LoadedSpec] | None = None,
 ) -> tuple[list[LoadedSpec], list[Problem]]:
-    """Load every spec under `paths`; return the valid specs and all problems found."""
+    """Load every spec under `paths`; return the valid specs and all problems found.
+
+    `partial` receives, for each invalid spec, what of it is valid (its bad keys left
+    out), so the semantic checks can report the rest of its mistakes in the same pass.
+    """
     files, problems = discover_spec_files(paths)
     specs: list[LoadedSpec] = []
     for file in files:
-        loaded, found = load_spec_file(file, spec_models, project)
+        loaded, found = load_spec_file(file, spec_models, project, partial)
         specs.extend(loaded)
         problems.extend(found)
     problems.extend(_duplicate_names(specs))
@@ -77,7 +80,10 @@ def load_specs(
 
 
 def load_spec_file(
-    file: Path, spec_models: dict[str, type[MetricSpec]], project: ProjectConfig | None = None
+    file: Path,
+    spec_models: dict[str, type[MetricSpec]],
+    project: ProjectConfig | None = None,
+    partial: list[LoadedSpec] | None = None,
 ) -> tuple[list[LoadedSpec], list[Problem]]:
     """Load one file holding one spec, or `metrics:` with a list of specs."""
     display = display_path(file)
@@ -107,7 +113,31 @@ def load_spec_file(
         problems.extend(found)
         if spec is not None:
             specs.append(LoadedSpec(spec, display, positions, prefix, text_hash))
+        elif partial is not None and found:
+            valid_part = _valid_part(raw, prefix, spec_models, project, found, positions)
+            if valid_part is not None:
+                partial.append(LoadedSpec(valid_part, display, positions, prefix, text_hash))
     return specs, problems
+
+
+def _valid_part(
+    raw: Any,
+    prefix: KeyPath,
+    spec_models: dict[str, type[MetricSpec]],
+    project: ProjectConfig | None,
+    problems: list[Problem],
+    positions: Positions,
+) -> MetricSpec | None:
+    """Return the spec without the top-level keys that have problems (None: not valid)."""
+    if not isinstance(raw, dict) or raw.get("kind") not in spec_models:
+        return None
+    shown = format_path(prefix)
+    bad = {p.path.removeprefix(shown).lstrip(".").split(".")[0].split("[")[0] for p in problems}
+    if "" in bad:
+        return None  # a problem with the spec as a whole
+    rest = {k: v for k, v in raw.items() if k not in bad}
+    spec, found = _validate_one(rest, prefix, positions, spec_models, project)
+    return spec if not found else None
 
 
 def _validate_one(
@@ -145,36 +175,7 @@ def _validate_one(
     try:
         return model.model_validate(values), []
     except ValidationError as exc:
-        known = known_keys(model, raw, prefix)
-        return None, problems_from_validation(exc, positions, prefix, known)
-
-
-def known_keys(model: type[BaseModel], raw: Any, prefix: KeyPath) -> dict[KeyPath, list[str]]:
-    """Map each mapping's key path to the keys its model accepts (for 'did you mean')."""
-    out: dict[KeyPath, list[str]] = {}
-
-    def walk(m: type[BaseModel], data: Any, path: KeyPath) -> None:
-        out[path] = list(m.model_fields)
-        if not isinstance(data, dict):
-            return
-        for key, info in m.model_fields.items():
-            sub = _model_in(info.annotation)
-            if sub is not None and key in data:
-                walk(sub, data[key], (*path, key))
-
-    walk(model, raw, prefix)
-    return out
-
-
-def _model_in(annotation: Any) -> type[BaseModel] | None:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
-        for arg in typing.get_args(annotation):
-            found = _model_in(arg)
-            if found is not None:
-                return found
-    return None
+        return None, problems_from_validation(exc, positions, prefix, model=model)
 
 
 def _duplicate_names(specs: list[LoadedSpec]) -> list[Problem]:
