@@ -9,6 +9,7 @@ reported and skipped instead of taking the tool down (unless strict mode is on).
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
 import os
 import sys
@@ -151,12 +152,13 @@ def _load_entry_points(
             continue
         try:
             # A plugin's import-time print() must not corrupt `--json` stdout, and one
-            # that hangs must at least be named while it does.
+            # that hangs is named while it does, then given up on (load_timeout()).
             with _loading(ep.name, dist_name, warn), contextlib.redirect_stdout(sys.stderr):
-                plugin = ep.load()
+                plugin = _time_boxed(ep.load, ep.name)
                 pm.register(plugin, name=ep.name)
                 try:
-                    _probe_hooks(pm, plugin, hooks)
+                    _check_hooks_known(pm, plugin)
+                    _time_boxed(functools.partial(_probe_hooks, pm, plugin, hooks), ep.name)
                 except BaseException:
                     pm.unregister(plugin)
                     raise
@@ -176,6 +178,72 @@ def _load_entry_points(
 
 class NameClash(Exception):
     """A plugin registers a source, kind, reporter or enricher name already taken."""
+
+
+class LoadTimeout(Exception):
+    """A plugin's import or hooks did not finish within the load timeout."""
+
+
+#: Seconds a plugin may take to import and register (CXENGINE_PLUGIN_TIMEOUT).
+DEFAULT_LOAD_TIMEOUT_S = 60.0
+TIMEOUT_ENV = "CXENGINE_PLUGIN_TIMEOUT"
+
+
+def load_timeout() -> float:
+    """Return how long a plugin may take to load, from CXENGINE_PLUGIN_TIMEOUT (seconds)."""
+    try:
+        value = float(os.environ.get(TIMEOUT_ENV, "") or DEFAULT_LOAD_TIMEOUT_S)
+    except ValueError:
+        return DEFAULT_LOAD_TIMEOUT_S
+    return value if value > 0 else DEFAULT_LOAD_TIMEOUT_S
+
+
+def _time_boxed(work: Callable[[], T], name: str) -> T:
+    """Run a plugin's import or hooks in a daemon thread; give up after load_timeout().
+
+    A thread cannot be killed, so a plugin that hangs keeps its thread until the
+    process ends (daemon: it does not keep the process alive); cxengine goes on
+    without it. Whatever the plugin raises — SystemExit included — is re-raised here.
+    """
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            box["value"] = work()
+        except BaseException as exc:  # carried to the caller, SystemExit included
+            box["error"] = exc
+
+    thread = threading.Thread(target=run, name=f"cxengine plugin {name}", daemon=True)
+    thread.start()
+    thread.join(load_timeout())
+    if thread.is_alive():
+        raise LoadTimeout(f"did not finish loading within {load_timeout():g} s ({TIMEOUT_ENV})")
+    if "error" in box:
+        raise box["error"]
+    value: T = box["value"]
+    return value
+
+
+def _check_hooks_known(pm: PluginManager, plugin: object) -> None:
+    """Refuse a plugin implementing a hook cxengine does not define (a typo, a newer API).
+
+    pluggy's `check_pending()` would raise for it after every plugin is loaded, making
+    every command fail; checked here, inside the load guard, only that plugin is
+    reported and skipped (fatal with strict plugins).
+    """
+    from pluggy import PluginValidationError
+
+    for caller in pm.get_hookcallers(plugin) or []:
+        if caller.has_spec():
+            continue
+        for impl in caller.get_hookimpls():
+            if impl.plugin is plugin and not impl.optionalhook:
+                known = [n for n, c in vars(pm.hook).items() if c.has_spec()]
+                raise PluginValidationError(
+                    plugin,
+                    f"implements {caller.name!r}, which is not a cxengine hook"
+                    f"{did_you_mean(caller.name, known)}",
+                )
 
 
 def _describe(exc: BaseException) -> str:

@@ -179,10 +179,80 @@ class _Builder:
         return Problem(self.positions.file, node.start_mark.line + 1, format_path(path), message)
 
 
+_OPENING = (
+    yaml.FlowSequenceStartToken,
+    yaml.FlowMappingStartToken,
+    yaml.BlockSequenceStartToken,
+    yaml.BlockMappingStartToken,
+)
+_CLOSING = (yaml.FlowSequenceEndToken, yaml.FlowMappingEndToken, yaml.BlockEndToken)
+
+
+def _refuse_deep_nesting(text: str, file: str) -> None:
+    """Refuse nesting deeper than MAX_DEPTH from the token stream, before composing.
+
+    PyYAML's composer recurses once per level: 5,000 `[` ran into Python's recursion
+    limit only after seconds of work (17 s on a loaded machine). The scanner is a loop,
+    so counting open collections on its tokens costs a fraction of that and names
+    the line where the nesting gets too deep. Syntax errors are left to the composer.
+    """
+    _refuse_deep_brackets(text, file)
+    depth = 0
+    try:
+        for token in yaml.scan(text, Loader=yaml.SafeLoader):
+            if isinstance(token, _OPENING):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    line = token.start_mark.line + 1
+                    raise YamlProblems(
+                        [Problem(file, line, "", f"nesting deeper than {MAX_DEPTH} levels")]
+                    )
+            elif isinstance(token, _CLOSING):
+                depth -= 1
+    except yaml.YAMLError:
+        return
+
+
+def _refuse_deep_brackets(text: str, file: str) -> None:
+    """Refuse `[`/`{` nested deeper than MAX_DEPTH, counted on the characters.
+
+    The token scan is quadratic in open flow collections (PyYAML re-checks every
+    pending "simple key" per token), so thousands of `[` are caught here first, in one
+    pass. Quoted text and comments are skipped; a miscount can only let a file through
+    to the token scan, which is exact.
+    """
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return
+    depth, line, quote, comment = 0, 1, "", False
+    previous = "\n"
+    for ch in text:
+        if ch == "\n":
+            line, comment = line + 1, False
+        elif comment:
+            pass
+        elif quote:
+            if ch == quote:
+                quote = ""
+        elif ch in "'\"" and previous in " \t\n[{,:":
+            quote = ch
+        elif ch == "#" and previous in " \t\n":
+            comment = True
+        elif ch in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise YamlProblems(
+                    [Problem(file, line, "", f"nesting deeper than {MAX_DEPTH} levels")]
+                )
+        elif ch in "]}":
+            depth = max(0, depth - 1)
+        previous = ch
+
+
 def load_text(text: str, file: str) -> tuple[Any, Positions]:
     """Parse one YAML document from text; raise YamlProblems with located messages."""
     if len(text) > MAX_BYTES:
         raise YamlProblems([Problem(file, 1, "", f"file is larger than {MAX_BYTES} bytes")])
+    _refuse_deep_nesting(text, file)
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:

@@ -582,3 +582,121 @@ def test_config_problems_are_worded_plainly_with_nested_did_you_mean(tmp_path: P
     text = _problems(config)
     assert "datasets.d.fields.score.tipe: unknown key 'tipe' (did you mean 'type'?)" in text
     assert "Input should" not in text and "Value error" not in text
+
+
+# ------------------------------------------- item 10 (rest): plugins, and deep YAML
+
+
+def _plugin_module(tmp_path: Path, name: str, body: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / f"{name}.py").write_text(textwrap.dedent(body), "utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+
+
+def _run_main(*args: str) -> int:
+    from cxengine.cli import main
+
+    with pytest.raises(SystemExit) as code:
+        main(list(args))
+    return int(code.value.code or 0)
+
+
+def test_a_plugin_with_an_unknown_hook_is_skipped_and_named_not_fatal(
+    tmp_path: Path,
+    fake_entry_points: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # `register_kinds` is not a hook (register_aggregations is): pluggy's check_pending
+    # used to raise after loading, outside the per-plugin guard — every command died.
+    _plugin_module(
+        tmp_path,
+        "cxengine_typo_hook_plugin",
+        """
+        from cxengine.api import hookimpl
+
+        @hookimpl
+        def register_kinds(register):
+            pass
+        """,
+        monkeypatch,
+    )
+    fake_entry_points("typo", "cxengine_typo_hook_plugin")
+    project = tmp_path / "p"
+    config = write_project(
+        project, {"d": {"source": "csv", "path": "d.csv"}}, {"n": count_spec()}, {"d.csv": "a\n1\n"}
+    )
+    monkeypatch.chdir(project)
+    try:
+        assert _run_main("--config", str(config), "run", "--json") == 0
+        out, err = capsys.readouterr()
+        assert json.loads(out)["values"]
+        assert "plugin 'typo'" in err
+        assert "implements 'register_kinds', which is not a cxengine hook" in err
+        assert "skipped" in err
+        assert _run_main("--strict-plugins", "--config", str(config), "run", "--json") == 3
+        assert "register_kinds" in capsys.readouterr().err
+    finally:
+        import sys
+
+        sys.modules.pop("cxengine_typo_hook_plugin", None)
+
+
+def test_a_plugin_that_hangs_at_import_is_given_up_on(
+    tmp_path: Path, fake_entry_points: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    import cxengine.plugins as plugins
+
+    _plugin_module(
+        tmp_path,
+        "cxengine_hanging_plugin",
+        "import threading\nthreading.Event().wait()\n",
+        monkeypatch,
+    )
+    monkeypatch.setenv(plugins.TIMEOUT_ENV, "0.3")
+    monkeypatch.setattr(plugins, "SLOW_LOAD_S", 0.05)
+    fake_entry_points("hangs", "cxengine_hanging_plugin")
+    warnings: list[str] = []
+    try:
+        pm = plugins.get_plugin_manager(warn=warnings.append)
+    finally:
+        sys.modules.pop("cxengine_hanging_plugin", None)
+    assert any("still loading plugin 'hangs'" in w for w in warnings), warnings
+    assert any(
+        "plugin 'hangs'" in w and "did not finish loading within 0.3 s" in w for w in warnings
+    ), warnings
+    assert [f.name for f in pm.failures] == ["hangs"]
+    assert pm.get_plugin("hangs") is None
+
+
+def count_spec(dataset: str = "d", name: str = "rows") -> str:
+    return f"name: {name}\nkind: count\ndataset: {dataset}\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("name: x\nkind: count\nwhere: " + "[" * 5000 + "]" * 5000 + "\n", 3),
+        ("name: x\nkind: count\nby: " + "{a: " * 3000 + "1" + "}" * 3000 + "\n", 3),
+        ("name: x\nkind: count\ntags:\n" + "".join("  " * i + "- \n" for i in range(1, 100)), 67),
+    ],
+)
+def test_deep_nesting_is_refused_with_its_line_before_the_yaml_is_composed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str, line: int
+) -> None:
+    import yaml
+
+    from cxengine.yamlsafe import YamlProblems, load_file
+
+    def compose(*_args: Any, **_kwargs: Any) -> Any:
+        raise AssertionError("the composer recursed into the nesting")
+
+    monkeypatch.setattr(yaml, "compose", compose)
+    path = tmp_path / "deep.yaml"
+    path.write_text(text, "utf-8")
+    with pytest.raises(YamlProblems) as info:
+        load_file(path, "deep.yaml")
+    assert [str(p) for p in info.value.problems] == [
+        f"deep.yaml:{line}: nesting deeper than 64 levels"
+    ]
