@@ -700,3 +700,28 @@ def test_deep_nesting_is_refused_with_its_line_before_the_yaml_is_composed(
     assert [str(p) for p in info.value.problems] == [
         f"deep.yaml:{line}: nesting deeper than 64 levels"
     ]
+
+
+@pytest.mark.parametrize("field", ["c_n", "c_positive", "c_sum"])
+def test_a_slice_field_named_like_an_internal_count_stays_a_slice(
+    tmp_path: Path, field: str
+) -> None:
+    # The grouped query named its counts c_<count>: a slice field `c_n` was read as
+    # the count n (slice 'a' became 2). Counts now carry the reserved _cx_ prefix.
+    config = write_project(
+        tmp_path,
+        {"d": {"source": "csv", "path": "d.csv"}},
+        {
+            "m": f"name: m\nkind: mean\ndataset: d\nfield: score\nby: [{field}]\n",
+            "s": f"name: s\nkind: share\ndataset: d\nfield: score\npositive: [5]\nby: [{field}]\n",
+        },
+        {"d.csv": f"score,{field}\n1,a\n3,a\n5,b\n"},
+    )
+    result = run(config)
+    by_slice = {(v.metric, v.slice[field]): (v.value, v.n) for v in result.values if v.slice}
+    assert by_slice == {
+        ("m", "a"): (2.0, 2),
+        ("m", "b"): (5.0, 1),
+        ("s", "a"): (0.0, 2),
+        ("s", "b"): (100.0, 1),
+    }

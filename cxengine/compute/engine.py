@@ -34,7 +34,7 @@ from cxengine.compute.periods import (
 from cxengine.compute.plan import Plan, plan_spec
 from cxengine.compute.pooled import pool_periods
 from cxengine.compute.prepared import materialise
-from cxengine.compute.query import build_query
+from cxengine.compute.query import COUNT_PREFIX, build_query
 from cxengine.compute.sqlparts import (
     PERIOD_COL,
     ROW_COL,
@@ -323,7 +323,11 @@ def _to_values(spec: MetricSpec, kind: Kind, row: dict[str, Any]) -> list[Metric
     rolled = {k: bool(grouping >> (len(keys) - 1 - i) & 1) for i, k in enumerate(keys)}
     period = None if PERIOD_COL not in row or rolled.get(PERIOD_COL) else row[PERIOD_COL]
     slice_ = {} if any(rolled.get(b) for b in spec.by) else {b: _jsonable(row[b]) for b in spec.by}
-    counts = {k[2:]: _plain(v) for k, v in row.items() if k.startswith("c_")}
+    counts = {
+        k.removeprefix(COUNT_PREFIX): _plain(v)
+        for k, v in row.items()
+        if k.startswith(COUNT_PREFIX)
+    }
     estimates = kind.estimate(spec, counts)
     # Stored counts are numbers (baselines and tests read them); lists and maps (order
     # statistics, a histogram) only feed the estimate.

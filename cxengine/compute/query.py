@@ -27,7 +27,11 @@ from cxengine.interfaces import CalendarKind
 if TYPE_CHECKING:
     from cxengine.compute.plan import Plan
 
+#: Prefix of the count columns of the grouped query (field names cannot start with _cx_).
+COUNT_PREFIX = "_cx_c_"
+
 __all__ = [
+    "COUNT_PREFIX",
     "PERIOD_COL",
     "ROW_COL",
     "WINDOW_END",
@@ -112,7 +116,8 @@ def build_query(plan: Plan, windows: str | None = None) -> exp.Select:
             quoted=True,
         )
     )
-    select.extend(exp.alias_(e, f"c_{k}", quoted=True) for k, e in counts.items())
+    # Under cxengine's reserved prefix: a slice field named `c_n` must stay a slice.
+    select.extend(exp.alias_(e, f"{COUNT_PREFIX}{k}", quoted=True) for k, e in counts.items())
     query = exp.select(*select).from_(exp.alias_(exp.Subquery(this=base), "base", table=True))
     if keys:
         grouping = exp.GroupingSets(
