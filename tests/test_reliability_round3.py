@@ -725,3 +725,47 @@ def test_a_slice_field_named_like_an_internal_count_stays_a_slice(
         ("s", "a"): (0.0, 2),
         ("s", "b"): (100.0, 1),
     }
+
+
+ORDER_EVENTS = "order_id,customer_id,ordered_at,channel\n" + "".join(
+    f"{i},{'abcdefg'[i % 7]},2025-{1 + i % 5:02d}-{1 + (i * 3) % 27:02d} "
+    f"{('00:30', '23:30', '12:00', '12:00')[i % 4]}:00,{'web' if i % 2 else 'app'}\n"
+    for i in range(60)
+)
+
+
+def test_customer_kinds_give_the_same_values_on_any_zone_for_the_same_wall_clock(
+    tmp_path: Path,
+) -> None:
+    # The same local times declared in UTC and in Europe/Berlin (across the March
+    # change, stamps near midnight): the instants differ by 1-2 h, but every period,
+    # window and 30-day inactivity is read on the wall clock and in elapsed time the
+    # same way, so churn, repeat purchase and the backlog-style windows agree.
+    specs = {
+        "churn": "name: churn\nkind: churn\ndataset: o\nactivity: ordered_at\n"
+        "customer: customer_id\ninactive_after_days: 30\nperiod: month\n",
+        "repeat": "name: repeat\nkind: repeat_purchase\ndataset: o\ncustomer: customer_id\n"
+        "purchase: ordered_at\nby: [channel]\nperiod: month\nwithin_days: 45\n",
+        "n": "name: n\nkind: count\ndataset: o\ntime: ordered_at\nperiod: week\n",
+    }
+    results = []
+    for zone in ("UTC", "Europe/Berlin"):
+        fields = {
+            "order_id": "string",
+            "customer_id": "string",
+            "ordered_at": {"type": "datetime", "timezone": zone},
+            "channel": "string",
+        }
+        root = tmp_path / zone.replace("/", "_")
+        config = write_project(
+            root,
+            {"o": {"source": "csv", "path": "o.csv", "fields": fields}},
+            specs,
+            {"o.csv": ORDER_EVENTS},
+        )
+        result = run(config)
+        assert not result.failed
+        results.append(
+            sorted((v.metric, str(v.period), v.slice_key, v.value, v.n) for v in result.values)
+        )
+    assert results[0] == results[1]

@@ -101,9 +101,15 @@ class Plan:
         """
         assert isinstance(self.kind, PreparedKind)
         inner = self.spec.model_copy(update={"where": None})
-        # A prepared column named like a source field (a first purchase's time) keeps
-        # that field's zone for its periods.
-        zones = {n: z for n, z in self.ctx.field_zones.items() if n in field_types}
+        # The kind's datetime columns come from the source's: a column named like a
+        # source field keeps that field's zone, any other (a run's start and end) the
+        # zone of the spec's time field, else of the first zoned field the spec reads.
+        own = self.ctx.field_zones
+        read = [f for f in self.kind.fields(self.spec) if f in own]
+        default = own.get(self.spec.time or "") or (own[read[0]] if read else None)
+        zones = {
+            n: own.get(n) or default or "UTC" for n, t in field_types.items() if t == "datetime"
+        }
         return _plan(
             inner, self.kind, table, field_types, zones, None, [], self.kind.prepared_fields(inner)
         )
