@@ -332,7 +332,12 @@ def run_kind(
         {spec["name"]: {k: v for k, v in spec.items() if k != "name"}},
         {"rows.jsonl": lines},
     )
-    return KindRun(run_project(config, *plugins), spec["name"])
+    result = run_project(config, *plugins)
+    if result.failed:
+        # A kind under test that fails should fail the test with its reason, not
+        # show up later as "no value".
+        raise AssertionError("\n".join(str(p) for p in result.failed))
+    return KindRun(result, spec["name"])
 
 
 def check_kind(
