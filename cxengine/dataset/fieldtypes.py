@@ -455,7 +455,9 @@ def _as_wanted(
             continue
         plan.type = target
         changed.append(plan)
-    _detect(con, raw, [p for p in changed if needs_detection(p)], null_values, row_count, notes)
+    detect_fields(
+        con, raw, [p for p in changed if needs_detection(p)], null_values, row_count, notes
+    )
     for plan in changed:
         text = source_text(plan)
         missing = is_null_text(text, null_values)
