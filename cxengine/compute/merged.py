@@ -29,7 +29,7 @@ from typing import Any
 from sqlglot import exp
 
 from cxengine.compute.plan import Plan
-from cxengine.compute.query import period_column
+from cxengine.compute.query import COUNT_PREFIX, period_column
 from cxengine.compute.sqlparts import PERIOD_COL, ROW_COL, any_true, column, table_ref
 from cxengine.interfaces import Exclusion
 
@@ -107,7 +107,9 @@ def build_merged_query(plans: Sequence[Plan]) -> exp.Select:
         select_counts.append(exp.alias_(excluded_n, f"{prefix}_cx_excluded_n", quoted=True))
         for name, expression in plan.counts().items():
             select_counts.append(
-                exp.alias_(_rename(expression, renamed), f"{prefix}c_{name}", quoted=True)
+                exp.alias_(
+                    _rename(expression, renamed), f"{prefix}{COUNT_PREFIX}{name}", quoted=True
+                )
             )
     period = period_column(first)
     if period is not None:
