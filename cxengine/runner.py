@@ -394,8 +394,10 @@ def _problem_with_data(
                 f"{', '.join(map(repr, lost))}, which could not be computed",
             )
         return None
-    # Declared fields were checked before any data was read; undeclared ones (and
-    # filters over them) only now have types.
+    # Declared fields were checked before any data was read (with their tag columns);
+    # undeclared ones (and filters over them) only now have types.
+    if loaded.spec.dataset not in types:
+        return None
     errors = [p for p in check_spec(loaded, project, kind, types) if p.severity == "error"]
     if not errors:
         return None
