@@ -8,7 +8,6 @@ declared fields is checked against real data by `cxengine validate --with-data`.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
 
 from cxengine.config import ProjectConfig
 from cxengine.errors import Problem, did_you_mean, known_list
@@ -17,9 +16,6 @@ from cxengine.filter_types import filter_type_problems
 from cxengine.interfaces import ChecksInputs, DerivedKind, Kind
 from cxengine.spec.links_checks import check_links, check_weighted_names, dataset_types, with_bands
 from cxengine.spec.loader import LoadedSpec
-
-if TYPE_CHECKING:
-    from cxengine.dataset.load import LoadedDataset
 
 TIME_TYPES = ("datetime", "date")
 
@@ -251,7 +247,7 @@ def wanted_types(
 
 def retyped_warnings(
     specs: Sequence[LoadedSpec],
-    datasets: Mapping[str, LoadedDataset],
+    datasets: Mapping[str, object],
     aggregations: dict[str, Kind],
 ) -> list[Problem]:
     """Warn, at the spec key naming it, of each field read as the specs need, not as inferred.
@@ -259,12 +255,16 @@ def retyped_warnings(
     Names the value that made inference say "text" and where it is, so the user can
     fix the data or declare the field.
     """
+    from cxengine.dataset.load import LoadedDataset
+
     problems: list[Problem] = []
     for loaded in specs:
         spec = loaded.spec
         kind = aggregations.get(spec.kind)
         ds = datasets.get(spec.dataset or "")
-        if kind is None or isinstance(kind, DerivedKind) or ds is None or not ds.retyped:
+        if kind is None or isinstance(kind, DerivedKind) or not isinstance(ds, LoadedDataset):
+            continue  # an engine's dataset is typed where it lives
+        if not ds.retyped:
             continue
         used = [*kind.fields(spec), *([spec.time] if spec.time else [])]
         for name in dict.fromkeys(f for f in used if f in ds.retyped):
