@@ -23,10 +23,12 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from sqlglot import exp
 
 if TYPE_CHECKING:
     import duckdb
+    from sqlglot import exp
+else:
+    from cxengine.lazy import exp
 
 # spec.models imports this module (`by:` entries become bands), so not the reverse.
 _NAME_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"

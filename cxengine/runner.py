@@ -25,11 +25,6 @@ from cxengine.errors import Problem, SpecError
 from cxengine.interfaces import DerivedKind, Reject
 from cxengine.linkage import companions, population_datasets
 from cxengine.plugins import Registry, get_registry
-from cxengine.session import Session
-
-# Where these lived before the session existed; callers may still import them from here.
-from cxengine.session import load_datasets as load_datasets
-from cxengine.session import lock_down as lock_down
 from cxengine.spec.loader import LoadedSpec, load_specs
 from cxengine.spec.semantic import (
     check_spec,
@@ -43,7 +38,20 @@ from cxengine.weighting.apply import companion_spec
 if TYPE_CHECKING:
     from cxengine.dataset.load import LoadedDataset
     from cxengine.engines.relation import EngineDataset
+    from cxengine.session import load_datasets as load_datasets
+    from cxengine.session import lock_down as lock_down
     from cxengine.store.results import ResultsStore
+
+
+def __getattr__(name: str) -> Any:
+    # Where these lived before the session existed; callers may still import them from
+    # here. Loaded on use: the session imports DuckDB, which validating specs needs not.
+    if name in ("load_datasets", "lock_down"):
+        from cxengine import session
+
+        return getattr(session, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 Progress = Callable[[str, int, int], None]  # (what, done, total)
 
@@ -222,6 +230,8 @@ def validate_project(
     registry = registry or get_registry()
     specs, problems = load_project_specs(project, registry)
     if with_data and not any(p.severity == "error" for p in problems):
+        from cxengine.session import Session
+
         with Session(project, registry) as session:
             # A formula has no dataset of its own.
             named = {s.spec.dataset for s in specs if s.spec.dataset}
@@ -289,6 +299,8 @@ def _compute(
         # A derived metric needs the metrics it is computed from.
         specs = _with_dependencies(specs, load_project_specs(project, registry)[0], registry)
     specs = dependency_order(specs, registry.aggregations)
+    from cxengine.session import Session  # DuckDB: imported when there is data to read
+
     with Session(project, registry, progress=progress) as session:
         needed = {s.spec.dataset for s in specs if not _is_derived(registry, s)}
         names = needed | population_datasets(specs)

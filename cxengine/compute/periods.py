@@ -5,8 +5,13 @@ from __future__ import annotations
 import zoneinfo
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING
 
-from sqlglot import exp
+if TYPE_CHECKING:
+    from sqlglot import exp
+else:
+    from cxengine.lazy import exp
+
 
 GRAINS = ("day", "week", "month", "quarter", "year")
 

@@ -9,13 +9,16 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from decimal import Decimal
-from typing import Any
-
-import duckdb
+from typing import TYPE_CHECKING, Any
 
 from cxengine.dataset.sql import ident, run
 from cxengine.errors import CxError, PluginError
 from cxengine.interfaces import SourceData
+
+if TYPE_CHECKING:
+    import duckdb
+else:
+    from cxengine.lazy import duckdb
 
 
 class RowsError(Exception):

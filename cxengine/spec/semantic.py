@@ -11,8 +11,6 @@ from collections.abc import Mapping, Sequence
 
 from cxengine.config import ProjectConfig
 from cxengine.errors import Problem, did_you_mean, known_list
-from cxengine.expr import ExpressionError, parse_filter
-from cxengine.filter_types import filter_type_problems
 from cxengine.interfaces import ChecksInputs, DerivedKind, Kind
 from cxengine.spec.links_checks import check_links, check_weighted_names, dataset_types, with_bands
 from cxengine.spec.loader import LoadedSpec
@@ -179,6 +177,10 @@ def check_spec(
     if spec.time:
         need(spec.time, ("time",), TIME_TYPES)
     if spec.where:
+        # The filter parser loads sqlglot: only for specs that have a filter.
+        from cxengine.expr import ExpressionError, parse_filter
+        from cxengine.filter_types import filter_type_problems
+
         try:
             tree = parse_filter(spec.where, columns=list(types) if types is not None else None)
         except ExpressionError as exc:
@@ -190,6 +192,9 @@ def check_spec(
     condition = getattr(spec, "condition", None)
     if isinstance(condition, str) and types is not None:
         # A share's condition is a filter too (its syntax is checked with the spec).
+        from cxengine.expr import ExpressionError, parse_filter
+        from cxengine.filter_types import filter_type_problems
+
         try:
             tree = parse_filter(condition, columns=list(types))
         except ExpressionError:

@@ -23,8 +23,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlglot import exp
-
 from cxengine.interfaces import CompileContext, Estimate, Exclusion
 from cxengine.spec.models import MetricSpec
 from cxengine.weighting.calibrate import Calibration, Trim, WeightingError, WeightingMessage
@@ -34,9 +32,12 @@ from cxengine.weighting.model import WeightsSpec
 
 if TYPE_CHECKING:
     import duckdb
+    from sqlglot import exp
 
     from cxengine.compute.values import MetricValue
     from cxengine.interfaces import Kind
+else:
+    from cxengine.lazy import exp
 
 WEIGHT = "_cx_weight"
 SUFFIX = "_weighted"

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, cast
-
-from sqlglot import exp
+from typing import TYPE_CHECKING, Any, cast
 
 from cxengine.compute.stats import Alternative, TestResult, two_proportion_ztest, wilson_interval
 from cxengine.interfaces import CompileContext, Estimate, Exclusion
 from cxengine.spec.models import Range, Scalar, Scale
+
+if TYPE_CHECKING:
+    from sqlglot import exp
+else:
+    from cxengine.lazy import exp
 
 NUMERIC = ("integer", "number")
 

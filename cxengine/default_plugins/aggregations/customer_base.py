@@ -23,7 +23,7 @@ several rows per customer, or from events, are in customer_runs.
 
 from __future__ import annotations
 
-from sqlglot import exp
+from typing import TYPE_CHECKING
 
 from cxengine.default_plugins.aggregations import customer_runs
 from cxengine.default_plugins.aggregations.common import count_if
@@ -36,6 +36,11 @@ from cxengine.default_plugins.aggregations.customer_spec import (
 )
 from cxengine.interfaces import CompileContext, Exclusion
 from cxengine.spec.models import MetricSpec
+
+if TYPE_CHECKING:
+    from sqlglot import exp
+else:
+    from cxengine.lazy import exp
 
 # Kinds and tests name these through this module.
 __all__ = [

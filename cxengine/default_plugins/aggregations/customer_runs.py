@@ -7,7 +7,7 @@ slice fields; the customer-base kinds then count those rows per calendar window.
 
 from __future__ import annotations
 
-from sqlglot import exp
+from typing import TYPE_CHECKING
 
 from cxengine.default_plugins.aggregations.common import lit
 from cxengine.default_plugins.aggregations.customer_spec import (
@@ -16,6 +16,11 @@ from cxengine.default_plugins.aggregations.customer_spec import (
     CustomerBaseSpec,
     as_timestamp,
 )
+
+if TYPE_CHECKING:
+    from sqlglot import exp
+else:
+    from cxengine.lazy import exp
 
 
 def merge_customer_rows(spec: CustomerBaseSpec, source: exp.Expression) -> exp.Select:

@@ -6,10 +6,16 @@ relationships from events), which therefore need not import each other.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pydantic import Field, model_validator
-from sqlglot import exp
 
 from cxengine.spec.models import MetricSpec
+
+if TYPE_CHECKING:
+    from sqlglot import exp
+else:
+    from cxengine.lazy import exp
 
 TIME_TYPES = ("date", "datetime")
 #: Columns of the table that `prepare` builds from activity events.

@@ -14,10 +14,9 @@ the data holds, counted in one ``histogram`` aggregate per group.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, model_validator
-from sqlglot import exp
 
 from cxengine import hookimpl
 from cxengine.compute.comparisons import compare_shares
@@ -31,6 +30,11 @@ from cxengine.default_plugins.aggregations.common import (
 )
 from cxengine.interfaces import CompileContext, Estimate, Exclusion
 from cxengine.spec.models import MetricSpec, Scalar
+
+if TYPE_CHECKING:
+    from sqlglot import exp
+else:
+    from cxengine.lazy import exp
 
 TOP_NOTE = "top category"
 

@@ -27,10 +27,9 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from statistics import NormalDist
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, model_validator
-from sqlglot import exp
 
 from cxengine import hookimpl
 from cxengine.bands import Band
@@ -39,6 +38,11 @@ from cxengine.default_plugins.aggregations.common import positive_or_top_two_box
 from cxengine.differences import GroupCounts, GroupDifference, group_difference
 from cxengine.interfaces import CompileContext, Estimate, Exclusion
 from cxengine.spec.models import MetricSpec, Range, Scalar, Scale
+
+if TYPE_CHECKING:
+    from sqlglot import exp
+else:
+    from cxengine.lazy import exp
 
 #: Separates a level from a score inside one histogram key (never in a label or number).
 SEP = "\x1f"

@@ -20,10 +20,9 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Mapping
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
-from sqlglot import exp
 
 from cxengine import hookimpl
 from cxengine.compute.distributions import normal_cdf
@@ -42,6 +41,11 @@ from cxengine.default_plugins.aggregations.business_hours import (
 from cxengine.default_plugins.aggregations.common import as_int, lit
 from cxengine.interfaces import CompileContext, Estimate, Exclusion
 from cxengine.spec.models import MetricSpec
+
+if TYPE_CHECKING:
+    from sqlglot import exp
+else:
+    from cxengine.lazy import exp
 
 DurationUnit = Literal["s", "min", "h", "d"]
 UNIT_SECONDS: dict[str, float] = {"s": 1.0, "min": 60.0, "h": 3600.0, "d": 86400.0}

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, model_validator
-from sqlglot import exp
 
 from cxengine import hookimpl
 from cxengine.compute.comparisons import compare_nps
@@ -15,6 +14,11 @@ from cxengine.default_plugins.aggregations.common import as_int, count_if, in_ra
 from cxengine.interfaces import CompileContext, Estimate, Exclusion
 from cxengine.spec.models import MetricSpec, Range, Scale
 from cxengine.weighting.model import WeightsSpec
+
+if TYPE_CHECKING:
+    from sqlglot import exp
+else:
+    from cxengine.lazy import exp
 
 
 class NpsSpec(MetricSpec):

@@ -19,10 +19,9 @@ out of n (the raw count `too_recent` keeps them visible).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, model_validator
-from sqlglot import exp
 
 from cxengine import hookimpl
 from cxengine.compute.stats import Alternative, TestResult
@@ -36,6 +35,11 @@ from cxengine.default_plugins.aggregations.common import (
 )
 from cxengine.interfaces import CompileContext, Estimate, Exclusion
 from cxengine.spec.models import MetricSpec
+
+if TYPE_CHECKING:
+    from sqlglot import exp
+else:
+    from cxengine.lazy import exp
 
 TIME_TYPES = ("date", "datetime")
 SECOND = "_cx_second"

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, model_validator
-from sqlglot import exp
 
 from cxengine import hookimpl
 from cxengine.compute.comparisons import compare_shares
@@ -22,11 +21,14 @@ from cxengine.default_plugins.aggregations.common import (
     positive_or_top_two_box,
     scale_exclusion,
 )
-from cxengine.expr import ExpressionError, parse_filter
-from cxengine.filter_types import lenient_casts
 from cxengine.interfaces import CompileContext, Estimate, Exclusion
 from cxengine.spec.models import MetricSpec, Range, Scalar, Scale
 from cxengine.weighting.model import WeightsSpec
+
+if TYPE_CHECKING:
+    from sqlglot import exp
+else:
+    from cxengine.lazy import exp
 
 
 class ShareSpec(MetricSpec):
@@ -63,6 +65,9 @@ class ShareSpec(MetricSpec):
     @model_validator(mode="after")
     def _positive_known(self) -> ShareSpec:
         if self.condition is not None:
+            # Imported here: the filter parser loads sqlglot, which listing kinds need not.
+            from cxengine.expr import ExpressionError, parse_filter
+
             if self.positive is not None:
                 raise ValueError("give `positive` or `condition`, not both")
             try:
@@ -77,6 +82,8 @@ class ShareSpec(MetricSpec):
         """Return the fields the condition reads, in order of appearance."""
         if self.condition is None:
             return []
+        from cxengine.expr import parse_filter
+
         names = [c.name for c in parse_filter(self.condition).find_all(exp.Column)]
         return list(dict.fromkeys(names))
 
@@ -134,6 +141,9 @@ class Share:
 
     def _condition_counts(self, spec: ShareSpec, ctx: CompileContext) -> dict[str, exp.Expression]:
         assert spec.condition is not None
+        from cxengine.expr import parse_filter
+        from cxengine.filter_types import lenient_casts
+
         # Parsed and whitelisted like `where:`; columns resolved and quoted.
         cond = parse_filter(spec.condition, columns=list(ctx.field_types) or None)
         # Dates in a condition are wall-clock; a cast that fails is empty, not an error.

@@ -15,16 +15,19 @@ import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import duckdb
+from typing import TYPE_CHECKING
 
 from cxengine.dataset.encoding import transcode_to_utf8
 from cxengine.dataset.files import FileHasher, input_file
-from cxengine.dataset.load import NO_COLUMNS
 from cxengine.dataset.notes import note, unique_names
 from cxengine.dataset.sql import ident, run
 from cxengine.errors import DataError
 from cxengine.interfaces import Reject, SourceContext, SourceData
+
+if TYPE_CHECKING:
+    import duckdb
+else:
+    from cxengine.lazy import duckdb
 
 _tables = itertools.count()
 
@@ -95,6 +98,8 @@ def _relation(con: duckdb.DuckDBPyConnection, read: _Read) -> duckdb.DuckDBPyRel
     for m in messages:
         note(f"{read.origin}: {m}")
     if not keys:  # objects, but not one key in any: the loader adds the declared fields
+        from cxengine.dataset.load import NO_COLUMNS  # the loader imports DuckDB
+
         return con.sql(
             f"SELECT NULL::VARCHAR AS {ident(NO_COLUMNS)} FROM {ident(read.table)} WHERE ok"
         )

@@ -18,8 +18,8 @@ from array import array
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import duckdb
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from cxengine import hookimpl
@@ -45,6 +45,11 @@ from cxengine.default_plugins.sources.csv_lines import (
     row_start_lines,
 )
 from cxengine.interfaces import Reject, SourceContext, SourceData
+
+if TYPE_CHECKING:
+    import duckdb
+else:
+    from cxengine.lazy import duckdb
 
 _scans = itertools.count()
 #: DuckDB's read buffer: 4 lines of its 2 MiB maximum (the least it accepts). Its

@@ -14,9 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-import sqlglot
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from sqlglot import exp
 
 from cxengine import hookimpl
 from cxengine.dataset.files import FileHasher, input_file
@@ -28,6 +26,10 @@ from cxengine.interfaces import SourceContext, SourceData
 
 if TYPE_CHECKING:
     import pyarrow as pa
+    import sqlglot
+    from sqlglot import exp
+else:
+    from cxengine.lazy import exp, sqlglot
 
 BATCH = 10_000
 _ALLOWED = {

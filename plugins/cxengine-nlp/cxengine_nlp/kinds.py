@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from statistics import NormalDist
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from cxengine.api import (
     Alternative,
@@ -37,7 +37,9 @@ from cxengine.api import (
     wilson_interval,
 )
 from pydantic import Field, model_validator
-from sqlglot import exp
+
+if TYPE_CHECKING:
+    from sqlglot import exp
 
 THEME_KEY = "theme"
 
@@ -58,6 +60,8 @@ def mentions(field: str, theme: str, ctx: CompileContext) -> exp.Expression:
     The list column, not the per-theme boolean one, because the engine selects only
     the fields a kind declares, and `fields(spec)` cannot know the taxonomy.
     """
+    from sqlglot import exp
+
     return exp.Anonymous(
         this="list_contains",
         expressions=[ctx.column(f"{field}_themes"), exp.Literal.string(theme)],
@@ -65,10 +69,14 @@ def mentions(field: str, theme: str, ctx: CompileContext) -> exp.Expression:
 
 
 def _not_null(col: exp.Expression) -> exp.Expression:
+    from sqlglot import exp
+
     return exp.Not(this=exp.Is(this=col, expression=exp.Null()))
 
 
 def _and(*parts: exp.Expression) -> exp.Expression:
+    from sqlglot import exp
+
     out: exp.Expression = exp.Paren(this=parts[0])
     for p in parts[1:]:
         out = exp.And(this=out, expression=exp.Paren(this=p))
@@ -76,6 +84,8 @@ def _and(*parts: exp.Expression) -> exp.Expression:
 
 
 def _sum_if(value: exp.Expression, condition: exp.Expression) -> exp.Expression:
+    from sqlglot import exp
+
     return exp.Filter(this=exp.Sum(this=value), expression=exp.Where(this=condition))
 
 
@@ -141,6 +151,8 @@ class ThemeShare(_PerTheme):
         return []
 
     def counts(self, spec: MetricSpec, ctx: CompileContext) -> dict[str, exp.Expression]:
+        from sqlglot import exp
+
         assert isinstance(spec, ThemeShareSpec)
         out: dict[str, exp.Expression] = {"n": exp.Count(this=ctx.column(f"{spec.field}_themes"))}
         for theme in self._themes(spec, ctx):
@@ -200,6 +212,8 @@ class CommentSentiment:
         return []
 
     def counts(self, spec: MetricSpec, ctx: CompileContext) -> dict[str, exp.Expression]:
+        from sqlglot import exp
+
         assert isinstance(spec, CommentSentimentSpec)
         col = ctx.column(self._column(spec))
         return {
@@ -335,6 +349,8 @@ class ThemeDrivers(_PerTheme):
         people who write comments score differently from those who do not; the NPS
         cost is relative to every scored response (the NPS everyone reports).
         """
+        from sqlglot import exp
+
         assert isinstance(spec, ThemeDriversSpec)
         score = ctx.column(spec.score)
         scored = _not_null(score.copy())

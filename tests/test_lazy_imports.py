@@ -1,0 +1,145 @@
+"""Commands that compute nothing import none of the heavy modules (issue 12, item 3).
+
+Each command runs in a fresh interpreter, as a user runs it, and the test reads
+`sys.modules` afterwards: what was imported, not how long it took (no test asserts
+a duration; bench/bench_startup.py prints the times). DuckDB, pyarrow, sqlglot,
+scipy and pandas cost 0.2–0.9 s each to import; the kinds and sources that use them
+import them on first use (cxengine/lazy.py), so listing kinds, sources and plugins
+and validating specs do not pay for them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ProjectFactory
+
+REPO = Path(__file__).resolve().parent.parent
+FORBIDDEN = ("duckdb", "pyarrow", "sqlglot", "scipy", "pandas")
+
+DATASET = """
+responses:
+  source: csv
+  path: data/responses.csv
+  fields:
+    submitted_at: datetime
+    channel: string
+    recommend: integer
+    satisfaction: integer
+"""
+DATA = {
+    "data/responses.csv": (
+        "submitted_at,channel,recommend,satisfaction\n"
+        "2025-01-03T10:00:00,web,9,5\n"
+        "2025-01-04T11:00:00,email,3,2\n"
+        "2025-02-05T12:00:00,web,10,4\n"
+    )
+}
+SPECS = {
+    "nps.yaml": """
+        name: nps
+        kind: nps
+        dataset: responses
+        field: recommend
+        time: submitted_at
+        period: month
+        by: [channel]
+    """,
+    "csat.yaml": """
+        name: csat
+        kind: share
+        dataset: responses
+        field: satisfaction
+        scale: [1, 5]
+        time: submitted_at
+        period: month
+    """,
+    "effort.yaml": """
+        name: satisfaction_mean
+        kind: mean
+        dataset: responses
+        field: satisfaction
+        time: submitted_at
+        period: month
+    """,
+}
+
+
+def loaded_modules(*args: str, cwd: Path = REPO) -> tuple[set[str], str]:
+    """Run `cxengine ARGS` in a fresh interpreter; return its top-level modules and stdout."""
+    code = (
+        "import sys\n"
+        "from cxengine.cli import main\n"
+        "try:\n"
+        f"    main({list(args)!r})\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print('\\n' + ' '.join(sorted({m.split('.')[0] for m in sys.modules})), file=sys.stderr)\n"
+    )
+    env = dict(os.environ)
+    # This checkout and its plugins first, whatever is installed.
+    paths = [REPO, REPO / "plugins" / "cxengine-nlp", REPO / "plugins" / "cxengine-exports"]
+    env["PYTHONPATH"] = os.pathsep.join([*map(str, paths), env.get("PYTHONPATH", "")])
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=cwd, env=env, check=True
+    )
+    return set(proc.stderr.strip().splitlines()[-1].split()), proc.stdout
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("--help",),
+        ("--version",),
+        ("metrics",),
+        ("metrics", "--json"),
+        ("sources",),
+        ("sources", "--json"),
+        ("plugins",),
+        ("plugins", "--json"),
+    ],
+    ids=" ".join,
+)
+def test_listing_commands_import_nothing_heavy(
+    make_project: ProjectFactory, args: tuple[str, ...]
+) -> None:
+    config = make_project(DATASET, SPECS, DATA)
+    loaded, out = loaded_modules(*args, cwd=config.parent)
+    assert out.strip(), "the command printed nothing: it did not run"
+    assert sorted(loaded & set(FORBIDDEN)) == []
+
+
+def test_the_listings_checked_above_are_complete(make_project: ProjectFactory) -> None:
+    # The checks above are only worth something if the commands did their whole job.
+    config = make_project(DATASET, SPECS, DATA)
+    _, out = loaded_modules("metrics", "--json", cwd=config.parent)
+    assert {m["name"] for m in json.loads(out)} == {"nps", "csat", "satisfaction_mean"}
+    loaded, out = loaded_modules("plugins", "--all", "--json", cwd=config.parent)
+    kinds = {k for p in json.loads(out) for k in p["provides"].get("aggregation kind", [])}
+    assert {"share", "nps", "mean", "duration", "backlog", "retention", "formula"} <= kinds
+    assert "theme_share" in kinds or "cxengine_nlp" not in loaded  # the NLP plugin's kinds
+    assert sorted(loaded & set(FORBIDDEN)) == []
+
+
+@pytest.mark.parametrize("as_json", [False, True], ids=["text", "json"])
+def test_validate_imports_nothing_heavy(make_project: ProjectFactory, as_json: bool) -> None:
+    config = make_project(DATASET, SPECS, DATA)
+    args = ["--config", str(config), "validate", *(["--json"] if as_json else [])]
+    loaded, out = loaded_modules(*args, cwd=config.parent)
+    assert ("ok: 3 metric specs valid" in out) or json.loads(out)["valid"] is True
+    assert sorted(loaded & set(FORBIDDEN)) == []
+
+
+def test_validate_finds_errors_without_heavy_imports(make_project: ProjectFactory) -> None:
+    specs = {**SPECS, "bad.yaml": "name: bad\nkind: nps\ndataset: responses\nfield: nowhere\n"}
+    config = make_project(DATASET, specs, DATA)
+    loaded, out = loaded_modules("--config", str(config), "validate", "--json")
+    problems = json.loads(out)["problems"]
+    assert any("nowhere" in p["message"] for p in problems)
+    assert sorted(loaded & set(FORBIDDEN)) == []
