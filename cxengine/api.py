@@ -56,6 +56,7 @@ _WHERE: dict[str, tuple[str, str]] = {
     "Scale": ("cxengine.spec.models", "Scale"),
     # other plugin types
     "Source": ("cxengine.interfaces", "Source"),
+    "ReadsFiles": ("cxengine.interfaces", "ReadsFiles"),
     "SourceContext": ("cxengine.interfaces", "SourceContext"),
     "SourceData": ("cxengine.interfaces", "SourceData"),
     "Reject": ("cxengine.interfaces", "Reject"),
@@ -175,6 +176,7 @@ __all__ = [
     "Problem",
     "ProjectConfig",
     "Range",
+    "ReadsFiles",
     "Registry",
     "Reject",
     "RelationOptions",
@@ -317,6 +319,7 @@ if TYPE_CHECKING:  # what type checkers see; at run time __getattr__ loads each 
         Kind,
         PooledKind,
         PreparedKind,
+        ReadsFiles,
         Reject,
         Reporter,
         Source,

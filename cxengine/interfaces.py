@@ -100,6 +100,22 @@ class Source(Protocol):
         ...
 
 
+@runtime_checkable
+class ReadsFiles(Protocol):
+    """A source whose rows come only from files it can name before reading them.
+
+    `cxengine run` reuses a stored run when nothing it depends on changed
+    (cxengine/run_cache.py); for a dataset that means its files. A source without
+    this method (a database, an API) is never assumed unchanged, so runs that read
+    it are always recomputed. Return every file `open` would read, resolved and
+    checked like `open` does (raising where `open` would raise).
+    """
+
+    def input_files(self, context: SourceContext) -> Sequence[Path]:
+        """Return the files the dataset's rows are read from."""
+        ...
+
+
 # ---------------------------------------------------------------------- aggregations
 
 

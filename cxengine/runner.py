@@ -12,10 +12,11 @@ import json
 import signal
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cxengine import __version__, interrupts
+from cxengine import __version__, interrupts, run_cache
 from cxengine.compute.values import MetricValue, SpecResult
 from cxengine.config import ProjectConfig
 from cxengine.dataset.needed import fields_to_keep
@@ -36,6 +37,8 @@ from cxengine.spec.semantic import (
 from cxengine.weighting.apply import companion_spec
 
 if TYPE_CHECKING:
+    import sqlite3
+
     from cxengine.dataset.load import LoadedDataset
     from cxengine.engines.relation import EngineDataset
     from cxengine.session import load_datasets as load_datasets
@@ -255,6 +258,7 @@ def run_project(
     store: bool = True,
     progress: Progress | None = None,
     checks: Callable[[RunResult], Any] | None = None,
+    reuse: bool = True,
 ) -> RunResult:
     """Validate, load, compute and store every spec of the project; return the result.
 
@@ -263,8 +267,17 @@ def run_project(
     transaction as its values. With `store`, the run is recorded as running before
     any data is read, so a run that fails or is killed shows as failed, never as
     missing; its values and rejects are written at the end, all in one transaction.
+
+    With `store` and `reuse`, a run whose inputs, specs, config and code are those of
+    a stored ok run is read back instead of computed (cxengine/run_cache.py), with
+    `result.extra["reused"]` set; `checks` still judges it. `reuse=False` recomputes.
     """
     registry = registry or get_registry()
+    fingerprint = None
+    if store and reuse:
+        fingerprint, reused = _reuse_stored_run(project, registry, only, checks)
+        if reused is not None:
+            return reused
     specs, problems = load_project_specs(project, registry, only)
     errors = [p for p in problems if p.severity == "error"]
     if errors:
@@ -274,7 +287,7 @@ def run_project(
     try:
         result = _compute(project, registry, specs, only, store, progress, checks)
         if attempt is not None:
-            save_run(result, project, attempt)
+            save_run(result, project, attempt, fingerprint)
     except BaseException as exc:
         if attempt is not None:
             attempt.fail(exc)
@@ -295,10 +308,7 @@ def _compute(
     checks: Callable[[RunResult], Any] | None,
 ) -> RunResult:
     """Load the datasets, tag comments, compute every spec: the run without its storage."""
-    if only:
-        # A derived metric needs the metrics it is computed from.
-        specs = _with_dependencies(specs, load_project_specs(project, registry)[0], registry)
-    specs = dependency_order(specs, registry.aggregations)
+    specs = _run_specs(specs, lambda: load_project_specs(project, registry)[0], only, registry)
     from cxengine.session import Session  # DuckDB: imported when there is data to read
 
     with Session(project, registry, progress=progress) as session:
@@ -438,6 +448,86 @@ def _compute_failure(loaded: LoadedSpec, exc: Exception) -> Problem:
     )
 
 
+def _run_specs(
+    specs: list[LoadedSpec],
+    every: Callable[[], list[LoadedSpec]],
+    only: Sequence[str] | None,
+    registry: Registry,
+) -> list[LoadedSpec]:
+    """Return the specs a run computes, in order: the chosen ones and what they derive from."""
+    if only:
+        # A derived metric needs the metrics it is computed from.
+        specs = _with_dependencies(specs, every(), registry)
+    return dependency_order(specs, registry.aggregations)
+
+
+def _reuse_stored_run(
+    project: ProjectConfig,
+    registry: Registry,
+    only: Sequence[str] | None,
+    checks: Callable[[RunResult], Any] | None,
+) -> tuple[run_cache.RunFingerprint | None, RunResult | None]:
+    """Return the run's fingerprint and, when a stored ok run has it, that run.
+
+    The specs are loaded but not checked: a stored run under this fingerprint passed
+    the same checks on the same config, specs and code. Anything unusual (a spec that
+    does not load, a dataset that is not a file) gives no reuse: the normal run then
+    reports it.
+    """
+    models = {name: agg.spec_model for name, agg in registry.aggregations.items()}
+    every, problems = load_specs(project.spec_paths(), models, project)
+    if any(p.severity == "error" for p in problems):
+        return None, None
+    chosen = [s for s in every if s.name in set(only)] if only else every
+    if only and len(chosen) != len(set(only)):
+        return None, None  # a --metric typo: reported by the normal path
+    specs = _run_specs(chosen, lambda: every, only, registry)
+    database = project.database_path
+    from cxengine.store.results import ResultsStore
+
+    store = ResultsStore(database) if database.is_file() else None
+    try:
+        fingerprint = run_cache.fingerprint(project, registry, specs, store)
+        if fingerprint is None or store is None:
+            return fingerprint, None
+        stored = run_cache.lookup(store, fingerprint)
+        if stored is None:
+            return fingerprint, None
+        result = _stored_result(stored, [*specs, *companions(specs)], database)
+        if checks is not None:
+            result.extra["checks"] = checks(result)
+        with store.write() as conn:
+            store.mark_reused(conn, stored.run_id, _check_rows(result))
+            run_cache.remember_hashes(conn, fingerprint)
+        return fingerprint, result
+    finally:
+        if store is not None:
+            store.close()
+
+
+def _stored_result(
+    stored: run_cache.StoredRun, specs: list[LoadedSpec], database: Path
+) -> RunResult:
+    """Rebuild a run's result from the database, as the run that stored it returned it."""
+    from cxengine.enrich import EnrichmentReport, EnrichmentStats
+
+    datasets = {
+        name: DatasetStats(**{**d, "notes": tuple(d["notes"])})
+        for name, d in stored.extra["datasets"].items()
+    }
+    result = RunResult(stored.run_id, specs, stored.values, datasets, stored.rejects, database)
+    enrichment = stored.extra.get("enrichment")
+    if enrichment is not None:
+        stats = [
+            EnrichmentStats(**{**s, "columns": tuple(s["columns"])}) for s in enrichment["stats"]
+        ]
+        result.extra["enrichment"] = EnrichmentReport(stats, list(enrichment["notices"]))
+    if "weighting" in stored.extra:
+        result.extra["weighting"] = stored.extra["weighting"]
+    result.extra["reused"] = True
+    return result
+
+
 def _is_derived(registry: Registry, loaded: LoadedSpec) -> bool:
     return isinstance(registry.aggregation(loaded.spec.kind), DerivedKind)
 
@@ -521,8 +611,17 @@ class RunAttempt:
         self.store.close()
 
 
-def save_run(result: RunResult, project: ProjectConfig, attempt: RunAttempt | None = None) -> None:
-    """Write a finished run to the results database in one transaction."""
+def save_run(
+    result: RunResult,
+    project: ProjectConfig,
+    attempt: RunAttempt | None = None,
+    fingerprint: run_cache.RunFingerprint | None = None,
+) -> None:
+    """Write a finished run to the results database in one transaction.
+
+    With its `fingerprint`, the run is also recorded as reusable in that transaction,
+    so only a run that finished and was stored can ever be reused.
+    """
     from cxengine.store.results import ResultsStore
 
     meta = {
@@ -551,10 +650,23 @@ def save_run(result: RunResult, project: ProjectConfig, attempt: RunAttempt | No
             meta=meta,
             checks=_check_rows(result),
             attempt=attempt.id if attempt is not None else None,
+            also=None if fingerprint is None else partial(_record_reusable, result, fingerprint),
         )
     finally:
         if attempt is None:
             store.close()
+
+
+def _record_reusable(
+    result: RunResult, fingerprint: run_cache.RunFingerprint, conn: sqlite3.Connection
+) -> None:
+    extra = run_cache.extra_of(
+        result.values,
+        result.datasets,
+        result.extra.get("enrichment"),
+        result.extra.get("weighting"),
+    )
+    run_cache.record(conn, fingerprint, result.run_id, extra)
 
 
 def _metric_row(s: LoadedSpec) -> dict[str, Any]:

@@ -160,7 +160,8 @@ def test_rerun_over_unchanged_comments_does_no_enrichment_work(project: Path) ->
     config = load_config(project)
     run_project(config, registry_with(WordEnricher()))
     again = WordEnricher()
-    result = run_project(config, registry_with(again))
+    # Computed again (not reused from the rerun cache): the tag cache is under test.
+    result = run_project(config, registry_with(again), reuse=False)
     assert again.texts == []
     stats = result.extra["enrichment"].stats[0]
     assert (stats.analysed, stats.cached, stats.written) == (0, 4, 0)
@@ -208,7 +209,7 @@ def test_a_stale_snapshot_is_ignored_and_the_rows_are_read(project: Path) -> Non
     with conn:
         conn.execute("DELETE FROM comment_tags WHERE comment_key = 'r6'")
     again = WordEnricher()
-    run_project(config, registry_with(again))
+    run_project(config, registry_with(again), reuse=False)
     assert again.texts == ["late again"]
     assert conn.execute("SELECT rows FROM comment_tag_snapshots").fetchall() == [(4,)]
     conn.close()
@@ -221,7 +222,7 @@ def test_a_snapshot_that_is_not_ours_is_ignored(project: Path) -> None:
     with conn:
         conn.execute("UPDATE comment_tag_snapshots SET arrow = x'00ff'")
     again = WordEnricher()
-    result = run_project(config, registry_with(again))
+    result = run_project(config, registry_with(again), reuse=False)
     assert again.texts == []
     assert result.values[0].value == 2  # negative comments, read from the rows
     assert conn.execute("SELECT length(arrow) > 2 FROM comment_tag_snapshots").fetchall() == [(1,)]
@@ -369,5 +370,5 @@ def test_run_summary_counts_tagged_and_cached_comments(project: Path) -> None:
     state = CliState(
         get_plugin_manager(load_entry_points=False, extra=[EnricherPlugin(WordEnricher())])
     )
-    second = runner.invoke(cli, ["--config", str(project), "run"], obj=state)
+    second = runner.invoke(cli, ["--config", str(project), "run", "--force"], obj=state)
     assert "(0 analysed, 4 from cache)" in second.stderr

@@ -143,3 +143,16 @@ def test_validate_finds_errors_without_heavy_imports(make_project: ProjectFactor
     problems = json.loads(out)["problems"]
     assert any("nowhere" in p["message"] for p in problems)
     assert sorted(loaded & set(FORBIDDEN)) == []
+
+
+@pytest.mark.parametrize("as_json", [False, True], ids=["text", "json"])
+def test_a_reused_run_imports_no_duckdb_pyarrow_or_sqlglot(
+    make_project: ProjectFactory, as_json: bool
+) -> None:
+    config = make_project(DATASET, SPECS, DATA)
+    args = ["--config", str(config), "run", *(["--json"] if as_json else [])]
+    first, out1 = loaded_modules(*args, cwd=config.parent)
+    assert "duckdb" in first  # the first run computes
+    again, out2 = loaded_modules(*args, cwd=config.parent)
+    assert out2 == out1
+    assert sorted(again & {"duckdb", "pyarrow", "sqlglot", "pandas"}) == []

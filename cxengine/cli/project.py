@@ -102,6 +102,11 @@ def validate_command(ctx: click.Context, with_data: bool, as_json: bool) -> None
     help="Output format (a reporter name: table, json, markdown, …). Default: a summary.",
 )
 @click.option("--detail", is_flag=True, help="Print every period and slice (the `table` format).")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Recompute even when a stored run has the same inputs, specs and code.",
+)
 @gate_options
 @json_option
 @click.pass_context
@@ -113,6 +118,7 @@ def run_command(
     tags: tuple[str, ...],
     fmt: str | None,
     detail: bool,
+    force: bool,
     as_json: bool,
     **gate: Any,
 ) -> None:
@@ -128,9 +134,14 @@ def run_command(
     --baseline FILE or --baseline-run REF each value is also compared with the
     baseline (see docs/ci.md). Exit code 1 when a check fails.
 
+    When the results database holds a run with the same inputs, specs, config and
+    code, that run is printed instead of computed again (a line on stderr says so;
+    the checks still run); --force recomputes. See docs/performance.md.
+
     \b
     Examples:
         cxengine run
+        cxengine run --force
         cxengine run --detail --metric nps
         cxengine run --metric nps --json
         cxengine run --baseline baseline.json --junit checks.xml --markdown checks.md
@@ -157,6 +168,7 @@ def run_command(
                 store=not no_store,
                 progress=progress,
                 checks=judge,
+                reuse=not force,
             )
         except SpecError as exc:
             # A --metric typo is a usage error (exit 2), not a broken spec.
@@ -247,7 +259,12 @@ def _summary(result: Any, quiet: bool) -> None:
     excluded = sum(1 for r in result.rejects if r.metric)
     if excluded:
         lines.append(f"{excluded} values excluded from metrics (out of scale or unusable)")
-    if result.database:
+    if result.extra.get("reused"):
+        lines.append(
+            f"reused run {result.run_id}: inputs, specs, config and code unchanged "
+            "since it was computed (--force recomputes)"
+        )
+    elif result.database:
         lines.append(f"run {result.run_id} stored in {result.database}")
     if result.rejects and result.database:
         lines.append(

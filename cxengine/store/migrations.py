@@ -243,3 +243,31 @@ def m_value_rows(conn: sqlite3.Connection) -> None:
     from cxengine.store.value_rows import refresh
 
     refresh(conn)
+
+
+@migration
+def m_run_reuse(conn: sqlite3.Connection) -> None:
+    # The rerun cache (cxengine/run_cache.py): which stored run a set of unchanged
+    # inputs gave, and the content hashes of input files by size and times.
+    _execute_each(
+        conn,
+        """
+        CREATE TABLE IF NOT EXISTS reusable_runs (
+            key TEXT PRIMARY KEY,            -- hash of everything a run's values depend on
+            run_id TEXT NOT NULL REFERENCES runs(id),
+            recorded TEXT NOT NULL,
+            extra TEXT NOT NULL              -- JSON: what printing the run needs beyond its rows
+        );
+        CREATE INDEX IF NOT EXISTS reusable_runs_run ON reusable_runs(run_id);
+        CREATE TABLE IF NOT EXISTS input_files (
+            path TEXT PRIMARY KEY,           -- resolved path of a dataset's input file
+            size INTEGER NOT NULL,
+            mtime_ns INTEGER NOT NULL,       -- -1: changed too recently to trust its times
+            ctime_ns INTEGER NOT NULL,
+            inode INTEGER NOT NULL,
+            device INTEGER NOT NULL,
+            hash TEXT NOT NULL,              -- blake2b of the content it had with these
+            hashed TEXT NOT NULL
+        )
+        """,
+    )

@@ -14,7 +14,7 @@ import socket
 import sqlite3
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from datetime import UTC, date, datetime
 from datetime import time as time_of_day
@@ -213,11 +213,13 @@ class ResultsStore:
         meta: Mapping[str, Any],
         checks: Iterable[Mapping[str, Any]] = (),
         attempt: str | None = None,
+        also: Callable[[sqlite3.Connection], None] | None = None,
     ) -> None:
         """Replace the run's results and check verdicts with these, mark it ok, atomically.
 
         With `attempt`, that running row is replaced by the run's own in the same
         transaction (its start time carried over), so the database never shows both.
+        `also` writes more in that transaction (the rerun cache's pairing).
         """
         metrics, values, rejects = list(metrics), list(values), list(rejects)
         checks = list(checks)
@@ -260,6 +262,24 @@ class ResultsStore:
             conn.execute(f"UPDATE runs SET {sets} WHERE id = ?", (*fields.values(), run_id))
             # The flat view gets a column for any slice field this run adds.
             refresh_value_rows(conn, {k for v in values for k in _slice_keys(v.get("slice"))})
+            if also is not None:
+                also(conn)
+
+    def mark_reused(
+        self, conn: sqlite3.Connection, run_id: str, checks: Iterable[Mapping[str, Any]]
+    ) -> None:
+        """Record that a stored run was reused now: its times, and the gate's new verdicts.
+
+        Inside the caller's `write()` transaction. The run becomes the latest (`last`),
+        as it would had it been recomputed, and its check rows are the ones just printed.
+        """
+        now = now_iso()
+        conn.execute(
+            "UPDATE runs SET started = ?, finished = ?, pid = ?, host = ? WHERE id = ?",
+            (now, now, os.getpid(), socket.gethostname(), run_id),
+        )
+        conn.execute("DELETE FROM checks WHERE run_id = ?", (run_id,))
+        _insert_rows(conn, "checks", run_id, list(checks))
 
     def fail_run(self, run_id: str, error: str, *, status: str = "failed") -> None:
         """Mark a run failed (or `interrupted`) with its error; earlier results are kept."""

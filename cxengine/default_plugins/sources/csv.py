@@ -141,6 +141,11 @@ class CsvSource:
     )
     options_model = CsvOptions
 
+    def input_files(self, context: SourceContext) -> list[Path]:
+        """Return the file the rows are read from (for the rerun cache)."""
+        opts = CsvOptions.model_validate(context.options)
+        return [input_file(context, opts.path)]
+
     def open(self, context: SourceContext) -> SourceData:
         """Inspect the file and describe how DuckDB reads it."""
         opts = CsvOptions.model_validate(context.options)

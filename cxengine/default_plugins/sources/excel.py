@@ -52,6 +52,11 @@ class ExcelSource:
     description = "one sheet of an .xlsx/.xlsm workbook (header row, typed cells)"
     options_model = ExcelOptions
 
+    def input_files(self, context: SourceContext) -> list[Path]:
+        """Return the file the rows are read from (for the rerun cache)."""
+        opts = ExcelOptions.model_validate(context.options)
+        return [input_file(context, opts.path)]
+
     def open(self, context: SourceContext) -> SourceData:
         """Open the workbook read-only, find the sheet and the header, describe the rows."""
         import pyarrow as pa

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from cxengine import hookimpl
+from cxengine.dataset.files import input_file
 from cxengine.default_plugins.sources._json import open_json
 from cxengine.interfaces import SourceContext, SourceData
 
@@ -27,6 +29,11 @@ class JsonSource:
     name = "json"
     description = "a JSON file holding an array of objects; non-object elements rejected by index"
     options_model = JsonOptions
+
+    def input_files(self, context: SourceContext) -> list[Path]:
+        """Return the file the rows are read from (for the rerun cache)."""
+        opts = JsonOptions.model_validate(context.options)
+        return [input_file(context, opts.path)]
 
     def open(self, context: SourceContext) -> SourceData:
         """Describe how DuckDB reads the file."""

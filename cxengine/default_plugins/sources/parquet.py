@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -26,6 +27,11 @@ class ParquetSource:
     name = "parquet"
     description = "Parquet files, typed by the file's own schema"
     options_model = ParquetOptions
+
+    def input_files(self, context: SourceContext) -> list[Path]:
+        """Return the file the rows are read from (for the rerun cache)."""
+        opts = ParquetOptions.model_validate(context.options)
+        return [input_file(context, opts.path)]
 
     def open(self, context: SourceContext) -> SourceData:
         """Describe how DuckDB reads the file."""

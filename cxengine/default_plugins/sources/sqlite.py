@@ -99,6 +99,14 @@ class SqliteSource:
     description = "a table or SELECT query from a SQLite database (read-only)"
     options_model = SqliteOptions
 
+    def input_files(self, context: SourceContext) -> list[Path]:
+        """Return the database file and its -wal file if any (for the rerun cache)."""
+        opts = SqliteOptions.model_validate(context.options)
+        path = input_file(context, opts.path)
+        # In WAL mode, committed rows may still live in the -wal file beside it.
+        wal = path.with_name(path.name + "-wal")
+        return [path, wal] if wal.is_file() else [path]
+
     def open(self, context: SourceContext) -> SourceData:
         """Check the options, open the database read-only and describe its rows."""
         import pyarrow as pa

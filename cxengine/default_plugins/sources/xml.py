@@ -158,6 +158,11 @@ class XmlSource:
     description = "XML files: one row per record element; columns from attributes and child paths"
     options_model = XmlOptions
 
+    def input_files(self, context: SourceContext) -> list[Path]:
+        """Return the files the rows are read from, the glob expanded (for the rerun cache)."""
+        opts = XmlOptions.model_validate(context.options)
+        return _files(context, opts.path)
+
     def open(self, context: SourceContext) -> SourceData:
         """Describe the rows of the file(s)."""
         opts = XmlOptions.model_validate(context.options)

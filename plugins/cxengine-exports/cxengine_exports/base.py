@@ -195,6 +195,11 @@ class ExportSource:
     #: touchpoint of every row when neither a column nor the `touchpoint` option gives one.
     default_touchpoint: ClassVar[str | None] = None
 
+    def input_files(self, context: SourceContext) -> list[Path]:
+        """Return the export file: `cxengine run` reuses a stored run while it is unchanged."""
+        opts = self.options_model.model_validate(dict(context.options))
+        return [_existing_file(context, opts.path)]
+
     def open(self, context: SourceContext) -> SourceData:
         """Read the export and describe its rows (see the module docstring)."""
         opts = self.options_model.model_validate(dict(context.options))

@@ -142,7 +142,8 @@ def test_rerun_over_unchanged_comments_calls_the_analyzer_zero_times(
         return real(texts, **kwargs)
 
     monkeypatch.setattr(cxengine_nlp.api, "analyze", counting)
-    result = run_project(load_config(project), get_registry())
+    # Computed again (not reused from the rerun cache): the tag cache is under test.
+    result = run_project(load_config(project), get_registry(), reuse=False)
     assert calls == []
     assert result.extra["enrichment"].stats[0].cached == 8
     # One edited comment: exactly one text goes to the analyzer.
