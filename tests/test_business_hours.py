@@ -229,3 +229,51 @@ def test_special_days_can_be_written_as_a_list_of_date_and_hours() -> None:
         BusinessCalendar.model_validate(
             {"hours": {"mon": "09:00-18:00"}, "special_hours": [{"day": "2025-12-31"}]}
         )
+
+
+# ----------------------------------------- the lookups that keep the SQL short (bench)
+
+MANY_EXCEPTIONS = BusinessCalendar(
+    timezone="Europe/Berlin",
+    hours={"mon-fri": "09:00-12:00, 13:00-18:00", "sat": "10:00-14:00"},
+    holidays=[date(1969, 12, 31), date(2025, 1, 1), date(2025, 5, 1), date(2025, 12, 25)],
+    special_hours={date(1970, 1, 2): "09:00-11:00", date(2025, 12, 31): "09:00-14:00"},
+)
+SPANS = [
+    # across the epoch (day numbers and seconds of the day before 1970 too)
+    (datetime(1969, 12, 29, 8, 0), datetime(1970, 1, 6, 17, 30)),
+    (datetime(1969, 12, 31, 10, 0), datetime(1970, 1, 2, 10, 30)),
+    # inside the exceptions' span, before it and after it
+    (datetime(2024, 12, 30, 11, 0), datetime(2025, 1, 3, 9, 30)),
+    (datetime(1969, 1, 6, 9, 0), datetime(1969, 1, 7, 9, 0)),
+    (datetime(2025, 12, 24, 16, 0), datetime(2026, 1, 5, 12, 0)),
+    (datetime(1969, 12, 1, 9, 0), datetime(2026, 2, 1, 9, 0)),  # every exception at once
+]
+
+
+@pytest.mark.parametrize("chain", [False, True], ids=["lookup list", "comparison chain"])
+def test_exceptions_over_decades_and_before_1970(
+    chain: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if chain:  # the form used when the exceptions span more days than a list should hold
+        monkeypatch.setattr(
+            "cxengine.default_plugins.aggregations.business_hours.MAX_LOOKUP_DAYS", 0
+        )
+        _query.cache_clear()
+    try:
+        for zone in ("UTC", "Asia/Tashkent"):
+            got = sql_seconds(SPANS, MANY_EXCEPTIONS, zone, zone)
+            want = [
+                business_seconds(a, b, MANY_EXCEPTIONS, {"start": zone, "end": zone})
+                for a, b in SPANS
+            ]
+            assert got == pytest.approx(want, abs=1e-6)
+    finally:
+        _query.cache_clear()
+
+
+def test_the_local_time_is_converted_a_bounded_number_of_times() -> None:
+    # Each conversion costs; a CASE per weekday and per holiday used to repeat it 144
+    # times per end of a span. Counted work, not a duration.
+    sql = _query(MANY_EXCEPTIONS.model_dump_json(), "UTC", "UTC")
+    assert sql.upper().count("TIMEZONE(") <= 100  # 520 before: a CASE arm per weekday and date
