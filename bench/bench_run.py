@@ -158,7 +158,9 @@ def main() -> None:
     print(f"data: {args.rows:,} responses, {size_mb:.0f} MB CSV (generated in {gen:.1f} s)")
     print(f"comment tagging: {'on' if args.with_comments else 'off (the reference does none)'}")
 
-    cx_cmd = [sys.executable, "-m", "cxengine", "run", "--json"]
+    # --force: every repeat computes (without it, repeats reuse the first run's stored
+    # results; bench_rerun.py measures that).
+    cx_cmd = [sys.executable, "-m", "cxengine", "run", "--json", "--force"]
     ref_cmd = [sys.executable, "-c", REFERENCE, str(csv_path)]
     cx_times, ref_times, cx_rss, ref_rss = [], [], [], []
     cx_out = ref_out = ""
