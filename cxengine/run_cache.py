@@ -344,9 +344,11 @@ def lookup(store: ResultsStore, fp: RunFingerprint) -> StoredRun | None:
     """Return the ok run stored under the fingerprint's key, or None."""
     if not fp.hashed:
         return None  # a file of a size never recorded: no stored run read it
+    # Only a run that finished without any error: one whose spec failed while the
+    # others were stored must be computed again, not printed as if complete.
     row = store.conn.execute(
         "SELECT r.run_id, r.extra FROM reusable_runs AS r JOIN runs ON runs.id = r.run_id "
-        "WHERE r.key = ? AND runs.status = 'ok'",
+        "WHERE r.key = ? AND runs.status = 'ok' AND runs.error IS NULL",
         (fp.key(),),
     ).fetchone()
     if row is None:

@@ -294,3 +294,12 @@ def test_the_gate_judges_a_reused_run_against_the_baseline_given_now(
     with sqlite3.connect(root / "cx.db") as conn:
         verdicts = {v for (v,) in conn.execute("SELECT DISTINCT verdict FROM checks")}
     assert "fail" not in verdicts  # the stored verdicts are those just printed
+
+
+def test_a_run_stored_with_an_error_is_not_reused(project: Path) -> None:
+    # A run whose spec failed while the others were stored carries its error.
+    cx(project, "run")
+    with sqlite3.connect(project.parent / "cx.db") as conn:
+        conn.execute("UPDATE runs SET error = 'spec csat failed: boom'")
+    _, _, err = cx(project, "run")
+    assert not reused(err)
