@@ -274,8 +274,9 @@ def run_project(
     """
     registry = registry or get_registry()
     fingerprint = None
-    if store and reuse:
-        fingerprint, reused = _reuse_stored_run(project, registry, only, checks)
+    if store:
+        # Also with reuse=False (--force): the recomputed run is recorded for next time.
+        fingerprint, reused = _reuse_stored_run(project, registry, only, checks, look=reuse)
         if reused is not None:
             return reused
     specs, problems = load_project_specs(project, registry, only)
@@ -466,8 +467,9 @@ def _reuse_stored_run(
     registry: Registry,
     only: Sequence[str] | None,
     checks: Callable[[RunResult], Any] | None,
+    look: bool = True,
 ) -> tuple[run_cache.RunFingerprint | None, RunResult | None]:
-    """Return the run's fingerprint and, when a stored ok run has it, that run.
+    """Return the run's fingerprint and, when a stored ok run has it (and `look`), that run.
 
     The specs are loaded but not checked: a stored run under this fingerprint passed
     the same checks on the same config, specs and code. Anything unusual (a spec that
@@ -488,7 +490,7 @@ def _reuse_stored_run(
     store = ResultsStore(database) if database.is_file() else None
     try:
         fingerprint = run_cache.fingerprint(project, registry, specs, store)
-        if fingerprint is None or store is None:
+        if fingerprint is None or store is None or not look:
             return fingerprint, None
         stored = run_cache.lookup(store, fingerprint)
         if stored is None:

@@ -124,13 +124,14 @@ def test_the_library_returns_the_same_result(project: Path) -> None:
 
 
 def test_force_recomputes_and_no_store_never_reuses(project: Path) -> None:
-    cx(project, "run")
+    _, out_forced, err = cx(project, "run", "--force")
+    assert not reused(err) and "stored in" in err
     _, out_forced, err = cx(project, "run", "--force")
     assert not reused(err) and "stored in" in err
     _, _, err = cx(project, "run", "--no-store")
     assert not reused(err)
     _, out_reused, err = cx(project, "run")
-    assert reused(err) and out_reused == out_forced
+    assert reused(err) and out_reused == out_forced  # a forced run is recorded for reuse
 
 
 def test_a_reused_run_becomes_the_latest_run(project: Path) -> None:
