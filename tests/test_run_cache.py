@@ -208,21 +208,29 @@ def test_changed_specs_or_config_are_recomputed(project: Path, edit: object) -> 
     assert not reused(err)
 
 
-def test_changed_code_changes_the_key(project: Path, tmp_path: Path) -> None:
+def test_changed_plugin_code_changes_the_key(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A plugin edited in place (an editable install) keeps its version string; its
+    # file's size or time changes, and with it the key. (A plugin of our own, so no
+    # file of cxengine is touched while other tests run.)
+    plugin_file = write(tmp_path / "plugin_src" / "cx_edited_plugin.py", "VERSION = 1\n")
+    monkeypatch.syspath_prepend(str(plugin_file.parent))
+    import importlib
+
+    from cxengine.plugins import Registry, get_plugin_manager
+
+    module = importlib.import_module("cx_edited_plugin")
+    registry = Registry(get_plugin_manager(load_entry_points=False, extra=[module]))
     config = load_config(project)
-    registry = get_registry()
-    specs = run_project(config, registry).specs[:2]
+    specs = run_project(config, registry).specs
     before = run_cache.fingerprint(config, registry, specs, None)
-    assert before is not None
-    module = Path(run_cache.__file__)
-    stat = module.stat()
-    try:  # the same file, written again: a reinstall or an edit of an editable install
-        os.utime(module, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
-        after = run_cache.fingerprint(config, registry, specs, None)
-    finally:
-        os.utime(module, ns=(stat.st_atime_ns, stat.st_mtime_ns))
-    assert after is not None and after.parts["code"] != before.parts["code"]
+    write(plugin_file, "VERSION = 20\n")
+    after = run_cache.fingerprint(config, registry, specs, None)
+    assert before is not None and after is not None
+    assert after.parts["code"] != before.parts["code"]
     assert after.parts["specs"] == before.parts["specs"]
+    assert before.key() != after.key()
 
 
 def test_a_source_that_is_not_files_is_never_reused(
