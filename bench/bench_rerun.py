@@ -13,6 +13,8 @@ imported no DuckDB, pyarrow or sqlglot. The target of issue 12 is <= 0.1x.
     python bench/bench_rerun.py                 # 1M rows
     python bench/bench_rerun.py --rows 200000 --repeat 5
     python bench/bench_rerun.py --demo          # the init project, 4,000 responses
+    python bench/bench_rerun.py --with-comments # keep the comment tagging (off by default,
+                                                # as in bench_run.py)
 
 Python writes no bytecode cache when PYTHONDONTWRITEBYTECODE is set (as on the team's
 machine); both commands then compile every module they import on every start, which
@@ -35,6 +37,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "bench"))  # bench_run's helpers
 HEAVY = ("duckdb", "pyarrow", "sqlglot")
 SURVEY_SPECS = {"csat", "csat_mean", "nps", "ces", "ces_mean"}
 
@@ -79,18 +82,24 @@ def heavy_imports(cwd: Path, env: dict[str, str]) -> str:
     return last.removeprefix("HEAVY:") if last.startswith("HEAVY:") else "? (the probe failed)"
 
 
-def make_project(work: Path, rows: int, demo: bool) -> Path:
+def make_project(work: Path, rows: int, demo: bool, comments: bool) -> Path:
+    from bench_run import drop_comment_tagging
+
     from cxengine.scaffold import init_project, write_responses_csv
 
     project = work / "project"
     if demo:
         init_project(project)
-        return project
-    init_project(project, rows=200)
-    write_responses_csv(project / "data" / "responses.csv", n=rows, seed=11)
-    for spec in (project / "metric_specs").glob("*.yaml"):
-        if spec.stem not in SURVEY_SPECS:
-            spec.unlink()
+    else:
+        init_project(project, rows=200)
+        write_responses_csv(project / "data" / "responses.csv", n=rows, seed=11)
+        for spec in (project / "metric_specs").glob("*.yaml"):
+            if spec.stem not in SURVEY_SPECS:
+                spec.unlink()
+    if not comments:
+        # As bench_run.py: a first run that tags a million comments would make any
+        # rerun look cheap.
+        drop_comment_tagging(project / "cxengine.yaml")
     return project
 
 
@@ -99,11 +108,14 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--demo", action="store_true", help="the whole init project instead")
+    parser.add_argument(
+        "--with-comments", action="store_true", help="keep the comment tagging (NLP plugin)"
+    )
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="cxrerun-"))
     try:
-        project = make_project(work, args.rows, args.demo)
+        project = make_project(work, args.rows, args.demo, args.with_comments)
         env = child_env(work / "pycache")
         first = [sys.executable, "-m", "cxengine", "run", "--json", "--force"]
         again = [sys.executable, "-m", "cxengine", "run", "--json"]
@@ -118,6 +130,7 @@ def main() -> None:
             wall, cpu, outputs["rerun"], rerun_err = timed(again, project, env)
             runs["rerun"].append((wall, cpu))
         what = "init demo project" if args.demo else f"{args.rows:,} responses, 5 specs"
+        what += ", comment tagging " + ("on" if args.with_comments else "off")
         print(f"project: {what}")
         print(f"{'':24}{'first run':>12}{'rerun':>12}{'ratio':>8}")
         for i, label in enumerate(("wall, median (s)", "CPU, median (s)")):
