@@ -171,6 +171,10 @@ def fingerprint(
             # Never seen at this size: no stored run can have read this content. Hash
             # it beside the run, to record it when the run is saved.
             inputs.append(InputFile(path, now, hasher=FileHasher(path)))
+    try:
+        enrichers = _enricher_versions(project, registry, datasets)
+    except Exception:  # a bad enricher option: for the run's own checks to report, located
+        return None
     parts = {
         "version": KEY_VERSION,
         "cxengine": __version__,
@@ -180,7 +184,7 @@ def fingerprint(
         "config": project.text_hash,
         "allowed_paths": [str(p) for p in project.allowed_paths()],
         "specs": [[s.name, s.text_hash] for s in specs],
-        "enrichers": _enricher_versions(project, registry, datasets),
+        "enrichers": enrichers,
     }
     return RunFingerprint(parts, inputs, looked_at)
 

@@ -511,8 +511,8 @@ def _run_unreadable(project: Path) -> None:
         # Everything is imported as root: after setuid the interpreter's own folder
         # (under /root) may be closed to the new user.
         import encodings.utf_8_sig, encodings.cp1251, encodings.latin_1, encodings.utf_16
-        import duckdb, pyarrow, sqlite_utils
-        import cxengine.runner, cxengine.dataset.load, cxengine.store.results
+        import duckdb, pyarrow, sqlglot, sqlite_utils
+        import cxengine.runner, cxengine.session, cxengine.dataset.load, cxengine.store.results
         from click.testing import CliRunner
         from cxengine.cli import cli
         from cxengine.plugins import get_registry
