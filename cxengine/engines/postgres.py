@@ -8,16 +8,19 @@ DuckDB does. psycopg (3) is imported only when a postgres dataset is used.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import sqlglot
 from pydantic import BaseModel
-from sqlglot import exp
 
 from cxengine import hookimpl
 from cxengine.engines.api import NotPortable, RelationOptions
-from cxengine.engines.render import INLINE, portable
 from cxengine.errors import DataError
+
+if TYPE_CHECKING:
+    import sqlglot
+    from sqlglot import exp
+else:  # a built-in plugin: registering it must not import sqlglot (see cxengine/lazy.py)
+    from cxengine.lazy import exp, sqlglot
 
 #: PostgreSQL type names (pg_type.typname) → cxengine column kinds.
 TYPE_KINDS = {
@@ -109,6 +112,8 @@ class PostgresEngine:
         return PostgresSession(dsn, options.statement_timeout)
 
     def rewrite(self, node: exp.Expression) -> exp.Expression:
+        from cxengine.engines.render import INLINE
+
         if isinstance(node, exp.CTE) and node.meta.get(INLINE):
             # PostgreSQL copies a table expression used twice into a work table (all
             # rows, every column): inlined, each use scans with its own filter.
@@ -141,6 +146,8 @@ def _date_diff(node: exp.Anonymous) -> exp.Expression:
 
 
 def _arg_min(value: exp.Expression, by: exp.Expression) -> exp.Expression:
+    from cxengine.engines.render import portable
+
     """arg_min(v, t) → (ARRAY_AGG(v ORDER BY t) FILTER (WHERE t IS NOT NULL))[1].
 
     DuckDB's arg_min skips rows whose t is NULL and returns NULL when none is left.

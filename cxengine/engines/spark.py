@@ -15,13 +15,17 @@ import re
 import threading
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
-from sqlglot import exp
 
 from cxengine import hookimpl
 from cxengine.engines.api import NotPortable, RelationOptions
+
+if TYPE_CHECKING:
+    from sqlglot import exp
+else:  # a built-in plugin: registering it must not import sqlglot (see cxengine/lazy.py)
+    from cxengine.lazy import exp
 
 #: Session settings cxengine's SQL relies on (periods in UTC, failed casts as NULL).
 SESSION_CONF = {
