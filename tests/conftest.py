@@ -15,6 +15,7 @@ from hypothesis import settings
 # The fixtures plugin authors get through the pytest11 entry point; imported here so
 # the suite has them even when the installed cxengine predates the entry point.
 from cxengine.testing import cx_project, cx_tmp  # noqa: F401
+from tests.project_files import ProjectFactory, write
 
 # Property tests are deterministic by default: the same examples on every run, so a
 # red CI is reproducible and never noise. `HYPOTHESIS_PROFILE=explore` searches anew
@@ -30,16 +31,6 @@ PLUGIN_DIR = Path(__file__).resolve().parent / "plugins"
 needs_shared_data = pytest.mark.skipif(
     not SHARED_DATA.is_dir(), reason="../shared/data is not beside this checkout"
 )
-
-
-def write(path: Path, text: str) -> Path:
-    """Write dedented text, creating folders."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
-    return path
-
-
-ProjectFactory = Callable[..., Path]
 
 
 @pytest.fixture

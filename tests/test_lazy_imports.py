@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ProjectFactory
+from tests.project_files import ProjectFactory
 
 REPO = Path(__file__).resolve().parent.parent
 FORBIDDEN = ("duckdb", "pyarrow", "sqlglot", "scipy", "pandas")

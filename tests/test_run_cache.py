@@ -22,7 +22,7 @@ from cxengine.cli import cli
 from cxengine.config import load_config
 from cxengine.plugins import get_registry
 from cxengine.runner import run_project, value_json
-from tests.conftest import ProjectFactory, write
+from tests.project_files import ProjectFactory, write
 
 DATASET = """
 responses:
