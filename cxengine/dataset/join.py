@@ -251,15 +251,23 @@ def _refuse_fan_out(
         f"WHERE EXISTS (SELECT 1 FROM {lt} l WHERE {cond}) "
         f"GROUP BY {cols} HAVING count(*) > 1 ORDER BY n DESC, {cols} LIMIT {EXAMPLES}"
     ).fetchall()
-    if not rows:
-        return
+    if rows:
+        raise fan_out_error(config, keys, rows)
+
+
+def fan_out_error(config: JoinConfig, keys: list[str], rows: Sequence[Sequence[Any]]) -> JoinError:
+    """The error of an `expect: one` join whose keys match several rows.
+
+    ``rows``: the worst duplicated keys, each ``(*key values, rows, keys duplicated)``,
+    as both the embedded join and the engines' join query them.
+    """
     duplicated = rows[0][-1]
     examples = "; ".join(
         ", ".join(f"{k} = {v!r}" for k, v in zip(keys, row[: len(keys)], strict=True))
         + f" ({row[len(keys)]} rows)"
         for row in rows
     )
-    raise JoinError(
+    return JoinError(
         ("expect",),
         f"expect: one is broken: {duplicated} key(s) of {config.to} match several rows "
         f"that {config.from_} rows link to, which would count those {config.from_} rows "

@@ -19,9 +19,9 @@ from cxengine.dataset.join import (
 )
 from cxengine.dataset.join import (
     JoinCounts,
-    JoinError,
     _describe,
     check_keys,
+    fan_out_error,
     joined_fields,
 )
 from cxengine.dataset.join_config import JoinConfig
@@ -198,21 +198,8 @@ def _refuse_fan_out(config, cond, left_table, right_table, run) -> None:  # type
         .limit(FAN_OUT_EXAMPLES)
     )
     rows = run(query)
-    if not rows:
-        return
-    duplicated = rows[0][-1]
-    examples = "; ".join(
-        ", ".join(f"{k} = {v!r}" for k, v in zip(keys, row[: len(keys)], strict=True))
-        + f" ({row[len(keys)]} rows)"
-        for row in rows
-    )
-    raise JoinError(
-        ("expect",),
-        f"expect: one is broken: {duplicated} key(s) of {config.to} match several rows "
-        f"that {config.from_} rows link to, which would count those {config.from_} rows "
-        f"more than once; for example {examples}. Remove the duplicates or declare "
-        "`expect: many`",
-    )
+    if rows:
+        raise fan_out_error(config, keys, rows)
 
 
 def _unmatched(name, config, cond, left, right, run) -> list[Reject]:  # type: ignore[no-untyped-def]
