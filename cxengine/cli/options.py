@@ -78,9 +78,19 @@ class CliState:
         import dataclasses
         from pathlib import Path
 
-        from cxengine.config import load_config
+        from cxengine.config import find_config, load_config
+        from cxengine.errors import SpecError
 
-        config = load_config(self.config_path)
+        try:
+            config = load_config(self.config_path)
+        except SpecError as exc:
+            # The specs' own mistakes come out in the same pass as the config's.
+            from cxengine.spec.without_config import spec_problems_without_config
+
+            path = find_config(self.config_path)
+            shown = exc.problems[0].file if exc.problems else str(path)
+            more = spec_problems_without_config(path, shown, self.registry)
+            raise SpecError([*exc.problems, *more]) from None
         if not self.allowed_paths:
             return config
         extra = tuple(Path(p).expanduser().resolve() for p in self.allowed_paths)

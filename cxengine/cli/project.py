@@ -53,7 +53,11 @@ def validate_command(ctx: click.Context, with_data: bool, as_json: bool) -> None
     from cxengine.runner import validate_project
 
     state = get_state(ctx)
-    specs, problems = validate_project(state.project(), state.registry, with_data=with_data)
+    try:
+        specs, problems = validate_project(state.project(), state.registry, with_data=with_data)
+    except SpecError as exc:
+        # An invalid config is a validation result like any other (and --json stays JSON).
+        specs, problems = [], exc.problems
     errors = [p for p in problems if p.severity == "error"]
     if as_json:
         echo_json(
