@@ -48,9 +48,22 @@ class SourceContext:
     allowed_paths: tuple[Path, ...] = ()
 
     def resolve(self, path: str | Path) -> Path:
-        """Resolve a path option against the project folder."""
+        """Resolve a path option against the project folder (no checks: see input_file)."""
         p = Path(path).expanduser()
         return p if p.is_absolute() else self.base_dir / p
+
+    def input_file(self, path: str | Path) -> Path:
+        """Resolve a path option to a file this source may read; raise DataError if not.
+
+        The file must lie inside the project folder or a folder listed under
+        `allow_paths:` (after `..` and symlinks), exist, be a regular file (a FIFO or a
+        device would hang the run) and be readable. Every source reading a file should
+        open it through this, so a spec or config from elsewhere cannot make any source
+        read, and echo into rejects, a file outside the project.
+        """
+        from cxengine.dataset.files import input_file
+
+        return input_file(self, path)
 
 
 @dataclass

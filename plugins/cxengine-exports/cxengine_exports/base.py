@@ -284,16 +284,8 @@ def _extra_column(
 
 
 def _existing_file(context: SourceContext, option: str) -> Path:
-    path: Path = context.resolve(option)
-    where = f"dataset {context.dataset!r}"
-    if not path.exists():
-        hint = ""
-        if path.parent.is_dir():
-            near = sorted(p.name for p in path.parent.iterdir() if p.is_file())[:10]
-            hint = f"; files in {path.parent}: {', '.join(near)}" if near else ""
-        raise DataError(f"{where}: file not found: {path}{hint}")
-    if not path.is_file():
-        raise DataError(f"{where}: {path} is not a file")
+    # cxengine's own checks: inside the project or `allow_paths:`, a regular readable file.
+    path: Path = context.input_file(option)
     return path
 
 

@@ -29,7 +29,13 @@ def run_standard(
 ) -> dict[str, Any]:
     """Run standard specs over one export (as `responses` and `tickets`): overall values."""
     dataset = {"source": source, "path": str(FIXTURES / fixture), **options}
-    config = write_project(root, {"responses": dataset, "tickets": dataset}, standard=specs)
+    # The fixtures live outside the test's project folder: allowed as a user would.
+    config = write_project(
+        root,
+        {"responses": dataset, "tickets": dataset},
+        standard=specs,
+        allow_paths=[str(FIXTURES)],
+    )
     result = run_project(config, exports)
     overall = {v.metric: v for v in result.values if v.period is None and not v.slice}
     return {name: overall[name] for name in specs}
@@ -87,18 +93,19 @@ def test_surveymonkey_xlsx_reads_like_the_csv(tmp_path: Path) -> None:
     with (FIXTURES / "surveymonkey.csv").open(encoding="utf-8", newline="") as fh:
         for row in csv.reader(fh):
             sheet.append([int(c) if c.isdigit() and len(c) < 4 else c for c in row])
-    book.save(tmp_path / "export.xlsx")
+    (tmp_path / "p").mkdir()
+    book.save(tmp_path / "p" / "export.xlsx")  # inside the project folder
     values = run_standard(
         tmp_path / "p",
         "surveymonkey",
-        str(tmp_path / "export.xlsx"),
+        str(tmp_path / "p" / "export.xlsx"),
         SURVEY_SPECS,
         timezone="America/New_York",
     )
     assert [values[m].value for m in SURVEY_SPECS] == pytest.approx([60.0, 200 / 11, 700 / 11])
     run = check_source(
         "surveymonkey",
-        {"path": str(tmp_path / "export.xlsx")},
+        {"path": str(tmp_path / "p" / "export.xlsx")},
         base_dir=tmp_path,
         plugins=[exports],
         rejected=0,
@@ -320,3 +327,46 @@ def test_amocrm_leads_with_survey_custom_fields(tmp_path: Path) -> None:
     )
     assert run.reject_at("amocrm.csv:8").field == "created_at"
     assert run.column("comment")[0] == "Хороший сервис"
+
+
+# ---------------------------------------------------------------- file safety
+
+
+@pytest.mark.parametrize("source", ["surveymonkey", "zendesk", "bitrix24"])
+def test_an_export_outside_the_project_is_refused_unless_its_folder_is_allowed(
+    tmp_path: Path, source: str
+) -> None:
+    """The adapters read files under cxengine's own rules, as the built-in sources do."""
+    from cxengine.api import DataError, SourceContext
+
+    outside = tmp_path / "elsewhere" / "export.csv"
+    outside.parent.mkdir()
+    outside.write_text("a,b\n1,2\n", encoding="utf-8")
+    project = tmp_path / "project"
+    project.mkdir()
+    adapter = {s.name: s for s in _registered_sources()}[source]
+    for path in (str(outside), "../elsewhere/export.csv"):
+        context = SourceContext(source, {"path": path}, project)
+        with pytest.raises(DataError, match="outside the project folder"):
+            adapter.input_files(context)
+    allowed = SourceContext(source, {"path": str(outside)}, project, (outside.parent,))
+    assert adapter.input_files(allowed) == [outside]
+
+
+def test_an_export_that_is_a_fifo_is_refused_before_it_is_opened(tmp_path: Path) -> None:
+    """Opening a named pipe would block the run until a writer appears."""
+    import os
+
+    from cxengine.api import DataError, SourceContext
+
+    fifo = tmp_path / "export.csv"
+    os.mkfifo(fifo)
+    adapter = {s.name: s for s in _registered_sources()}["surveymonkey"]
+    with pytest.raises(DataError, match="named pipe"):
+        adapter.open(SourceContext("surveymonkey", {"path": "export.csv"}, tmp_path))
+
+
+def _registered_sources() -> list[Any]:
+    found: list[Any] = []
+    exports.register_sources(register=found.append)
+    return found
