@@ -1,0 +1,44 @@
+"""The duplicate check of a key or `unique:` field, straight on a DuckDB table.
+
+Most keys are unique, so the check first asks a cheap aggregate whether any value
+repeats; only then are the later rows and their first occurrences looked for. Both
+answers must agree with the definition: empty values are never duplicates, and every
+later row repeating a value is listed with the first row that had it.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from cxengine.dataset.duplicates import _duplicates
+
+
+def table(values: list[object], sql_type: str) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    con.execute(f"CREATE TABLE t (_cx_row BIGINT, k {sql_type})")
+    con.executemany("INSERT INTO t VALUES (?, ?)", list(enumerate(values)))
+    return con
+
+
+def test_unique_values_and_repeated_empties_are_no_duplicates() -> None:
+    con = table(["a", None, "b", None, None, "c"], "VARCHAR")
+    assert _duplicates(con, "t", "k") == []
+
+
+@pytest.mark.parametrize(
+    ("values", "sql_type", "expected"),
+    [
+        (
+            ["T1", "T2", "T1", None, "T2", "T1"],
+            "VARCHAR",
+            [(2, 0, "T1"), (4, 1, "T2"), (5, 0, "T1")],
+        ),
+        ([7, 8, 9, 7], "BIGINT", [(3, 0, "7")]),
+        ([None, 1.5, None, 1.5, 2.0], "DOUBLE", [(3, 1, "1.5")]),
+    ],
+)
+def test_every_later_repeat_is_listed_with_its_first_row(
+    values: list[object], sql_type: str, expected: list[tuple[int, int, str]]
+) -> None:
+    assert _duplicates(table(values, sql_type), "t", "k") == expected
