@@ -253,11 +253,12 @@ class Session:
         from cxengine.compute.engine import plan_spec, run_plans
         from cxengine.dataset.load import LoadedDataset
 
+        self._compute_together_on_engines(specs)
         plans = []
         for spec in specs:
             kind = self.registry.aggregation(spec.kind)
             ds = self.datasets.get(spec.dataset)
-            # Only datasets loaded into DuckDB: any other is computed where it lives.
+            # Only datasets loaded into DuckDB: engine datasets are grouped above.
             if isinstance(kind, DerivedKind) or not isinstance(ds, LoadedDataset):
                 continue
             try:
@@ -277,6 +278,31 @@ class Session:
                 continue
             for plan, result in zip(members, results, strict=True):
                 self._ready[plan.spec.name] = (plan.spec, result)
+
+    def _compute_together_on_engines(self, specs: Sequence[MetricSpec]) -> None:
+        """As `compute_together`, for datasets that stay in an engine (docs/engines.md)."""
+        from cxengine.engines.relation import EngineDataset
+
+        by_dataset: dict[str, tuple[EngineDataset, list[tuple[MetricSpec, Kind]]]] = {}
+        for spec in specs:
+            kind = self.registry.aggregation(spec.kind)
+            ds = self.datasets.get(spec.dataset)
+            if not isinstance(kind, DerivedKind) and isinstance(ds, EngineDataset):
+                by_dataset.setdefault(spec.dataset, (ds, []))[1].append((spec, kind))
+        if not by_dataset:
+            return
+        from cxengine.engines import compute_together_on_engine
+
+        for ds, members in by_dataset.values():
+            if len(members) < 2:
+                continue
+            try:
+                results = compute_together_on_engine(ds, members)
+            except Exception:  # each spec is then computed (and reported) on its own
+                continue
+            for spec, _ in members:
+                if spec.name in results:
+                    self._ready[spec.name] = (spec, results[spec.name])
 
     def compute_weighted(self, spec: MetricSpec, kind: Kind | None = None) -> WeightedResult | None:
         """Compute a spec's weighted values (`<name>_weighted`); None without `weights:`."""

@@ -39,6 +39,7 @@ __all__ = [
     "NotPortable",
     "check_engines",
     "compute_on_engine",
+    "compute_together_on_engine",
     "engine_of",
     "open_engine_datasets",
 ]
@@ -242,7 +243,7 @@ def check_renders(
         name=loaded.spec.dataset or "", engine=engine, session=None,  # type: ignore[arg-type]
         table=f"ds_{loaded.spec.dataset}", usable=usable,
         fields={p.name: p.type for p in plans}, rows_read=0, rows_used=0, rows_rejected=0,
-        rejects=[], origin=engine.name, fingerprint="",
+        rejects=[], origin=engine.name, identity="",
     )  # fmt: skip
     pushdown.compute_spec(probe, loaded.spec, aggregation)
 
@@ -253,6 +254,20 @@ def compute_on_engine(dataset: EngineDataset, spec: Any, aggregation: Any) -> An
 
     with redacted(dataset):
         return compute_spec(dataset, spec, aggregation)
+
+
+def compute_together_on_engine(
+    dataset: EngineDataset, specs: Sequence[tuple[Any, Any]]
+) -> dict[str, Any]:
+    """Compute in the engine, one grouped query per group, the specs that can share one.
+
+    Returns each computed spec's result by name (cxengine/engines/pushdown.py:
+    `compute_together`); the others are for `compute_on_engine`.
+    """
+    from cxengine.engines.pushdown import compute_together
+
+    with redacted(dataset):
+        return compute_together(dataset, specs)
 
 
 def on_engine(name: str, datasets: Mapping[str, DatasetConfig], seen: tuple[str, ...] = ()) -> bool:

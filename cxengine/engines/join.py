@@ -9,7 +9,6 @@ and at most `EXAMPLES` unmatched keys (an inner join's rejects) come back.
 
 from __future__ import annotations
 
-import hashlib
 from typing import cast
 
 from sqlglot import exp
@@ -107,9 +106,8 @@ def join_on_engine(
     unmatched = from_rows - from_matched if config.how == "inner" else 0
     if unmatched:
         rejects = _unmatched(name, config, cond, left, right, run)
-    fingerprint = hashlib.sha256(
-        repr((left.fingerprint, right.fingerprint, config.model_dump())).encode()
-    ).hexdigest()
+    # The sides as opened (their answers so far: the counts), and the join's own.
+    identity = repr((left.fingerprint, right.fingerprint, config.model_dump()))
     zones = {}
     for out, side, src in sources:
         zone = (left if side == "from" else right).zones.get(src)
@@ -127,7 +125,7 @@ def join_on_engine(
         rows_rejected=unmatched,
         rejects=rejects,
         origin=f"{config.from_} {config.how} join {config.to}",
-        fingerprint=f"{left.engine.name}:{fingerprint}",
+        identity=identity,
         notes=[_describe(config, counts)]
         + (
             [f"{unmatched} unmatched {config.from_} rows; the first {EXAMPLES} are stored"]

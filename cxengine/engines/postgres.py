@@ -73,19 +73,6 @@ class PostgresSession:
                 names = {oid: typ for oid, typ in cur.fetchall()}
         return {col: TYPE_KINDS.get(names.get(oid, ""), "other") for col, oid in oids}
 
-    def row_hash(self, alias: str) -> exp.Expression:
-        """A 64-bit hash of a whole row: of the record itself on PostgreSQL 14+.
-
-        hash_record_extended skips turning every row into text (a third cheaper on
-        1M rows); older servers hash the row's text.
-        """
-        if self._con.info.server_version >= 140000:
-            return exp.Anonymous(
-                this="hash_record_extended",
-                expressions=[exp.column(alias, quoted=True), exp.Literal.number(0)],
-            )
-        return PostgresEngine.row_hash(alias)
-
     def fetch(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
         with self._con.cursor() as cur:
             cur.execute(sql)
@@ -103,7 +90,7 @@ class PostgresEngine:
     description = "PostgreSQL: specs run in the database, read-only, only aggregates fetched"
     dialect = "postgres"
     options_model: type[BaseModel] = PostgresOptions
-    functions = frozenset({"date_trunc", "grouping", "hashtextextended", "hash_record_extended"})
+    functions = frozenset({"date_trunc", "grouping"})
 
     def connect(self, dsn: str | None, options: BaseModel) -> PostgresSession:
         if not dsn:
@@ -126,12 +113,6 @@ class PostgresEngine:
         if isinstance(node, exp.Anonymous) and node.name.lower() in {"list_extract", "list_slice"}:
             raise NotPortable(f"{node.name}() (order statistics) has no rendering on postgres")
         return node
-
-    @staticmethod
-    def row_hash(alias: str) -> exp.Expression:
-        """Return a 64-bit hash of a whole row of the relation aliased `alias`."""
-        text = exp.Cast(this=exp.column(alias, quoted=True), to=exp.DataType.build("TEXT"))
-        return exp.Anonymous(this="hashtextextended", expressions=[text, exp.Literal.number(0)])
 
 
 def _date_diff(node: exp.Anonymous) -> exp.Expression:

@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlglot import exp
 
-from cxengine.compute import completion
+from cxengine.compute import completion, merged
 from cxengine.compute import engine as core
 from cxengine.compute.plan import Plan, plan_spec
 from cxengine.compute.pooled import pool_periods
@@ -53,6 +53,48 @@ def compute_spec(dataset: EngineDataset, spec: MetricSpec, kind: Kind) -> SpecRe
         result = run_plan(view, plan.over_prepared(name, types))
         return SpecResult(spec, result.values, source_excluded + result.excluded)
     return run_plan(dataset, plan)
+
+
+def compute_together(
+    dataset: EngineDataset, specs: Sequence[tuple[MetricSpec, Kind]]
+) -> dict[str, SpecResult]:
+    """Compute, one grouped query per group, the specs that can share one.
+
+    Returns each computed spec's result by name, the same `compute_spec` gives it
+    alone: the merged row of a group is split back into each plan's own row, made
+    into values by the same code. A spec left out (band slices, a prepared or
+    calendar kind, a grouping no other spec has) is for `compute_spec`. An error
+    is raised as is: the caller then computes each spec on its own.
+    """
+    plans: list[Plan] = []
+    for spec, kind in specs:
+        if spec.bands:
+            continue  # its band labels are a view of its own
+        plan = plan_spec(spec, kind, dataset.table, dataset.fields, dataset.zones)
+        if merged.mergeable(plan):
+            plans.append(plan)
+    out: dict[str, SpecResult] = {}
+    for group in merged.group_plans(plans):
+        if len(group) < 2:
+            continue
+        members = [plans[i] for i in group]
+        for plan, result in zip(members, run_merged(dataset, members), strict=True):
+            out[plan.spec.name] = result
+    return out
+
+
+def run_merged(dataset: EngineDataset, plans: Sequence[Plan]) -> list[SpecResult]:
+    """Run plans of one `merged.merge_key` as one grouped query, then their examples."""
+    query = merged.build_merged_query(plans)
+    names, rows = dataset.fetch(with_tables(query, dataset.tables()))
+    own: list[list[dict[str, Any]]] = [[] for _ in plans]
+    for row in rows:
+        for j, part in enumerate(merged.split_row(dict(zip(names, row, strict=True)), len(plans))):
+            own[j].append(part)
+    values = [core._values_of(plan, own[j]) for j, plan in enumerate(plans)]
+    parts = [_example_parts(dataset, plan, v) for plan, v in zip(plans, values, strict=True)]
+    excluded = _examples_of(dataset, parts)
+    return [core._finish(plan, v, e) for plan, v, e in zip(plans, values, excluded, strict=True)]
 
 
 def banded(dataset: EngineDataset, spec: MetricSpec) -> EngineDataset:
@@ -96,14 +138,22 @@ def run_plan(dataset: EngineDataset, plan: Plan) -> SpecResult:
     if spec.period != "none" and not plan.calendar:
         values.extend(core._empty_periods(spec, values))
     values.sort(key=core._order)
-    exclusions = plan.exclusions
-    # Nothing excluded anywhere (the usual case): no query for examples of it.
-    if not any(v.excluded for v in values):
-        exclusions = []
-    # Rows without a time: none when the dataset has no empty value in that field.
-    dropped = [ex for ex in plan.dropped if dataset.nulls.get(ex.field) != 0]
-    excluded = _examples(dataset, [(dropped, plan.where), (exclusions, plan.keep)])
+    excluded = _examples(dataset, _example_parts(dataset, plan, values))
     return SpecResult(spec, values, excluded)
+
+
+Parts = list[tuple[Sequence[Exclusion], exp.Expression | None]]
+
+
+def _example_parts(dataset: EngineDataset, plan: Plan, values: Sequence[MetricValue]) -> Parts:
+    """The exclusions of a plan to fetch examples of, each with the rows it applies to.
+
+    Only those that excluded something: nothing excluded anywhere (the usual case)
+    asks no query; rows without a time are none when the field has no empty value.
+    """
+    exclusions = plan.exclusions if any(v.excluded for v in values) else []
+    dropped = [ex for ex in plan.dropped if dataset.nulls.get(ex.field) != 0]
+    return [(dropped, plan.where), (exclusions, plan.keep)]
 
 
 def with_tables(query: exp.Select, tables: Sequence[tuple[str, exp.Expression]]) -> exp.Select:
@@ -186,20 +236,29 @@ def _typed(value: date | datetime | None, type_: str) -> exp.Expression:
     return exp.Cast(this=text, to=exp.DataType.build(type_))
 
 
-def _examples(
-    dataset: EngineDataset, parts: Sequence[tuple[Sequence[Exclusion], exp.Expression | None]]
-) -> list[ExcludedValue]:
-    """Fetch up to EXAMPLES excluded values per reason, in one query for all of them.
+def _examples(dataset: EngineDataset, parts: Parts) -> list[ExcludedValue]:
+    """Fetch up to EXAMPLES excluded values per reason of one spec, in one query."""
+    return _examples_of(dataset, [parts])[0]
+
+
+def _examples_of(dataset: EngineDataset, specs: Sequence[Parts]) -> list[list[ExcludedValue]]:
+    """Fetch up to EXAMPLES excluded values per reason of each spec, in one query for all.
 
     Their counts are in the values (`excluded`); only examples become rejects.
     """
-    wanted = [(ex, where) for exclusions, where in parts for ex in exclusions]
+    wanted = [
+        (j, ex, where)
+        for j, parts in enumerate(specs)
+        for exclusions, where in parts
+        for ex in exclusions
+    ]
+    out: list[list[ExcludedValue]] = [[] for _ in specs]
     if not wanted:
-        return []
+        return out
     # One branch per reason, each its first EXAMPLES rows by key: a bounded top-N
     # (not a sort of every excluded row, as a window over them would be).
     branches: list[exp.Select] = []
-    for i, (ex, where) in enumerate(wanted):
+    for i, (_, ex, where) in enumerate(wanted):
         cond: exp.Expression = exp.Paren(this=ex.predicate.copy())
         if where is not None:
             cond = exp.And(this=exp.Paren(this=where.copy()), expression=cond)
@@ -227,11 +286,10 @@ def _examples(
         q = exp.union(q, other, distinct=False)  # type: ignore[assignment]
     _, rows = dataset.fetch(with_tables(q, dataset.tables()))
     rows = sorted(rows, key=lambda r: (int(r[0]), str(r[1])))
-    out: list[ExcludedValue] = []
     for reason, key, value in rows:
-        ex = wanted[int(reason)][0]
+        j, ex, _ = wanted[int(reason)]
         dataset.locators.append(_locator(dataset, key))
-        out.append(ExcludedValue(len(dataset.locators) - 1, ex.field, value, ex.reason))
+        out[j].append(ExcludedValue(len(dataset.locators) - 1, ex.field, value, ex.reason))
     return out
 
 

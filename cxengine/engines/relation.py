@@ -8,9 +8,16 @@ query reads as a common table expression:
     FROM <table or (query)>
 
 As in the embedded loader, a value that does not fit its type is NULL and a reject
-of that field alone. One aggregate query counts them per field (and hashes the rows
-for the run's fingerprint); a second fetches at most `EXAMPLES` of them per field
-with their keys, so no row-level data crosses the wire beyond those examples.
+of that field alone. One aggregate query counts them per field (and the rows and
+empty values); a second, only when a field has any, fetches at most `EXAMPLES` of
+them per field with their keys, so no row-level data crosses the wire beyond those
+examples.
+
+The dataset's fingerprint (part of the run id) is made of what the run read from
+the engine: the relation, its column types, those counts, and every row any query
+of the run fetched (aggregates and examples), canonically ordered. No query hashes
+the rows: two runs get the same fingerprint exactly when the engine answered them
+the same, so they store the same values, counts and rejects (see docs/engines.md).
 """
 
 from __future__ import annotations
@@ -37,18 +44,41 @@ EXAMPLES = 20
 ROW = "_cx_row"
 BAD = "_cx_bad"
 RAW = "_cx_raw"
-HASH = "_cx_hash"
 SOURCE = "_cx_src"
 MAX_VALUE = 200
 
 
 @dataclass
 class Traffic:
-    """Queries sent to an engine and what came back."""
+    """Queries sent to an engine and what came back (and a digest of it, in any order)."""
 
     queries: int = 0
     rows: int = 0
     bytes: int = 0
+    #: Per query: a hash of its column names and its rows, sorted (an engine returns
+    #: grouped rows in any order). Summed, so the order queries ran in does not count.
+    digest: int = 0
+
+    def record(self, names: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
+        """Count a query's answer and fold it into the digest."""
+        self.queries += 1
+        self.rows += len(rows)
+        self.bytes += sum(len(str(v)) for row in rows for v in row)
+        h = hashlib.blake2b(repr(tuple(names)).encode(), digest_size=16)
+        for text in sorted(repr(tuple(_canonical(v) for v in row)) for row in rows):
+            h.update(text.encode())
+        self.digest = (self.digest + int.from_bytes(h.digest(), "big")) % (1 << 128)
+
+
+def _canonical(value: Any) -> Any:
+    """A value as the digest reads it: floats to 12 significant digits.
+
+    A distributed engine sums floats in whatever order its partitions finish: the
+    last bits of a mean's sum may differ between two runs over the same rows.
+    """
+    if isinstance(value, float):
+        return f"{value:.12g}"
+    return value
 
 
 @dataclass
@@ -71,7 +101,9 @@ class EngineDataset:
     rows_rejected: int
     rejects: list[Reject]
     origin: str
-    fingerprint: str
+    #: What identifies the data when the dataset was opened (relation, column types,
+    #: counts); `fingerprint` adds everything the run fetched since.
+    identity: str
     notes: list[str] = field(default_factory=list)
     zones: dict[str, str] = field(default_factory=dict)
     key: str | None = None  # the field naming a row in reject locators
@@ -114,10 +146,22 @@ class EngineDataset:
     def fetch(self, query: exp.Expression) -> tuple[list[str], list[tuple[Any, ...]]]:
         """Render a query for the engine, run it, count what came back."""
         names, rows = self.session.fetch(render(self.engine, booleans_as_such(query, self.fields)))
-        self.traffic.queries += 1
-        self.traffic.rows += len(rows)
-        self.traffic.bytes += sum(len(str(v)) for row in rows for v in row)
+        self.traffic.record(names, rows)
         return names, rows
+
+    @property
+    def fingerprint(self) -> str:
+        """The dataset as far as this run read it: its identity and every answer fetched.
+
+        Read when the run is stored (the run id hashes it): the same relation, types
+        and counts, and the same grouped rows and examples, give the same fingerprint;
+        any change the run's queries see gives another. A change no query of the run
+        sees (a column no spec reads) keeps it: the stored results would be the same.
+        """
+        h = hashlib.blake2b(digest_size=20)
+        h.update(self.identity.encode())
+        h.update(str(self.traffic.digest).encode())
+        return f"{self.engine.name}:{h.hexdigest()}"
 
     @property
     def engine_traffic(self) -> dict[str, Any]:
@@ -211,8 +255,8 @@ def open_dataset(
 
     As the embedded loader: a present value that does not fit its field's type is
     NULL in the typed rows and a reject of that field alone; every row is used. One
-    aggregate query counts them per field (and hashes the rows for the fingerprint),
-    a second fetches at most `EXAMPLES` of them per field with their keys.
+    aggregate query counts them per field (and the rows and empty values); a second,
+    only when there are any, fetches at most `EXAMPLES` of them per field with keys.
     """
     source, origin = relation_sql(engine, options)
     src = cast(exp.Expression, exp.alias_(source.copy(), SOURCE, table=True))
@@ -235,15 +279,11 @@ def open_dataset(
                    quoted=True)
         for i, p in checked
     ]  # fmt: skip
-    # The session knows its server (a cheaper hash on newer versions), else the engine.
-    row_hash = getattr(session, "row_hash", None) or getattr(engine, "row_hash", None)
-    hashed = row_hash(SOURCE) if row_hash else None
     typed = exp.select(
         exp.alias_(row, ROW, quoted=True),
         *(exp.alias_(p.typed.copy(), p.name, quoted=True) for p in plans),
         *flags,
         *raws,
-        *([exp.alias_(hashed, HASH, quoted=True)] if hashed is not None else []),
     ).from_(src)
     typed_ref = cast(exp.Expression, exp.alias_(exp.Subquery(this=typed), "_cx_typed", table=True))
 
@@ -259,18 +299,14 @@ def open_dataset(
             either = exp.Or(this=either, expression=flag.copy())
         aggregates.append(count_if(either))
     aggregates += [exp.Count(this=_col(p.name)) for p in plans]
-    if hashed is not None:
-        aggregates.append(
-            exp.Sum(this=exp.Cast(this=_col(HASH), to=exp.DataType.build("DECIMAL(38, 0)")))
-        )
     counts = exp.select(*aggregates).from_(typed_ref.copy())
     dataset = EngineDataset(
         name=name,
         engine=engine,
         session=session,
         table=f"ds_{name}",
-        # Only the typed fields: the reject flags, raw texts and row hash above are for
-        # the counting query, never computed again by a spec's query.
+        # Only the typed fields: the reject flags and raw texts above are for the
+        # counting query, never computed again by a spec's query.
         usable=exp.select(
             exp.alias_(row.copy(), ROW, quoted=True),
             *(exp.alias_(p.typed.copy(), p.name, quoted=True) for p in plans),
@@ -281,7 +317,7 @@ def open_dataset(
         rows_rejected=0,
         rejects=[],
         origin=origin,
-        fingerprint="",
+        identity="",
         zones={p.name: p_zone(config, p.name) for p in plans if p.type == "datetime"},
         key=key,
     )
@@ -294,10 +330,10 @@ def open_dataset(
     dataset.cells_rejected = {plans[i].name: n for i, n in per_field.items() if n}
     present = first[1 + len(checked) + (1 if checked else 0) :][: len(plans)]
     dataset.nulls = {p.name: total - int(n or 0) for p, n in zip(plans, present, strict=True)}
-    h = hashlib.blake2b(digest_size=20)
-    h.update(repr((origin, sorted(kinds.items()), total)).encode())
-    h.update(repr(first[1:]).encode())
-    dataset.fingerprint = f"{engine.name}:" + h.hexdigest()
+    # The counts themselves are in the digest of what was fetched (`fingerprint`).
+    # The typed expressions say how each field is read (detected decimal mark, format).
+    read_as = [(p.name, p.typed.sql(dialect=engine.dialect)) for p in plans]
+    dataset.identity = repr((origin, sorted(kinds.items()), read_as))
     dataset.notes.extend(plan.note for plan in plans if plan.note)
     bad_fields = [(i, p) for i, p in checked if per_field.get(i)]
     if bad_fields:

@@ -135,8 +135,7 @@ class SparkEngine:
     dialect = "spark"
     options_model: type[BaseModel] = SparkOptions
     functions = frozenset(
-        {"date_trunc", "grouping_id", "unix_micros", "xxhash64", "from_utc_timestamp",
-         "to_utc_timestamp"}
+        {"date_trunc", "grouping_id", "unix_micros", "from_utc_timestamp", "to_utc_timestamp"}
     )  # fmt: skip
 
     def connect(self, dsn: str | None, options: BaseModel) -> SparkSessionHandle:
@@ -187,10 +186,6 @@ class SparkEngine:
             ]
             return exp.Paren(this=exp.Sub(this=micros[0], expression=micros[1]))
         return node
-
-    def row_hash(self, alias: str) -> exp.Expression:
-        """Return a 64-bit hash of a whole row of the relation aliased `alias`."""
-        return exp.Anonymous(this="xxhash64", expressions=[exp.Star()])
 
 
 @hookimpl
