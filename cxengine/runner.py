@@ -243,7 +243,9 @@ def validate_project(
             types = {name: dict(ds.fields) for name, ds in loaded.items()}
             add_tag_types(types, project, registry)
             problems.extend(check_specs(specs, project, registry.aggregations, types))
-            problems.extend(retyped_warnings(specs, loaded, registry.aggregations))
+            problems.extend(
+                retyped_warnings(specs, loaded, registry.aggregations, project.model.datasets)
+            )
     return specs, sorted(set(problems))
 
 

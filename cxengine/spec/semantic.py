@@ -231,34 +231,69 @@ def wanted_types(
     constrains is absent. The loader reads an inferred-text field as such a type
     (cxengine/dataset/fieldtypes.py, `_as_wanted`).
     """
+    datasets = project.model.datasets
     out: dict[str, dict[str, tuple[str, ...]]] = {}
     for loaded in specs:
         spec = loaded.spec
         kind = aggregations.get(spec.kind)
-        cfg = project.model.datasets.get(spec.dataset or "")
-        if kind is None or isinstance(kind, DerivedKind) or cfg is None:
+        if kind is None or isinstance(kind, DerivedKind) or spec.dataset not in datasets:
             continue
-        if cfg.fields or cfg.join is not None:
-            continue  # declared fields are what they say; a join's come from its sides
         needs = {f: tuple(a) for f, a in kind.fields(spec).items() if a}
         if spec.time:
             needs[spec.time] = TIME_TYPES
-        fields = out.setdefault(str(spec.dataset), {})
-        for name, accepted in needs.items():
-            have = fields.get(name)
-            fields[name] = accepted if have is None else tuple(t for t in have if t in accepted)
+        for field, accepted in needs.items():
+            # A joined dataset's fields are its sides' fields: the need goes to them.
+            for dataset, name in field_origins(str(spec.dataset), field, datasets):
+                if datasets[dataset].fields:
+                    continue  # declared fields are what they say
+                fields = out.setdefault(dataset, {})
+                have = fields.get(name)
+                fields[name] = accepted if have is None else tuple(t for t in have if t in accepted)
     return out
+
+
+def field_origins(
+    dataset: str, field: str, datasets: Mapping[str, object], seen: tuple[str, ...] = ()
+) -> list[tuple[str, str]]:
+    """Return the loaded datasets and fields a dataset's field is read from.
+
+    A plain dataset's field is itself. A join's field comes from one side, named as
+    `cxengine/dataset/join.py` names it: `side.field` when both sides have it, a key
+    from both sides, any other from whichever side has it, which only the data tells:
+    both are returned, and the loader ignores a field a side does not have.
+    """
+    cfg = datasets.get(dataset)
+    if cfg is None or dataset in seen:
+        return []  # an unknown side or a cycle: reported by the join checks
+    join = getattr(cfg, "join", None)
+    if join is None:
+        return [(dataset, field)]
+    inner = (*seen, dataset)
+    for side in (join.from_, join.to):
+        if field.startswith(f"{side}."):
+            return field_origins(side, field[len(side) + 1 :], datasets, inner)
+    if field in join.on:
+        return [
+            *field_origins(join.from_, field, datasets, inner),
+            *field_origins(join.to, join.on[field], datasets, inner),
+        ]
+    return [
+        *field_origins(join.from_, field, datasets, inner),
+        *field_origins(join.to, field, datasets, inner),
+    ]
 
 
 def retyped_warnings(
     specs: Sequence[LoadedSpec],
     datasets: Mapping[str, object],
     aggregations: dict[str, Kind],
+    configured: Mapping[str, object] | None = None,
 ) -> list[Problem]:
     """Warn, at the spec key naming it, of each field read as the specs need, not as inferred.
 
     Names the value that made inference say "text" and where it is, so the user can
-    fix the data or declare the field.
+    fix the data or declare the field. `configured` (the project's datasets) lets a
+    field of a joined dataset be traced to the side it was read from.
     """
     from cxengine.dataset.load import LoadedDataset
 
@@ -266,23 +301,29 @@ def retyped_warnings(
     for loaded in specs:
         spec = loaded.spec
         kind = aggregations.get(spec.kind)
-        ds = datasets.get(spec.dataset or "")
-        if kind is None or isinstance(kind, DerivedKind) or not isinstance(ds, LoadedDataset):
-            continue  # an engine's dataset is typed where it lives
-        if not ds.retyped:
+        if kind is None or isinstance(kind, DerivedKind):
             continue
         used = [*kind.fields(spec), *([spec.time] if spec.time else [])]
-        for name in dict.fromkeys(f for f in used if f in ds.retyped):
-            bad = [r for r in ds.rejects if r.field == name]
-            example = f" because of {bad[0].value!r} ({bad[0].locator})" if bad else ""
-            problems.append(
-                loaded.problem(
-                    _key_of(spec, name) if name != spec.time else ("time",),
-                    f"field {name!r} of dataset {spec.dataset!r} would be inferred as text"
-                    f"{example}; it is read as {ds.fields[name]} for this spec and "
-                    f"{len(bad)} value(s) that are not are rejected (declare it under "
-                    "`fields:` to say so)",
-                    "warning",
-                )
+        for name in dict.fromkeys(used):
+            origins = (
+                field_origins(str(spec.dataset), name, configured)
+                if configured is not None
+                else [(str(spec.dataset), name)]
             )
+            for dataset, field in origins:
+                ds = datasets.get(dataset)
+                if not isinstance(ds, LoadedDataset) or field not in ds.retyped:
+                    continue  # an engine's dataset is typed where it lives
+                bad = [r for r in ds.rejects if r.field == field]
+                example = f" because of {bad[0].value!r} ({bad[0].locator})" if bad else ""
+                problems.append(
+                    loaded.problem(
+                        _key_of(spec, name) if name != spec.time else ("time",),
+                        f"field {field!r} of dataset {dataset!r} would be inferred as text"
+                        f"{example}; it is read as {ds.fields[field]} for this spec and "
+                        f"{len(bad)} value(s) that are not are rejected (declare it under "
+                        "`fields:` to say so)",
+                        "warning",
+                    )
+                )
     return problems
