@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from pathlib import Path
 
@@ -11,26 +10,17 @@ import click
 from cxengine.cli.options import echo_json, json_option
 from cxengine.cli.stored_run import load_stored_run, stored_run_options
 
-# The period labels a run stores: 2025, 2025-Q1, 2025-03, 2025-W09, 2025-03-14.
-_PERIOD = re.compile(r"\d{4}(?:-Q[1-4]|-W(?:0[1-9]|[1-4]\d|5[0-3])|-(?:0[1-9]|1[0-2])(?:-\d{2})?)?")
-
 
 def _period_option(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
-    """Refuse a period no run can have (2025-13, 'march') before reading anything."""
-    if value in ("latest", "all"):
+    """Refuse a period no run can have (2025-13, 2025-W53, 'march') before reading anything."""
+    from cxengine.compute.periods import parse_label
+
+    if value in ("latest", "all") or parse_label(value) is not None:
         return value
-    ok = _PERIOD.fullmatch(value) is not None
-    if ok and len(value) == 10:
-        try:
-            date.fromisoformat(value)
-        except ValueError:
-            ok = False
-    if not ok:
-        raise click.BadParameter(
-            f"{value!r} is not a period: use latest, all, or a label such as 2025, "
-            "2025-Q1, 2025-03, 2025-W09 or 2025-03-14"
-        )
-    return value
+    raise click.BadParameter(
+        f"{value!r} is not a period: use latest, all, or a label such as 2025, "
+        "2025-Q1, 2025-03, 2025-W09 or 2025-03-14"
+    )
 
 
 @click.command("show")

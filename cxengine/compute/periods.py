@@ -136,3 +136,35 @@ def label(grain: str, start: date | None) -> str:
     if grain == "year":
         return str(start.year)
     return start.isoformat()
+
+
+def parse_label(text: str) -> tuple[str, date] | None:
+    """Return the grain and first day of a period label (the inverse of `label`); else None.
+
+    `2025-13`, `2025-W53` (2025 has 52 ISO weeks), `2025-02-30` and `march` are no
+    period any run can hold: None. `label(*parse_label(t)) == t` for every label.
+    """
+    parsed = _parse(text)
+    if parsed is None or label(*parsed) != text:
+        return None  # 2025-3, +2025, 02025 …: not how a run labels a period
+    return parsed
+
+
+def _parse(text: str) -> tuple[str, date] | None:
+    year, _, rest = text.partition("-")
+    if len(year) != 4 or not year.isdigit():
+        return None
+    try:
+        if not rest:
+            return "year", date(int(year), 1, 1)
+        if rest[0] == "Q" and rest[1:] in ("1", "2", "3", "4"):
+            return "quarter", date(int(year), 3 * int(rest[1:]) - 2, 1)
+        if rest[0] == "W" and len(rest) == 3 and rest[1:].isdigit():
+            return "week", date.fromisocalendar(int(year), int(rest[1:]), 1)
+        if len(rest) == 2 and rest.isdigit():
+            return "month", date(int(year), int(rest), 1)
+        if len(rest) == 5 and rest[2] == "-":
+            return "day", date.fromisoformat(text)
+    except ValueError:
+        return None
+    return None
