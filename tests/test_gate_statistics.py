@@ -300,7 +300,7 @@ def test_targets_per_slice() -> None:
     by = {c.slice.get("touchpoint", "(all)"): c for c in report.checks}
     assert by["delivery"].verdict == "pass"  # −5 meets its own bounds
     assert by["support"].verdict == "fail"  # −25 is below the metric's fail_below 0
-    assert by["support"].reason == "target: -25.0 is below fail_below 0.0"
+    assert by["support"].reason == "target: -25.0 points is below fail_below 0.0 points"
     assert by["website"].verdict == "pass"
     assert by["(all)"].verdict == "warn"  # 3.3: below warn_below 20, above fail_below 0
     assert by["(all)"].baseline_value is None and by["(all)"].p_value is None

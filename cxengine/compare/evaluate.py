@@ -185,7 +185,9 @@ def _metric_comparisons(
             and base.value is not None
         ):
             check.change = _snap(cur.value - base.value, base.value)
-        outcome = target_outcome(spec.target, sl, check.current_value, check.current_n, min_n)
+        outcome = target_outcome(
+            spec.target, sl, check.current_value, check.current_n, min_n, check.unit
+        )
         if outcome is not None:
             check.target_verdict, check.target_reason = outcome
         comp = _Comparison(check, base, cur, rule, list(spec.by))

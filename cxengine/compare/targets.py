@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from cxengine.compare.report import Verdict
-from cxengine.compare.wording import num
+from cxengine.compare.wording import with_unit
 from cxengine.spec.models import Bounds, Target
 
 _BOUNDS = ("fail_below", "fail_above", "warn_below", "warn_above")
@@ -32,14 +32,27 @@ def bounds_for(target: Target, slice_: Mapping[str, Any]) -> dict[str, float]:
 
 
 def target_outcome(
-    target: Target | None, slice_: Mapping[str, Any], value: float | None, n: int, min_n: int
+    target: Target | None,
+    slice_: Mapping[str, Any],
+    value: float | None,
+    n: int,
+    min_n: int,
+    unit: str | None = None,
 ) -> tuple[Verdict, str] | None:
-    """Judge a value against its target; None when no bound applies to this slice."""
+    """Judge a value against its target; None when no bound applies to this slice.
+
+    The reason carries the metric's unit ('target: 1.6 min is above warn_above 1.5 min'):
+    a bare '1.6' next to a spec whose other values read in minutes is a puzzle.
+    """
     if target is None:
         return None
     bounds = bounds_for(target, slice_)
     if not bounds:
         return None
+
+    def amount(x: float) -> str:
+        return with_unit(x, unit)
+
     if value is None or n == 0:
         return "inconclusive", "target: no value to judge (no answers)"
     if n < min_n:
@@ -47,8 +60,8 @@ def target_outcome(
     for level in ("fail", "warn"):
         low, high = bounds.get(f"{level}_below"), bounds.get(f"{level}_above")
         if low is not None and value < low:
-            return level, f"target: {num(value)} is below {level}_below {num(low)}"
+            return level, f"target: {amount(value)} is below {level}_below {amount(low)}"
         if high is not None and value > high:
-            return level, f"target: {num(value)} is above {level}_above {num(high)}"
-    shown = ", ".join(f"{k} {num(v)}" for k, v in sorted(bounds.items()))
+            return level, f"target: {amount(value)} is above {level}_above {amount(high)}"
+    shown = ", ".join(f"{k} {amount(v)}" for k, v in sorted(bounds.items()))
     return "pass", f"target met ({shown})"

@@ -8,6 +8,15 @@ def num(x: float | None, digits: int = 1) -> str:
     return "—" if x is None else f"{x:.{digits}f}"
 
 
+def with_unit(value: float | None, unit: str | None, digits: int = 1) -> str:
+    """Format a value with its unit, as the run summary prints it: '62.0 %', '1.6 min',
+    '4.1 of 5', '1,440.0 min'; '—' for no value."""
+    if value is None:
+        return "—"
+    text = f"{value:,.{digits}f}"
+    return f"{text} {unit}" if unit else text
+
+
 def change_unit(unit: str | None) -> str:
     """Return the unit of a difference: a change of a % is in percentage points."""
     if unit in (None, ""):

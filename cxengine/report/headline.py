@@ -22,7 +22,7 @@ from datetime import date
 from typing import Any
 
 from cxengine.compare.points import slice_label
-from cxengine.compare.wording import change_unit, pval
+from cxengine.compare.wording import change_unit, pval, with_unit
 from cxengine.compute.periods import label, next_period
 from cxengine.report.data import MetricData, Value
 
@@ -206,7 +206,7 @@ def target_words(metric: MetricData, point: Value) -> tuple[str, str] | None:
     target = getattr(metric.spec, "target", None)
     if target is None:
         return None
-    outcome = target_outcome(target, point.slice, point.value, point.n, metric.min_n)
+    outcome = target_outcome(target, point.slice, point.value, point.n, metric.min_n, metric.unit)
     if outcome is None:
         return None
     verdict, reason = outcome
@@ -221,16 +221,6 @@ def target_words(metric: MetricData, point: Value) -> tuple[str, str] | None:
         if high is not None and point.value > high:
             return verdict, f"{with_unit(point.value, unit)} above {with_unit(high, unit)}"
     return verdict, reason.removeprefix("target: ")
-
-
-def with_unit(value: float | None, unit: str | None, digits: int = 1) -> str:
-    """'62.0 %', '1.6 min', '4.1 of 5', '—' for no value."""
-    if value is None:
-        return "—"
-    text = f"{value:,.{digits}f}"
-    if not unit:
-        return text
-    return f"{text} {unit}"
 
 
 def interval_text(point: Value | None, digits: int = 1) -> str:

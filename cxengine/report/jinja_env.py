@@ -10,7 +10,7 @@ import functools
 from typing import TYPE_CHECKING
 
 from cxengine.compare.points import slice_label
-from cxengine.report.headline import with_unit
+from cxengine.compare.wording import with_unit
 from cxengine.textsafe import visible
 
 if TYPE_CHECKING:

@@ -11,8 +11,9 @@ from collections.abc import Callable
 import click
 
 from cxengine.compare.points import slice_label
+from cxengine.compare.wording import with_unit
 from cxengine.report.data import RunData
-from cxengine.report.headline import Headline, headline, interval_text, with_unit
+from cxengine.report.headline import Headline, headline, interval_text
 
 COLUMNS = ("metric", "period", "value", "CI", "n", "vs previous period", "flags")
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
+from cxengine.compare.wording import with_unit
 from cxengine.compute.periods import label
 from cxengine.report.data import MetricData, RunData, Value
-from cxengine.report.headline import interval_text, with_unit
+from cxengine.report.headline import interval_text
 from cxengine.textsafe import visible
 
 

@@ -15,7 +15,7 @@ import click
 
 from cxengine import hookimpl
 from cxengine.compare.report import CheckReport, report_of
-from cxengine.compare.wording import num, pval, signed
+from cxengine.compare.wording import pval, signed, with_unit
 from cxengine.textsafe import visible
 
 COLOURS = {"fail": "red", "warn": "yellow", "inconclusive": "blue", "pass": "green"}
@@ -40,8 +40,10 @@ def render_checks(report: CheckReport, *, color: bool = False) -> str:
                     c.slice_label,
                     "—"
                     if c.baseline_value is None
-                    else f"{num(c.baseline_value)} (n={c.baseline_n})",
-                    "—" if c.current_value is None else f"{num(c.current_value)} (n={c.current_n})",
+                    else f"{with_unit(c.baseline_value, c.unit)} (n={c.baseline_n})",
+                    "—"
+                    if c.current_value is None
+                    else f"{with_unit(c.current_value, c.unit)} (n={c.current_n})",
                     signed(c.change, c.unit),
                     pval(c.p_adjusted).removeprefix("p=") if c.p_adjusted is not None else "—",
                     c.reason,
