@@ -10,7 +10,8 @@ no DuckDB, sqlglot or scipy import, so a plugin's entry point stays cheap to loa
 
 What is here:
 
-- the hook marker `hookimpl` and `__version__`;
+- the hook marker `hookimpl` and `__version__`; `lazy` (a `LazyEntry`): register a kind,
+  source, reporter, enricher or engine by name, imported only when it is used;
 - the contracts: a kind (`Kind`) and its capabilities (`CalendarKind`, `PooledKind`,
   `CategoricalKind`, `FillsAbsentCategories`, `CategoryCounts`, `PreparedKind`,
   `DerivedKind`, `ChecksInputs`, `DerivedCounts`, `ComparableKind`), `Source`,
@@ -34,6 +35,8 @@ _WHERE: dict[str, tuple[str, str]] = {
     # hooks
     "hookimpl": ("cxengine", "hookimpl"),
     "__version__": ("cxengine", "__version__"),
+    "lazy": ("cxengine.registration", "lazy"),
+    "LazyEntry": ("cxengine.registration", "LazyEntry"),
     # contracts of a kind
     "Kind": ("cxengine.interfaces", "Kind"),
     "CalendarKind": ("cxengine.interfaces", "CalendarKind"),
@@ -165,6 +168,7 @@ __all__ = [
     "GroupDifference",
     "Interval",
     "Kind",
+    "LazyEntry",
     "LoadedDataset",
     "MetricSpec",
     "MetricValue",
@@ -214,6 +218,7 @@ __all__ = [
     "in_values",
     "json_option",
     "known_list",
+    "lazy",
     "lit",
     "load_config",
     "load_project_specs",
@@ -327,6 +332,7 @@ if TYPE_CHECKING:  # what type checkers see; at run time __getattr__ loads each 
         SourceData,
     )
     from cxengine.plugins import Registry, get_registry
+    from cxengine.registration import LazyEntry, lazy
     from cxengine.report.charts import heatmap as heatmap_chart
     from cxengine.report.sections import ReportSection, SectionContext
     from cxengine.runner import load_project_specs

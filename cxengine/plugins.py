@@ -1,64 +1,57 @@
 """Loading plugins, and a typed view of what they registered.
 
 Nothing happens at import: `get_plugin_manager()` builds a fresh manager, registers
-the built-ins (ordinary plugins, listed in DEFAULT_PLUGINS) and then each entry point
-of group ``cxengine`` inside its own guard, so one broken third-party plugin is
-reported and skipped instead of taking the tool down (unless strict mode is on).
+the built-ins (ordinary plugins, listed in cxengine/default_plugins/catalog.py) and
+then each entry point of group ``cxengine`` inside its own guard, so one broken
+third-party plugin is reported and skipped instead of taking the tool down (unless
+strict mode is on).
+
+The built-ins register each kind, source, reporter and engine by name with a
+`LazyEntry` (cxengine/registration.py), and any plugin may: the `Registry`'s tables
+import such an item's module only when it is first used. Building the registry so
+costs the plugins' entry points, not every kind's module and pydantic models.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
-import importlib
 import os
 import sys
 import threading
 import traceback
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pluggy
 
 from cxengine import hookspecs
 from cxengine.errors import PluginError, did_you_mean, known_list
 from cxengine.interfaces import Enricher, Kind, Reporter, Source
+from cxengine.registration import LazyEntry
+
+if TYPE_CHECKING:
+    from cxengine.engines.api import Engine
+    from cxengine.spec.models import MetricSpec
 
 ENTRY_POINT_GROUP = "cxengine"
 STRICT_ENV = "CXENGINE_STRICT_PLUGINS"
 
-DEFAULT_PLUGINS: tuple[str, ...] = (
-    "cxengine.default_plugins.sources.csv",
-    "cxengine.default_plugins.sources.jsonl",
-    "cxengine.default_plugins.sources.json_array",
-    "cxengine.default_plugins.sources.sqlite",
-    "cxengine.default_plugins.sources.parquet",
-    "cxengine.default_plugins.sources.excel",
-    "cxengine.default_plugins.sources.xml",
-    "cxengine.default_plugins.aggregations.share",
-    "cxengine.default_plugins.aggregations.mean",
-    "cxengine.default_plugins.aggregations.nps",
-    "cxengine.default_plugins.aggregations.count",
-    "cxengine.default_plugins.aggregations.duration",
-    "cxengine.default_plugins.aggregations.distribution",
-    "cxengine.default_plugins.aggregations.backlog",
-    "cxengine.default_plugins.aggregations.retention",
-    "cxengine.default_plugins.aggregations.churn",
-    "cxengine.default_plugins.aggregations.weighted_index",
-    "cxengine.default_plugins.aggregations.repeat_purchase",
-    "cxengine.default_plugins.aggregations.formula",
-    "cxengine.default_plugins.aggregations.drivers",
-    "cxengine.default_plugins.reporters.table",
-    "cxengine.default_plugins.reporters.json",
-    "cxengine.default_plugins.reporters.checks",
-    "cxengine.default_plugins.reporters.junit",
-    "cxengine.default_plugins.reporters.markdown",
-    "cxengine.default_plugins.reporters.github",
-    "cxengine.engines.postgres",
-    "cxengine.engines.spark",
-)
+if TYPE_CHECKING:
+    #: The built-in plugins, by the module each one is (cxengine/default_plugins/catalog.py).
+    DEFAULT_PLUGINS: tuple[str, ...]
+
+
+def __getattr__(name: str) -> Any:
+    # DEFAULT_PLUGINS comes from the catalog, which `cxengine --help` (it loads only
+    # the installed plugins' commands) has no reason to import.
+    if name == "DEFAULT_PLUGINS":
+        from cxengine.default_plugins.catalog import BUILTINS
+
+        return tuple(BUILTINS)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True)
@@ -109,9 +102,11 @@ def get_plugin_manager(
     """Build a plugin manager with the built-ins, installed plugins and `extra` ones."""
     strict = strict_from_env() if strict is None else strict
     warn = warn or (lambda msg: print(msg, file=sys.stderr))
+    from cxengine.default_plugins.catalog import builtin_plugins
+
     pm = PluginManager()
-    for module_name in DEFAULT_PLUGINS:
-        pm.register(importlib.import_module(module_name), name=module_name)
+    for module_name, builtin in builtin_plugins():
+        pm.register(builtin, name=module_name)
     if load_entry_points:
         _load_entry_points(pm, strict=strict, warn=warn)
     for plugin in extra:
@@ -331,46 +326,149 @@ def _members(contract: type) -> list[str]:
     return sorted(declared)
 
 
+class Table(Mapping[str, T]):
+    """The sources (or kinds, reporters, …) of every plugin, by name; lazy ones load on use.
+
+    A plugin registers an object, or a `LazyEntry` naming where it lives
+    (cxengine/registration.py). Names, `in`, `len`, `owner()`, `description()` and
+    `details()` import nothing; reading an item (`table[name]`, `.get`, `.items()`)
+    imports a lazily registered one once, checks it as an eagerly registered one is
+    checked (its name, the contract) and keeps it. A lazy registration whose module
+    fails to import is a `PluginError` naming the plugin, raised where it is used:
+    a run that needs the kind cannot go on without it, and nothing else imports it.
+    """
+
+    def __init__(self, what: str, contract: Callable[[], type] | None = None):
+        self.what = what
+        self._contract = contract
+        self._items: dict[str, Any] = {}
+        self._entries: dict[str, LazyEntry] = {}
+        self._owners: dict[str, str] = {}
+
+    def add(self, item: Any, plugin: str) -> None:
+        """Register `item` (an object or a LazyEntry) for `plugin`; refuse a taken name."""
+        name = getattr(item, "name", None)
+        if not isinstance(name, str) or not name:
+            raise PluginError(plugin, f"registered a {self.what} without a name: {item!r}")
+        if name in self._items:
+            raise PluginError(
+                plugin,
+                f"{self.what} {name!r} is registered by both {self._owners[name]!r} and {plugin!r}",
+            )
+        if isinstance(item, LazyEntry):
+            self._entries[name] = item
+        else:
+            self._check(item, name, plugin)
+        self._items[name] = item
+        self._owners[name] = plugin
+
+    def _check(self, item: Any, name: str, plugin: str) -> None:
+        contract = self._contract() if self._contract is not None else None
+        if contract is not None and not isinstance(item, contract):
+            lacking = [m for m in _members(contract) if not hasattr(item, m)]
+            raise PluginError(
+                plugin,
+                f"{self.what} {name!r} does not satisfy the {contract.__name__} contract: "
+                f"it lacks {', '.join(lacking)} (see docs/plugins.md)",
+            )
+
+    def __getitem__(self, name: str) -> T:
+        item = self._items[name]
+        if isinstance(item, LazyEntry):
+            item = self._load(name, item)
+        loaded: T = item
+        return loaded
+
+    def _load(self, name: str, entry: LazyEntry) -> Any:
+        plugin = self._owners[name]
+        try:
+            # A module that prints while it loads must not corrupt `--json` on stdout.
+            with contextlib.redirect_stdout(sys.stderr):
+                item = entry.load()
+        except (KeyboardInterrupt, GeneratorExit):
+            raise
+        except BaseException as exc:  # sys.exit() in a plugin module must not end the tool
+            raise PluginError(
+                plugin, f"{self.what} {name!r} failed to load from {entry.target}: {_describe(exc)}"
+            ) from exc
+        if getattr(item, "name", None) != name:
+            raise PluginError(
+                plugin,
+                f"{self.what} {name!r} was registered lazily, but what {entry.target} gives "
+                f"is named {getattr(item, 'name', None)!r}",
+            )
+        self._check(item, name, plugin)
+        self._items[name] = item
+        return item
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._items
+
+    def owner(self, name: str) -> str | None:
+        """Return the plugin that registered `name`."""
+        return self._owners.get(name)
+
+    def entry(self, name: str) -> LazyEntry | None:
+        """Return the lazy registration of `name` (None for one registered as an object)."""
+        return self._entries.get(name)
+
+    def is_loaded(self, name: str) -> bool:
+        """True when `name`'s object exists: registered as one, or imported since."""
+        return name in self._items and not isinstance(self._items[name], LazyEntry)
+
+    def description(self, name: str) -> str:
+        """Return what `name` is, from its registration when lazy (nothing imported)."""
+        entry = self._entries.get(name)
+        if entry is not None and entry.description:
+            return entry.description
+        return str(getattr(self[name], "description", ""))
+
+    def details(self, name: str, key: str) -> Any:
+        """Return a detail of a lazy registration (a source's `options`), else None."""
+        entry = self._entries.get(name)
+        return entry.details.get(key) if entry is not None else None
+
+
+def _engine_contract() -> type:
+    # engines.api builds pydantic models: imported only to check an engine.
+    from cxengine.engines.api import Engine
+
+    return Engine
+
+
 class Registry:
-    """What the loaded plugins registered, by name: the engine's typed view of pm.hook."""
+    """What the loaded plugins registered, by name: the engine's typed view of pm.hook.
+
+    Building it calls every plugin's hooks, which for the built-ins (and any plugin
+    registering lazily) import nothing: each table imports an item when it is used.
+    """
 
     def __init__(self, pm: PluginManager):
         self.pm = pm
         self.owners: dict[tuple[str, str], str] = {}  # (what, name) -> plugin name
-        self.sources: dict[str, Source] = self._collect("register_sources", "source")
-        self.aggregations: dict[str, Kind] = self._collect(
-            "register_aggregations", "aggregation kind", Kind
+        self.sources: Table[Source] = self._collect("register_sources", "source")
+        self.aggregations: Table[Kind] = self._collect(
+            "register_aggregations", "aggregation kind", lambda: Kind
         )
-        self.reporters: dict[str, Reporter] = self._collect("register_reporters", "reporter")
-        self.enrichers: dict[str, Enricher] = self._collect("register_enrichers", "enricher")
-        from cxengine.engines.api import Engine
+        self.reporters: Table[Reporter] = self._collect("register_reporters", "reporter")
+        self.enrichers: Table[Enricher] = self._collect("register_enrichers", "enricher")
+        self.engines: Table[Engine] = self._collect("register_engines", "engine", _engine_contract)
 
-        self.engines: dict[str, Engine] = self._collect("register_engines", "engine", Engine)
-
-    def _collect(self, hook_name: str, what: str, contract: type | None = None) -> dict[str, Any]:
-        found: dict[str, Any] = {}
-        owner_of: dict[str, str] = {}
+    def _collect(
+        self, hook_name: str, what: str, contract: Callable[[], type] | None = None
+    ) -> Table[Any]:
+        table: Table[Any] = Table(what, contract)
         for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
             plugin_name = impl.plugin_name
 
             def register(item: Any, *, _plugin: str = plugin_name, **_: Any) -> None:
-                name = getattr(item, "name", None)
-                if not isinstance(name, str) or not name:
-                    raise PluginError(_plugin, f"registered a {what} without a name: {item!r}")
-                if name in found:
-                    raise PluginError(
-                        _plugin,
-                        f"{what} {name!r} is registered by both {owner_of[name]!r} and {_plugin!r}",
-                    )
-                if contract is not None and not isinstance(item, contract):
-                    lacking = [m for m in _members(contract) if not hasattr(item, m)]
-                    raise PluginError(
-                        _plugin,
-                        f"{what} {name!r} does not satisfy the {contract.__name__} contract: "
-                        f"it lacks {', '.join(lacking)} (see docs/plugins.md)",
-                    )
-                found[name] = item
-                owner_of[name] = _plugin
+                table.add(item, _plugin)
 
             try:
                 # A hook that prints must not corrupt `--json` on stdout.
@@ -380,9 +478,20 @@ class Registry:
                 raise
             except Exception as exc:
                 raise PluginError(plugin_name, f"{hook_name} failed: {exc}") from exc
-        for name, plugin in owner_of.items():
-            self.owners[(what, name)] = plugin
-        return found
+        for name in table:
+            self.owners[(what, name)] = table.owner(name) or ""
+        return table
+
+    def tables(self) -> dict[str, Table[Any]]:
+        """Return every table by what it holds ("source", "aggregation kind", …)."""
+        tables: list[Table[Any]] = [
+            self.sources,
+            self.aggregations,
+            self.reporters,
+            self.enrichers,
+            self.engines,
+        ]
+        return {t.what: t for t in tables}
 
     def owner(self, what: str, name: str) -> str | None:
         """Return the plugin that registered a source/aggregation kind/… by name."""
@@ -400,14 +509,20 @@ class Registry:
         """Return a reporter by name or raise with the known names."""
         return _lookup(self.reporters, name, "reporter")
 
+    def spec_models(self) -> SpecModels:
+        """Return each kind's spec model by kind name, importing a kind when its model is read."""
+        return SpecModels(self.aggregations)
+
     def plugin_infos(self) -> list[PluginInfo]:
         """Describe every plugin: loaded ones with what they provide, then failures."""
         provides: dict[str, dict[str, list[str]]] = {}
         for (what, name), plugin in sorted(self.owners.items()):
             provides.setdefault(plugin, {}).setdefault(what, []).append(name)
+        from cxengine.default_plugins.catalog import BUILTINS
+
         infos = []
         for name, _plugin in self.pm.list_name_plugin():
-            builtin = name in DEFAULT_PLUGINS
+            builtin = name in BUILTINS
             dist, version = self.pm.entry_points.get(name, (None, None))
             if builtin:
                 from cxengine import __version__
@@ -417,7 +532,27 @@ class Registry:
         return [*infos, *self.pm.failures]
 
 
-def _lookup(table: dict[str, T], name: str, what: str) -> T:
+class SpecModels(Mapping[str, "type[MetricSpec]"]):
+    """Kind name -> its spec model; only the kinds whose model is read are imported."""
+
+    def __init__(self, kinds: Table[Kind]):
+        self._kinds = kinds
+
+    def __getitem__(self, kind: str) -> type[MetricSpec]:
+        model: type[MetricSpec] = self._kinds[kind].spec_model
+        return model
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._kinds)
+
+    def __len__(self) -> int:
+        return len(self._kinds)
+
+    def __contains__(self, kind: object) -> bool:
+        return kind in self._kinds
+
+
+def _lookup(table: Mapping[str, T], name: str, what: str) -> T:
     try:
         return table[name]
     except KeyError:

@@ -19,8 +19,10 @@ What the key trusts (docs/performance.md says the same to users):
   (blake2b) and the run is still reused if it is the same.
 - **Code**: cxengine's and every loaded plugin's package files, by size and
   modification time (an edited module changes the key, an editable install
-  included), plus the versions of the libraries that compute (DuckDB, sqlglot,
-  pyarrow, scipy, numpy, pydantic), read from their files' times likewise.
+  included) — also the packages of lazily registered kinds and sources that are not
+  imported yet — each installed plugin's distribution version, and the versions of
+  the libraries that compute (DuckDB, sqlglot, pyarrow, scipy, numpy, pydantic), read
+  from their files' times likewise.
 - **Enrichers**: their `version(options)`, which the NLP plugin defines as package,
   lexicon, code and taxonomy hashes.
 - **The clock's zone**: `TZ` and the zone Python sees, in case DuckDB reads an
@@ -62,7 +64,7 @@ if TYPE_CHECKING:
     from cxengine.store.results import ResultsStore
 
 #: Bump when what the key covers changes, so no key of the old rules ever matches.
-KEY_VERSION = "1"
+KEY_VERSION = "2"
 #: A file changed less than this before it was looked at may change again within the
 #: same timestamp tick: its times are recorded as untrusted.
 RACY_S = 2.0
@@ -179,6 +181,7 @@ def fingerprint(
         "version": KEY_VERSION,
         "cxengine": __version__,
         "code": _code_state(registry),
+        "plugins": _plugin_versions(registry),
         "libraries": _library_state(),
         "zone": [os.environ.get("TZ"), time.tzname, time.timezone, time.altzone],
         "config": project.text_hash,
@@ -266,7 +269,13 @@ def _enricher_versions(
 
 
 def _code_state(registry: Registry) -> list[list[Any]]:
-    """Return size and mtime of every file of cxengine and of each loaded plugin."""
+    """Return size and mtime of every file of cxengine and of each plugin's package.
+
+    A plugin's package is found from the plugin object, and from every lazy
+    registration's target (a kind that lives in another package than the plugin's
+    entry point), without importing the target: the key must change when code the
+    run would import changes, whether or not this process has imported it yet.
+    """
     roots: dict[str, Path] = {}
     for _name, plugin in registry.pm.list_name_plugin():
         module = str(getattr(plugin, "__name__", "")) if hasattr(plugin, "__file__") else ""
@@ -277,6 +286,11 @@ def _code_state(registry: Registry) -> list[list[Any]]:
             continue
         path = Path(file)
         roots[str(path)] = path.parent if path.name == "__init__.py" else path
+    for table in registry.tables().values():
+        for package in sorted({e.module.split(".")[0] for e in map(table.entry, table) if e}):
+            root = _package_root(package)
+            if root is not None:
+                roots[str(root)] = root
     roots.setdefault("cxengine", Path(__file__).parent)
     state: list[list[Any]] = []
     for root in sorted(set(roots.values())):
@@ -287,6 +301,25 @@ def _code_state(registry: Registry) -> list[list[Any]]:
             digest.update(f"{rel}\0{size}\0{mtime}\n".encode())
         state.append([str(root), digest.hexdigest()[:16]])
     return state
+
+
+def _package_root(top: str) -> Path | None:
+    """Return the folder (or file) of a top-level module, without importing it."""
+    try:
+        spec = find_spec(top)
+    except (ImportError, ValueError):
+        return None  # the run reports a target that cannot be imported, if it uses it
+    if spec is None:
+        return None
+    folders = list(spec.submodule_search_locations or [])
+    if folders:
+        return Path(folders[0])
+    return Path(spec.origin) if spec.origin and spec.has_location else None
+
+
+def _plugin_versions(registry: Registry) -> list[list[str | None]]:
+    """Return [entry point, distribution, version] of every installed plugin loaded."""
+    return [[name, *registry.pm.entry_points[name]] for name in sorted(registry.pm.entry_points)]
 
 
 def _files_under(root: Path) -> Iterator[tuple[str, int, int]]:

@@ -153,7 +153,7 @@ def load_project_specs(
     project: ProjectConfig, registry: Registry, only: Sequence[str] | None = None
 ) -> tuple[list[LoadedSpec], list[Problem]]:
     """Load and check the project's specs without data; return specs and problems."""
-    models = {name: agg.spec_model for name, agg in registry.aggregations.items()}
+    models = registry.spec_models()
     partial: list[LoadedSpec] = []
     specs, problems = load_specs(project.spec_paths(), models, project, partial)
     # Tag columns (comment_sentiment, …) are fields too: specs may read and filter on them.
@@ -478,7 +478,7 @@ def _reuse_stored_run(
     does not load, a dataset that is not a file) gives no reuse: the normal run then
     reports it.
     """
-    models = {name: agg.spec_model for name, agg in registry.aggregations.items()}
+    models = registry.spec_models()
     every, problems = load_specs(project.spec_paths(), models, project)
     if any(p.severity == "error" for p in problems):
         return None, None

@@ -71,8 +71,8 @@ SPECS = {
 }
 
 
-def loaded_modules(*args: str, cwd: Path = REPO) -> tuple[set[str], str]:
-    """Run `cxengine ARGS` in a fresh interpreter; return its top-level modules and stdout."""
+def imported_modules(*args: str, cwd: Path = REPO) -> tuple[set[str], str]:
+    """Run `cxengine ARGS` in a fresh interpreter; return every module it imported, and stdout."""
     code = (
         "import sys\n"
         "from cxengine.cli import main\n"
@@ -80,7 +80,7 @@ def loaded_modules(*args: str, cwd: Path = REPO) -> tuple[set[str], str]:
         f"    main({list(args)!r})\n"
         "except SystemExit:\n"
         "    pass\n"
-        "print('\\n' + ' '.join(sorted({m.split('.')[0] for m in sys.modules})), file=sys.stderr)\n"
+        "print('\\n' + ' '.join(sorted(sys.modules)), file=sys.stderr)\n"
     )
     env = dict(os.environ)
     # This checkout and its plugins first, whatever is installed.
@@ -90,6 +90,19 @@ def loaded_modules(*args: str, cwd: Path = REPO) -> tuple[set[str], str]:
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=cwd, env=env, check=True
     )
     return set(proc.stderr.strip().splitlines()[-1].split()), proc.stdout
+
+
+def loaded_modules(*args: str, cwd: Path = REPO) -> tuple[set[str], str]:
+    """Run `cxengine ARGS` in a fresh interpreter; return its top-level modules and stdout."""
+    modules, out = imported_modules(*args, cwd=cwd)
+    return {m.split(".")[0] for m in modules}, out
+
+
+def builtin_modules(modules: set[str]) -> set[str]:
+    """Return the built-in kinds, sources, reporters and engines among `modules`, by name."""
+    from cxengine.plugins import DEFAULT_PLUGINS
+
+    return {m.rsplit(".", 1)[-1] for m in modules & set(DEFAULT_PLUGINS)}
 
 
 @pytest.mark.parametrize(
@@ -156,3 +169,48 @@ def test_a_reused_run_imports_no_duckdb_pyarrow_or_sqlglot(
     again, out2 = loaded_modules(*args, cwd=config.parent)
     assert out2 == out1
     assert sorted(again & {"duckdb", "pyarrow", "sqlglot", "pandas"}) == []
+
+
+# ------------------------------------------------ the registry imports what is used (item 3)
+
+
+@pytest.mark.parametrize(
+    "args", [("plugins", "--all", "--json"), ("sources", "--json")], ids=" ".join
+)
+def test_listing_plugins_and_sources_imports_no_kind_source_reporter_or_engine(
+    make_project: ProjectFactory, args: tuple[str, ...]
+) -> None:
+    # Every built-in is registered by name (cxengine/default_plugins/catalog.py), with
+    # what these listings print, so listing them imports none of their modules.
+    config = make_project(DATASET, SPECS, DATA)
+    modules, out = imported_modules(*args, cwd=config.parent)
+    assert "csv" in out and "parquet" in out
+    assert builtin_modules(modules) == set()
+    assert "cxengine.engines.api" not in modules
+
+
+@pytest.mark.parametrize("command", ["metrics", "validate"])
+def test_checking_specs_imports_the_kinds_they_use_and_no_other(
+    make_project: ProjectFactory, command: str
+) -> None:
+    config = make_project(DATASET, SPECS, DATA)
+    modules, out = imported_modules("--config", str(config), command, "--json", cwd=config.parent)
+    assert out.strip()
+    kinds = builtin_modules(modules) - {"csv"}  # validate checks the csv source's options
+    assert kinds == {"nps", "share", "mean"}
+
+
+@pytest.mark.parametrize("as_json", [False, True], ids=["text", "json"])
+def test_a_reused_run_imports_only_the_kinds_source_and_reporter_it_uses(
+    make_project: ProjectFactory, as_json: bool
+) -> None:
+    config = make_project(DATASET, SPECS, DATA)
+    args = ["--config", str(config), "run", *(["--json"] if as_json else [])]
+    first, _ = imported_modules(*args, cwd=config.parent)
+    again, out = imported_modules(*args, cwd=config.parent)
+    # The csv source says which files the run reads (their fingerprint is the key);
+    # without --json the run prints its summary, no reporter.
+    used = {"nps", "share", "mean", "csv", *(["json"] if as_json else [])}
+    assert builtin_modules(again) == used
+    assert used <= builtin_modules(first)
+    assert out.strip()

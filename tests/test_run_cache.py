@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import sys
 from pathlib import Path
 
 import pytest
@@ -230,6 +231,50 @@ def test_changed_plugin_code_changes_the_key(
     assert before is not None and after is not None
     assert after.parts["code"] != before.parts["code"]
     assert after.parts["specs"] == before.parts["specs"]
+    assert before.key() != after.key()
+
+
+def test_a_lazily_registered_kind_s_code_is_in_the_key_before_it_is_imported(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The plugin registers a kind that lives in another package, by name only: the
+    # run being checked for reuse never imports it, yet editing it must change the key.
+    write(tmp_path / "src" / "cx_lazy_impl" / "__init__.py", "")
+    impl = write(tmp_path / "src" / "cx_lazy_impl" / "kinds.py", "VERSION = 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path / "src"))
+    import cxengine
+    from cxengine.plugins import Registry, get_plugin_manager
+    from cxengine.registration import lazy
+
+    class LazyPlugin:
+        @cxengine.hookimpl
+        def register_aggregations(self, register: object) -> None:
+            register(lazy("unused_kind", "cx_lazy_impl.kinds:Kind"))  # type: ignore[operator]
+
+    registry = Registry(get_plugin_manager(load_entry_points=False, extra=[LazyPlugin()]))
+    config = load_config(project)
+    specs = run_project(config, registry).specs
+    before = run_cache.fingerprint(config, registry, specs, None)
+    write(impl, "VERSION = 20\n")
+    after = run_cache.fingerprint(config, registry, specs, None)
+    assert before is not None and after is not None
+    assert "cx_lazy_impl" not in sys.modules
+    assert str(impl.parent) in {root for root, _ in after.parts["code"]}
+    assert after.parts["code"] != before.parts["code"] and before.key() != after.key()
+
+
+def test_a_new_version_of_an_installed_plugin_changes_the_key(project: Path) -> None:
+    # An upgrade that leaves file sizes and times alone (a reinstall of a wheel with
+    # the files' original times) still changes the distribution's version.
+    registry = get_registry(load_entry_points=False)
+    config = load_config(project)
+    specs = run_project(config, registry).specs
+    registry.pm.entry_points["helpdesk"] = ("cxengine-helpdesk", "1.0")
+    before = run_cache.fingerprint(config, registry, specs, None)
+    registry.pm.entry_points["helpdesk"] = ("cxengine-helpdesk", "1.1")
+    after = run_cache.fingerprint(config, registry, specs, None)
+    assert before is not None and after is not None
+    assert after.parts["code"] == before.parts["code"]
     assert before.key() != after.key()
 
 

@@ -55,15 +55,19 @@ def sources_command(ctx: click.Context, as_json: bool) -> None:
     Example:
         cxengine sources --json
     """
-    reg = get_state(ctx).registry
+    sources = get_state(ctx).registry.sources
+    # From the registrations: a source is imported only if it was registered as an
+    # object or its registration does not list its options.
     rows = [
         {
             "name": name,
-            "plugin": reg.owner("source", name),
-            "description": src.description,
-            "options": sorted(src.options_model.model_fields),
+            "plugin": sources.owner(name),
+            "description": sources.description(name),
+            "options": sorted(
+                sources.details(name, "options") or sources[name].options_model.model_fields
+            ),
         }
-        for name, src in sorted(reg.sources.items())
+        for name in sorted(sources)
     ]
     if as_json:
         echo_json(rows)

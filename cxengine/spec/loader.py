@@ -8,7 +8,7 @@ filters, duplicate names); checks against real data live in `cxengine.validate`.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -60,7 +60,7 @@ def discover_spec_files(paths: Iterable[Path]) -> tuple[list[Path], list[Problem
 
 def load_specs(
     paths: Sequence[Path],
-    spec_models: dict[str, type[MetricSpec]],
+    spec_models: Mapping[str, type[MetricSpec]],
     project: ProjectConfig | None = None,
     partial: list[LoadedSpec] | None = None,
 ) -> tuple[list[LoadedSpec], list[Problem]]:
@@ -81,7 +81,7 @@ def load_specs(
 
 def load_spec_file(
     file: Path,
-    spec_models: dict[str, type[MetricSpec]],
+    spec_models: Mapping[str, type[MetricSpec]],
     project: ProjectConfig | None = None,
     partial: list[LoadedSpec] | None = None,
 ) -> tuple[list[LoadedSpec], list[Problem]]:
@@ -123,7 +123,7 @@ def load_spec_file(
 def _valid_part(
     raw: Any,
     prefix: KeyPath,
-    spec_models: dict[str, type[MetricSpec]],
+    spec_models: Mapping[str, type[MetricSpec]],
     project: ProjectConfig | None,
     problems: list[Problem],
     positions: Positions,
@@ -144,7 +144,7 @@ def _validate_one(
     raw: Any,
     prefix: KeyPath,
     positions: Positions,
-    spec_models: dict[str, type[MetricSpec]],
+    spec_models: Mapping[str, type[MetricSpec]],
     project: ProjectConfig | None,
 ) -> tuple[MetricSpec | None, list[Problem]]:
     if not isinstance(raw, dict):

@@ -7,6 +7,7 @@ the two cannot disagree.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any, Union
 
 from pydantic import Field, TypeAdapter
@@ -17,7 +18,7 @@ from cxengine.spec.models import MetricSpec
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 
-def spec_schema(spec_models: dict[str, type[MetricSpec]]) -> dict[str, Any]:
+def spec_schema(spec_models: Mapping[str, type[MetricSpec]]) -> dict[str, Any]:
     """Return the JSON Schema of one metric spec (a union over every registered kind)."""
     models = tuple(spec_models[k] for k in sorted(spec_models))
     if len(models) == 1:

@@ -21,7 +21,7 @@ TIME_TYPES = ("datetime", "date")
 def check_specs(
     specs: Sequence[LoadedSpec],
     project: ProjectConfig,
-    aggregations: dict[str, Kind],
+    aggregations: Mapping[str, Kind],
     field_types: dict[str, dict[str, str]] | None = None,
 ) -> list[Problem]:
     """Check every spec against the project; `field_types` (dataset → field → type) from data."""
@@ -36,7 +36,9 @@ def check_specs(
     return problems
 
 
-def check_dependencies(specs: Sequence[LoadedSpec], aggregations: dict[str, Kind]) -> list[Problem]:
+def check_dependencies(
+    specs: Sequence[LoadedSpec], aggregations: Mapping[str, Kind]
+) -> list[Problem]:
     """Check that derived metrics name existing metrics and form no cycle."""
     by_name = {s.name: s for s in specs}
     graph: dict[str, list[str]] = {}
@@ -96,7 +98,7 @@ def find_cycles(graph: dict[str, list[str]]) -> list[list[str]]:
 
 
 def dependency_order(
-    specs: Sequence[LoadedSpec], aggregations: dict[str, Kind]
+    specs: Sequence[LoadedSpec], aggregations: Mapping[str, Kind]
 ) -> list[LoadedSpec]:
     """Order specs so every derived metric comes after the metrics it uses."""
     by_name = {s.name: s for s in specs}
@@ -223,7 +225,7 @@ def _key_of(spec: object, field: str) -> tuple[str | int, ...]:
 
 
 def wanted_types(
-    specs: Sequence[LoadedSpec], project: ProjectConfig, aggregations: dict[str, Kind]
+    specs: Sequence[LoadedSpec], project: ProjectConfig, aggregations: Mapping[str, Kind]
 ) -> dict[str, dict[str, tuple[str, ...]]]:
     """Return, per dataset without `fields:`, the types its specs accept for each field.
 
@@ -286,7 +288,7 @@ def field_origins(
 def retyped_warnings(
     specs: Sequence[LoadedSpec],
     datasets: Mapping[str, object],
-    aggregations: dict[str, Kind],
+    aggregations: Mapping[str, Kind],
     configured: Mapping[str, object] | None = None,
 ) -> list[Problem]:
     """Warn, at the spec key naming it, of each field read as the specs need, not as inferred.
