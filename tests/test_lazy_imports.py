@@ -187,6 +187,14 @@ def test_listing_plugins_and_sources_imports_no_kind_source_reporter_or_engine(
     assert "csv" in out and "parquet" in out
     assert builtin_modules(modules) == set()
     assert "cxengine.engines.api" not in modules
+    # The installed plugins here (cxengine-nlp, cxengine-exports) register lazily too:
+    # no kind, source or spec model is built at all.
+    assert "cxengine.spec.models" not in modules
+    plugin_modules = {m for m in modules if m.startswith(("cxengine_nlp.", "cxengine_exports."))}
+    # The entry points, and the two modules the NLP plugin's command and report-section
+    # hooks import when loading probes them.
+    entry_points = {"cxengine_nlp.plugin", "cxengine_exports.plugin"}
+    assert plugin_modules <= {*entry_points, "cxengine_nlp.commands", "cxengine_nlp.report_section"}
 
 
 @pytest.mark.parametrize("command", ["metrics", "validate"])

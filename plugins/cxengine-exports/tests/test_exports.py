@@ -367,6 +367,8 @@ def test_an_export_that_is_a_fifo_is_refused_before_it_is_opened(tmp_path: Path)
 
 
 def _registered_sources() -> list[Any]:
+    from cxengine.api import LazyEntry
+
     found: list[Any] = []
     exports.register_sources(register=found.append)
-    return found
+    return [item.load() if isinstance(item, LazyEntry) else item for item in found]

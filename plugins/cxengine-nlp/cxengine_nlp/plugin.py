@@ -18,27 +18,67 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from cxengine.api import hookimpl
+from cxengine.api import LazyEntry, hookimpl, lazy
 
 if TYPE_CHECKING:
     import click
 
 
+#: The enricher and the kinds, by name (`cxengine.api.lazy`): their modules, spaCy's
+#: helpers and pydantic models load only when a dataset tags comments or a spec uses
+#: one of the kinds, not for every command. tests/test_nlp_registration.py checks each
+#: entry against its class.
+ENRICHERS: tuple[LazyEntry, ...] = (
+    lazy(
+        "nlp",
+        "cxengine_nlp.enricher:NlpEnricher",
+        description="Keyword themes and lexicon sentiment for comments (en, ru), cxengine-nlp.",
+    ),
+)
+KINDS: tuple[LazyEntry, ...] = (
+    lazy(
+        "theme_share",
+        "cxengine_nlp.kinds:ThemeShare",
+        description=(
+            "Share of comments mentioning each theme (%), Wilson interval; needs cxengine-nlp."
+        ),
+    ),
+    lazy(
+        "comment_sentiment",
+        "cxengine_nlp.kinds:CommentSentiment",
+        description="Mean comment sentiment −1…1 (whole comment or one theme), t interval.",
+    ),
+    lazy(
+        "theme_drivers",
+        "cxengine_nlp.kinds:ThemeDrivers",
+        description=(
+            "Per theme: NPS (or mean score) of responses mentioning it minus those that do "
+            "not, with an interval; needs cxengine-nlp."
+        ),
+    ),
+    lazy(
+        "theme_nps_cost",
+        "cxengine_nlp.kinds:ThemeNpsCost",
+        description=(
+            "Per theme: NPS points it costs (if its detractors were passives), Wilson "
+            "interval; needs cxengine-nlp."
+        ),
+    ),
+)
+
+
 @hookimpl
 def register_enrichers(register: Callable[..., None]) -> None:
     """Register the nlp enricher."""
-    from cxengine_nlp.enricher import NlpEnricher
-
-    register(NlpEnricher())
+    for entry in ENRICHERS:
+        register(entry)
 
 
 @hookimpl
 def register_aggregations(register: Callable[..., None]) -> None:
     """Register the kinds that turn comment tags into metrics."""
-    from cxengine_nlp.kinds import KINDS
-
-    for kind in KINDS:
-        register(kind)
+    for entry in KINDS:
+        register(entry)
 
 
 @hookimpl
