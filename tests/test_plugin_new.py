@@ -103,12 +103,18 @@ def test_the_package_has_entry_point_readme_tests_and_ci(tmp_path: Path, plugin_
     assert meta["project"]["entry-points"]["cxengine"] == {"acme_desk": "cxengine_acme_desk.plugin"}
     assert {"README.md", ".github/workflows/ci.yml", "tests/test_plugin.py",
             "cxengine_acme_desk/plugin.py", ".copier-answers.yml"} <= set(made.files)  # fmt: skip
-    plugin_code = (made.path / "cxengine_acme_desk" / "plugin.py").read_text(encoding="utf-8")
-    compile(plugin_code, "plugin.py", "exec")  # valid Python after rendering
-    assert "Acme's desk" in plugin_code
+    package = made.path / "cxengine_acme_desk"
+    plugin_code = (package / "plugin.py").read_text(encoding="utf-8")
+    implementation = (package / f"{plugin_type}.py").read_text(encoding="utf-8")
+    for name, code in (("plugin.py", plugin_code), (f"{plugin_type}.py", implementation)):
+        compile(code, name, "exec")  # valid Python after rendering
+        # A generated plugin starts on the public API only, as every plugin must.
+        assert private_imports(code) == []
+    # The entry point registers by name; the implementation is imported when used.
+    assert "lazy(" in plugin_code and f'"cxengine_acme_desk.{plugin_type}:' in plugin_code
+    assert "import pydantic" not in plugin_code and "sqlglot" not in plugin_code.split('"""')[-1]
+    assert "Acme's desk" in plugin_code and "Acme's desk" in implementation
     assert "cxengine.testing" in (made.path / "tests" / "test_plugin.py").read_text("utf-8")
-    # A generated plugin starts on the public API only, as every plugin must.
-    assert private_imports(plugin_code) == []
 
 
 def test_the_engine_type_has_its_hook_and_template(tmp_path: Path) -> None:
@@ -121,8 +127,10 @@ def test_the_engine_type_has_its_hook_and_template(tmp_path: Path) -> None:
         cli, ["plugin", "new", "my-db", "--type", "engine", "-o", str(tmp_path)]
     )
     assert result.exit_code == 0, result.output
-    code = (tmp_path / "cxengine-my-db" / "cxengine_my_db" / "plugin.py").read_text("utf-8")
-    assert "def register_engines" in code and 'name = "my_db"' in code
+    package = tmp_path / "cxengine-my-db" / "cxengine_my_db"
+    code = (package / "plugin.py").read_text("utf-8")
+    assert "def register_engines" in code and '"cxengine_my_db.engine:MyDbEngine"' in code
+    assert 'name = "my_db"' in (package / "engine.py").read_text("utf-8")
 
 
 def test_cli_writes_the_package_and_reports_it(tmp_path: Path) -> None:
