@@ -15,6 +15,7 @@ import click
 from cxengine.api import echo_json, get_state, json_option
 
 if TYPE_CHECKING:
+    from cxengine_nlp.kinds import Driver
     from cxengine_nlp.report import ThemeOverview
 
 # The report module (and through it DuckDB, sqlglot, the engine) is imported inside
@@ -251,24 +252,37 @@ def render_overview(o: ThemeOverview) -> str:
         if o.overall_nps is not None:
             head += f"; overall NPS {o.overall_nps:.1f}"
         lines += ["", head]
-        columns = ["theme", "mentions", "with", "without", "gap", "95% CI"]
-        if o.measure == "nps":
-            columns.append("NPS cost")
-        digits = 1 if o.measure == "nps" else 2
-        table = []
-        for d in o.drivers:
-            low = "*" if d.n_with < o.min_n else ""
-            row = [
-                d.theme, f"{d.n_with}{low}", _n(d.with_value, digits), _n(d.without_value, digits),
-                _signed(d.gap, digits), f"{_n(d.gap_low, digits)}…{_n(d.gap_high, digits)}",
-            ]  # fmt: skip
-            if o.measure == "nps":
-                row.append(_n(d.cost, 1))
-            table.append(row)
-        lines += _indent(_table(columns, table))
-        if any(d.n_with < o.min_n for d in o.drivers):
-            lines.append(f"  * fewer than {o.min_n} mentions: a low sample, read with care")
+        lines += _driver_table(o, o.drivers, "mentions")
+    if o.negative_drivers:
+        source = "learned from scores" if o.sentiment_source == "learned" else "lexicon"
+        lines += [
+            "",
+            f"Drivers of low scores: responses whose comment speaks negatively about the theme "
+            f"vs the rest (theme sentiment ≤ −0.15, {source})",
+        ]
+        lines += _driver_table(o, o.negative_drivers, "negative")
     return "\n".join(lines) + "\n"
+
+
+def _driver_table(o: ThemeOverview, drivers: list[Driver], counted: str) -> list[str]:
+    columns = ["theme", counted, "with", "without", "gap", "95% CI"]
+    if o.measure == "nps":
+        columns.append("NPS cost")
+    digits = 1 if o.measure == "nps" else 2
+    table = []
+    for d in drivers:
+        low = "*" if d.n_with < o.min_n else ""
+        row = [
+            d.theme, f"{d.n_with}{low}", _n(d.with_value, digits), _n(d.without_value, digits),
+            _signed(d.gap, digits), f"{_n(d.gap_low, digits)}…{_n(d.gap_high, digits)}",
+        ]  # fmt: skip
+        if o.measure == "nps":
+            row.append(_n(d.cost, 1))
+        table.append(row)
+    lines = _indent(_table(columns, table))
+    if any(d.n_with < o.min_n for d in drivers):
+        lines.append(f"  * fewer than {o.min_n} {counted}: a low sample, read with care")
+    return lines
 
 
 def _table(columns: list[str], rows: list[list[str]]) -> str:

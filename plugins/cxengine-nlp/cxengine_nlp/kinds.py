@@ -42,6 +42,9 @@ if TYPE_CHECKING:
     from sqlglot import exp
 
 THEME_KEY = "theme"
+#: A theme mention whose sentiment is at most this reads as a complaint about the theme
+#: (the cut of the `negative` label).
+NEGATIVE_MENTION = -0.15
 
 
 def theme_ids(field: str, field_types: Mapping[str, str]) -> list[str]:
@@ -87,6 +90,16 @@ def _sum_if(value: exp.Expression, condition: exp.Expression) -> exp.Expression:
     from sqlglot import exp
 
     return exp.Filter(this=exp.Sum(this=value), expression=exp.Where(this=condition))
+
+
+def _number(value: float) -> exp.Expression:
+    from sqlglot import exp
+
+    return (
+        exp.Literal.number(repr(value))
+        if value >= 0
+        else exp.Neg(this=exp.Literal.number(repr(-value)))
+    )
 
 
 def _z(confidence: float) -> float:
@@ -255,12 +268,27 @@ class ThemeDriversSpec(_ThemeSpec):
     scale: Scale | None = Field(None, description="answer scale; default 0–10 for nps")
     promoters: Range = Field(default_factory=lambda: Range(min=9, max=10))
     detractors: Range = Field(default_factory=lambda: Range(min=0, max=6))
+    mentions: Literal["any", "negative"] = Field(
+        "any",
+        description=(
+            "any: every mention of the theme; negative: only mentions whose per-theme "
+            "sentiment reads negative (≤ −0.15; learned from scores when the enricher learned)"
+        ),
+    )
     unit: str | None = "points"
 
     @model_validator(mode="after")
     def _default_scale(self) -> ThemeDriversSpec:
         if self.scale is None and self.measure == "nps":
             object.__setattr__(self, "scale", Scale(min=0, max=10))
+        return self
+
+    @model_validator(mode="after")
+    def _negative_needs_themes(self) -> ThemeDriversSpec:
+        # The engine reads only the columns a kind declares, and the per-theme sentiment
+        # columns can be named only when the themes are.
+        if self.mentions == "negative" and not self.themes:
+            raise ValueError("mentions: negative needs the list of themes (themes: [id, ...])")
         return self
 
 
@@ -336,7 +364,11 @@ class ThemeDrivers(_PerTheme):
 
     def fields(self, spec: MetricSpec) -> dict[str, tuple[str, ...]]:
         assert isinstance(spec, ThemeDriversSpec)
-        return {**self._theme_fields(spec), spec.score: ("integer", "number")}
+        out = {**self._theme_fields(spec), spec.score: ("integer", "number")}
+        if spec.mentions == "negative":
+            for theme in spec.themes or ():
+                out[f"{spec.field}_theme_{theme}_sentiment"] = ("number",)
+        return out
 
     def exclusions(self, spec: MetricSpec, ctx: CompileContext) -> list[Exclusion]:
         assert isinstance(spec, ThemeDriversSpec)
@@ -358,7 +390,13 @@ class ThemeDrivers(_PerTheme):
         out: dict[str, exp.Expression] = {"n_all": exp.Count(this=score.copy())}
         groups: list[tuple[str, exp.Expression]] = [("", tagged)]
         for theme in self._themes(spec, ctx):
-            groups.append((f"_{theme}", _and(tagged.copy(), mentions(spec.field, theme, ctx))))
+            cond = _and(tagged.copy(), mentions(spec.field, theme, ctx))
+            if spec.mentions == "negative":
+                # Only a complaint about the theme counts as "with": praise of the staff
+                # does not drive scores down, and is compared with everyone else.
+                sentiment = ctx.column(f"{spec.field}_theme_{theme}_sentiment")
+                cond = _and(cond, exp.LTE(this=sentiment, expression=_number(NEGATIVE_MENTION)))
+            groups.append((f"_{theme}", cond))
         for suffix, cond in groups:
             out[f"n{suffix}"] = count_if(cond.copy())
             if spec.measure == "nps":

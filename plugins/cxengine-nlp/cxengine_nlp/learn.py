@@ -63,6 +63,16 @@ LEARN_RATE = 0.001
 #: Optimizer steps a training takes at least (see `_epochs`).
 MIN_STEPS = 100
 _WORD = re.compile(r"\w+")
+#: The score range of each label: the lexicon's cuts (negative <= -0.15, positive >=
+#: 0.40, see `sentiment.CxSentiment.label`), so that a learned tag reads like a lexicon
+#: one: `comment_label` and `comment_sentiment` agree, and "sentiment <= -0.15" (the
+#: drivers' negative mention) means what the label means.
+LABEL_BANDS: dict[str, tuple[float, float]] = {
+    "negative": (-1.0, -0.15),
+    "neutral": (-0.15, 0.40),
+    "positive": (0.40, 1.0),
+}
+_BAND_MARGIN = 1e-3
 
 
 @dataclass(frozen=True)
@@ -274,13 +284,30 @@ class LearnedSentiment:
         cannot split one comment's verdict between several themes.)
         """
         out = []
-        for a, (label, score) in zip(analyses, self.predict(texts, analyses), strict=True):
+        for a, (label, margin) in zip(analyses, self.predict(texts, analyses), strict=True):
             if a.language == "xx" and not a.themes:
                 out.append(a)  # emoji only: nothing for the model to read
                 continue
+            score = banded(label, margin)
             per_theme = {a.themes[0]: score} if len(a.themes) == 1 else a.theme_sentiment
             out.append(replace(a, label=label, score=score, theme_sentiment=per_theme))
         return out
+
+
+def banded(label: str, margin: float) -> float:
+    """Return P'(positive) - P'(negative) placed inside the label's score range.
+
+    The decision layer's label is an argmax, so its P'(pos) - P'(neg) may be -0.05 for
+    a "negative" comment; placed linearly inside `LABEL_BANDS[label]` (strictly inside,
+    so the cut points keep their meaning), the order within a label is kept.
+    """
+    low, high = LABEL_BANDS[label]
+    low, high = (
+        low + _BAND_MARGIN * (label != "negative"),
+        high - _BAND_MARGIN * (label != "positive"),
+    )
+    position = min(1.0, max(0.0, (margin + 1.0) / 2.0))
+    return round(low + position * (high - low), 4)
 
 
 def training_key(texts: Sequence[object], labels: Sequence[str | None], version: str) -> str:

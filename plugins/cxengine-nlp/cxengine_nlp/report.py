@@ -8,7 +8,7 @@ would use, so a number printed here equals the number a spec stores.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from dataclasses import field as dc_field
@@ -172,11 +172,19 @@ class ThemeOverview:
     score: str | None = None
     measure: str | None = None
     drivers: list[Driver] = dc_field(default_factory=list)
+    #: The same, counting only mentions whose theme sentiment reads negative (complaints).
+    negative_drivers: list[Driver] = dc_field(default_factory=list)
     overall_nps: float | None = None
     notices: list[str] = dc_field(default_factory=list)
     min_n: int = 30  # below this many mentions a driver is marked low sample
     #: How sentiment was learned from `comments.learn_from` (summary, details), or None.
     learning: dict[str, Any] | None = None
+
+    @property
+    def sentiment_source(self) -> str:
+        """Where the sentiment columns come from: "learned" from scores, or "lexicon"."""
+        details = (self.learning or {}).get("details") or {}
+        return "learned" if details.get("used") else "lexicon"
 
     def as_dict(self) -> dict[str, Any]:
         """Return the `cxengine themes --json` document."""
@@ -190,6 +198,8 @@ class ThemeOverview:
             "measure": self.measure,
             "overall_nps": self.overall_nps,
             "drivers": [d.as_dict() for d in self.drivers],
+            "negative_drivers": [d.as_dict() for d in self.negative_drivers],
+            "sentiment_source": self.sentiment_source,
             "notices": self.notices,
             "min_n": self.min_n,
             "learning": self.learning,
@@ -273,12 +283,13 @@ def theme_overview(
                 name="theme_drivers", kind="theme_drivers", dataset=ds.name, field=tc.tags,
                 score=score, measure=overview.measure,  # type: ignore[arg-type]
             )  # fmt: skip
-            values = tc.session.compute(spec, ThemeDrivers()).values
-            counts = values[0].counts if values else {}
-            overview.drivers = sorted(
-                (d for d in drivers_from_counts(spec, counts) if d.n_with),
-                key=lambda d: (d.gap if d.gap is not None else 0.0, d.theme),
-            )
+            overview.drivers, counts = _drivers(tc, spec)
+            if tc.themes:
+                # What drives low scores is what people complain about: the same
+                # comparison, counting a theme only where its sentiment reads negative
+                # (learned from the scores when the enricher learned, see `learn_from`).
+                negative = spec.model_copy(update={"mentions": "negative", "themes": tc.themes})
+                overview.negative_drivers, _ = _drivers(tc, negative)
             if spec.measure == "nps" and counts.get("n_all"):
                 n_all = float(counts["n_all"])
                 overview.overall_nps = (
@@ -287,6 +298,18 @@ def theme_overview(
                     / n_all
                 )
         return overview
+
+
+def _drivers(tc: TaggedComments, spec: ThemeDriversSpec) -> tuple[list[Driver], Mapping[str, Any]]:
+    """Return the spec's drivers of themes mentioned at least once (lowest gap first), and
+    the counts they come from."""
+    values = tc.session.compute(spec, ThemeDrivers()).values
+    counts = values[0].counts if values else {}
+    drivers = sorted(
+        (d for d in drivers_from_counts(spec, counts) if d.n_with),
+        key=lambda d: (d.gap if d.gap is not None else 0.0, d.theme),
+    )
+    return drivers, counts
 
 
 def _count_tagged(tc: TaggedComments) -> int:

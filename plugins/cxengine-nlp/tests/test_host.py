@@ -338,3 +338,73 @@ def test_docs_name_every_key_of_every_kind() -> None:
             k for k in set(kind.spec_model.model_fields) - common if f"`{k}`" not in doc
         )
         assert not missing, f"docs/nlp.md does not document {kind.name}: {missing}"
+
+
+NEGATIVE_DRIVERS = """\
+id,recommend,comment
+1,9,The delivery was fast and the courier was lovely
+2,10,Great delivery as always
+3,9,Delivery on time and the price was fair
+4,2,The delivery was late and the courier was rude
+5,3,Terrible delivery: the parcel arrived broken
+6,10,Good price and quick checkout
+7,4,The price is too high
+8,8,The checkout page kept crashing
+"""
+
+
+def test_drivers_of_negative_mentions_count_only_complaints_about_the_theme(
+    tmp_path: Path,
+) -> None:
+    """`mentions: negative`: praise of the delivery is not blamed for low scores."""
+    (tmp_path / "responses.csv").write_text(NEGATIVE_DRIVERS, encoding="utf-8")
+    (tmp_path / "cxengine.yaml").write_text(
+        "database: cx.db\nmetrics: [metric_specs]\ndatasets:\n  responses:\n"
+        "    source: csv\n    path: responses.csv\n    key: id\n"
+        "    fields: {id: string, recommend: integer, comment: string}\n"
+        "    comments: {field: comment}\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "metric_specs").mkdir()
+    base = "kind: theme_drivers\ndataset: responses\nfield: comment\nscore: recommend\n"
+    (tmp_path / "metric_specs" / "any.yaml").write_text(
+        f"name: any_mention\n{base}themes: [delivery]\n", encoding="utf-8"
+    )
+    (tmp_path / "metric_specs" / "neg.yaml").write_text(
+        f"name: negative_mention\n{base}themes: [delivery]\nmentions: negative\n", encoding="utf-8"
+    )
+    result = run_project(load_config(tmp_path / "cxengine.yaml"), get_registry())
+    tags = stored_tags(tmp_path / "cx.db")
+    recommend = {row.split(",")[0]: int(row.split(",")[1]) for row in NEGATIVE_DRIVERS.split()[1:]
+                 if row[0].isdigit()}  # fmt: skip
+    delivery = {k: json.loads(t["theme_sentiment"]).get("delivery") for k, t in tags.items()}
+    complaints = [k for k, v in delivery.items() if v is not None and v <= -0.15]
+    praise = [k for k, v in delivery.items() if v is not None and v > -0.15]
+    assert sorted(complaints) == ["4", "5"] and sorted(praise) == ["1", "2", "3"]
+
+    def nps(keys: list[str]) -> float:
+        s = [recommend[k] for k in keys]
+        return 100 * (sum(x >= 9 for x in s) - sum(x <= 6 for x in s)) / len(s)
+
+    values = {v.metric: v for v in result.values}
+    rest = [k for k in tags if k not in complaints]
+    assert values["negative_mention"].n == 2
+    assert values["negative_mention"].value == pytest.approx(nps(complaints) - nps(rest))
+    # Mentioned at all, delivery looks far less harmful: the praise dilutes it.
+    mentioned = complaints + praise
+    any_gap = nps(mentioned) - nps([k for k in tags if k not in mentioned])
+    assert values["any_mention"].value == pytest.approx(any_gap)
+    assert values["negative_mention"].value < values["any_mention"].value - 50
+
+
+def test_negative_mentions_need_the_list_of_themes(tmp_path: Path) -> None:
+    spec = (
+        "name: neg\nkind: theme_drivers\ndataset: responses\nfield: comment\n"
+        "score: recommend\nmentions: negative\n"
+    )
+    config = make_project(tmp_path, specs={"neg.yaml": spec})
+    result = invoke(config, "validate")
+    assert result.exit_code == 1
+    assert "neg.yaml" in result.stderr and "mentions: negative needs the list of themes" in (
+        result.stderr
+    )

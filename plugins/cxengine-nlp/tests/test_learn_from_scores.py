@@ -211,3 +211,37 @@ def test_custom_cut_points_relabel_the_scores(tmp_path: Path) -> None:
     (stats,) = result.extra["enrichment"].stats
     assert stats.learning["details"]["counts"] == {"negative": 32, "neutral": 0, "positive": 64}
     assert stats.learning["details"]["used"] is False
+
+
+def test_themes_drivers_of_low_scores_read_the_learned_theme_sentiment(tmp_path: Path) -> None:
+    """The complaints about a theme are the learned model's: the lexicon sees none here."""
+    learned_dir, lexicon_dir = tmp_path / "learned", tmp_path / "lexicon"
+    learned_dir.mkdir()
+    lexicon_dir.mkdir()
+    learned = make_project(learned_dir)
+    lexicon = make_project(lexicon_dir)
+    lexicon.write_text(
+        lexicon.read_text(encoding="utf-8").replace(", learn_from: recommend", ""),
+        encoding="utf-8",
+    )
+    for config in (learned, lexicon):
+        assert invoke(config, "run").exit_code == 0
+    data = json.loads(invoke(learned, "themes", "--json", "--score", "recommend").stdout)
+    assert data["sentiment_source"] == "learned"
+    stored = tags(learned)
+    scored = {key for key, score, _ in comments(32) if score != ""}
+    complaints = {
+        key
+        for key, t in stored.items()
+        if key in scored and json.loads(t["theme_sentiment"]).get("delivery", 0) <= -0.15
+    }
+    assert complaints and all(key.startswith("neg") for key in complaints)
+    (delivery,) = [d for d in data["negative_drivers"] if d["theme"] == "delivery"]
+    assert delivery["n_with"] == len(complaints)
+    assert delivery["with_value"] == -100.0  # every complaint comes from a detractor
+    text = invoke(learned, "themes", "--score", "recommend").stdout
+    assert "Drivers of low scores" in text and "learned from scores" in text
+
+    plain = json.loads(invoke(lexicon, "themes", "--json", "--score", "recommend").stdout)
+    assert plain["sentiment_source"] == "lexicon"
+    assert not [d for d in plain["negative_drivers"] if d["theme"] == "delivery"]
