@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 import subprocess
 import sys
+from fractions import Fraction
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -40,10 +42,70 @@ def test_t_cdf_matches_scipy(df: float) -> None:
 
 
 def test_t_with_a_million_degrees_of_freedom_is_as_close_as_scipy_is() -> None:
-    # Both are ~1e-11 off the exact value here (mpmath): an interval bound moves by
-    # less than 1e-14 of its mean.
+    # The continued fraction was ~1e-11 off here; the large-df expansion and scipy
+    # are both within a few ulps of the exact value (mpmath, test above).
     for q in LEVELS:
-        assert close(d.t_quantile(q, 1e6), float(stdtrit(1e6, q)), 1e-10)
+        assert close(d.t_quantile(q, 1e6), float(stdtrit(1e6, q)), 1e-12)
+
+
+# Degrees of freedom where the t tail comes from the large-df expansion (df >= 50):
+# its lower edge, the old lgamma-ratio edge (a = df/2 = 160), the demo's and the 1M
+# benchmark's means (df in the thousands to hundreds of thousands), and far beyond.
+LARGE_DFS = [50, 51, 99, 320, 321, 322, 500, 999, 1997, 6051, 12151, 1e5, 209243, 1e6, 1e7]
+
+
+@pytest.mark.parametrize("df", LARGE_DFS)
+def test_t_at_large_df_matches_scipy(df: float) -> None:
+    for q in [*LEVELS, 0.99999, 1 - 1e-7]:
+        assert close(d.t_quantile(q, df), float(stdtrit(df, q)), 1e-12), (df, q)
+    for t in [1e-3, 0.1, 1, 1.96, 3, 5, 8]:
+        assert close(d.t_sf(t, df), float(stdtr(df, -t)), 1e-13), (df, t)
+    # Far out (1e-210 at df = 999) both are ~1e-13 off the exact value (mpmath).
+    assert close(d.t_sf(40, df), float(stdtr(df, -40)), 1e-12), df
+
+
+def _exact_t_sf(t: float, df: float) -> Any:
+    mp = pytest.importorskip("mpmath")
+    mp.mp.dps = 40
+    t_, df_ = mp.mpf(t), mp.mpf(df)
+    return mp.betainc(df_ / 2, mp.mpf(1) / 2, 0, df_ / (df_ + t_ * t_), regularized=True) / 2
+
+
+@pytest.mark.parametrize("df", [3, 30, 50, 161, 321, 999, 1e4, 1e6, 1e7])
+def test_t_tail_and_quantile_are_exact_to_a_few_ulps(df: float) -> None:
+    # Against 40-digit arithmetic: a few units in the last place, in both algorithms
+    # (continued fraction and large-df expansion). scipy is no closer than this.
+    mp = pytest.importorskip("mpmath")
+    for t in [0.01, 1, 1.96, 3, 4.5]:
+        exact = _exact_t_sf(t, df)
+        assert abs(d.t_sf(t, df) - exact) <= 5e-15 * exact, (df, t)
+    for q in [0.6, 0.9, 0.975, 0.995, 0.9999]:
+        tail = mp.mpf(1) - mp.mpf(q)
+        exact = mp.findroot(lambda x, tail=tail: _exact_t_sf(x, df) - tail, float(stdtrit(df, q)))
+        assert abs(d.t_quantile(q, df) - exact) <= 5e-15 * exact, (df, q)
+
+
+@pytest.mark.parametrize("a", [0.6, 25, 160, 160.5, 161, 250, 1e3, 1e5])
+def test_log_gamma_half_ratio_is_exact(a: float) -> None:
+    # Its a⁻⁵ term once had the wrong sign: 3e-14 off at a = 161 (df = 322).
+    mp = pytest.importorskip("mpmath")
+    mp.mp.dps = 40
+    exact = mp.log(mp.gamma(mp.mpf(a) + mp.mpf(1) / 2) / mp.gamma(mp.mpf(a)))
+    assert abs(d._log_gamma_half_ratio(a) - exact) <= 2e-15 * max(1.0, abs(exact))
+
+
+def test_sinh_ratio_coefficients_equal_exact_fractions() -> None:
+    # (sinh(w/2) / (w/2))^(-1/2) = 1 - w²/48 + …; the float recurrence against the
+    # same recurrence in exact rational arithmetic. Past the first few, a term never
+    # weighs 1e-10 of the tail, so 1e-13 relative is far below what a tail can see.
+    a = [Fraction(1, 4**j * math.factorial(2 * j + 1)) for j in range(40)]
+    exact = [Fraction(1)]
+    for k in range(1, 40):
+        terms = (((Fraction(1, 2)) * j - k) * a[j] * exact[k - j] for j in range(1, k + 1))
+        exact.append(sum(terms, Fraction(0)) / k)
+    assert exact[1] == Fraction(-1, 48)
+    for got, want in zip(d._sinh_ratio_coefficients(), exact, strict=True):
+        assert close(got, float(want), 1e-13)
 
 
 def test_t_edges() -> None:

@@ -10,19 +10,22 @@ runs compute, so they are computed here with the standard library:
 - the Student-t CDF from the regularised incomplete beta function (continued
   fraction, modified Lentz), with the prefactor computed from ``log1p`` and a
   stable ratio of gamma functions so large degrees of freedom lose no digits;
-  its quantile by safeguarded Newton steps on that CDF;
+  from 50 degrees of freedom on, a tail not far out comes from an asymptotic
+  expansion in incomplete gamma functions instead (a dozen terms where the
+  fraction took hundreds of steps: 0.4 ms → 0.015 ms a quantile at df in the
+  thousands); its quantile by safeguarded Newton steps on that CDF;
 - the binomial CDF by summing probabilities outward from the rank asked for, each
   from Loader's saddle-point form (the one R's ``dbinom`` uses), which stays exact
   to about 1e-15 for n in the millions.
 
 tests/test_distributions.py checks every function against scipy over a grid of
-arguments and the quantile ranks for exact equality. At a million degrees of
-freedom both scipy and this module are about 1e-11 off the exact t CDF (checked
-with mpmath), which moves an interval bound by less than 1e-14 of the mean.
+arguments, the t tail and quantile against 40-digit mpmath (a few ulps, df from 3
+to 1e7), and the quantile ranks for exact equality.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from statistics import NormalDist
 
@@ -58,10 +61,12 @@ def _log_gamma_half_ratio(a: float) -> float:
     """Return log(Γ(a + ½) / Γ(a)) without the cancellation of two large lgamma values."""
     if a <= 160.0:
         return math.log(math.gamma(a + 0.5) / math.gamma(a))
-    # Asymptotic expansion; at a > 160 its next term is below 1e-17.
+    # Asymptotic expansion (Bernoulli polynomials at ½): ½·log a − 1/(8a) + 1/(192a³)
+    # − 1/(640a⁵) + 17/(14336a⁷) − …; at a > 160 the a⁻⁷ term is below 1e-18. (The
+    # a⁻⁵ term had a + sign before: 3e-14 too large at a = 161.)
     x = 1.0 / a
     x2 = x * x
-    return 0.5 * math.log(a) - x / 8.0 + x * x2 / 192.0 + x2 * x2 * x / 640.0
+    return 0.5 * math.log(a) - x / 8.0 + x * x2 / 192.0 - x2 * x2 * x / 640.0
 
 
 def _beta_cf(a: float, b: float, x: float) -> float:
@@ -90,6 +95,66 @@ def _beta_cf(a: float, b: float, x: float) -> float:
     raise ArithmeticError(f"incomplete beta did not converge (a={a}, b={b}, x={x})")
 
 
+#: From this many degrees of freedom on, a tail not far out (t² ≤ (e − 1)·df) comes
+#: from the large-df expansion below: the continued fraction needs O(√df) steps there
+#: (hundreds at df in the thousands), the expansion a handful.
+_EXPANSION_DF = 50.0
+
+
+@functools.cache
+def _sinh_ratio_coefficients(count: int = 40) -> tuple[float, ...]:
+    """Coefficients p_k of (sinh(w/2) / (w/2))^(-1/2) = Σ p_k·w^(2k).
+
+    sinh(w/2) / (w/2) = Σ a_j·z^j with z = w² and a_j = 1 / (4^j·(2j + 1)!); its power
+    α = −½ follows from J. C. P. Miller's recurrence for powers of a series:
+    c_k = (1/k)·Σ_{j=1..k} ((α + 1)·j − k)·a_j·c_{k−j}, c_0 = 1.
+    """
+    alpha = -0.5
+    a = [1.0 / (4.0**j * math.factorial(2 * j + 1)) for j in range(count)]
+    c = [1.0]
+    for k in range(1, count):
+        c.append(sum(((alpha + 1.0) * j - k) * a[j] * c[k - j] for j in range(1, k + 1)) / k)
+    return tuple(c)
+
+
+def _t_sf_large_df(t: float, df: float) -> float:
+    """P(T > t) for large df and t² ≤ (e − 1)·df, by an expansion in incomplete gammas.
+
+    P(T > t) = ½·I_x(a, ½) with a = df/2, x = df/(df + t²). With x = e^(−w₀) and
+    T = a − ¼ (so that the factor left is even in w):
+
+        I_x(a, ½) = 1/B(a, ½) · ∫_{w₀}^∞ e^(−T·w)·w^(−½)·(sinh(w/2)/(w/2))^(−½) dw
+                  = 1/B(a, ½) · Σ_k p_k·Γ(½ + 2k, T·w₀) / T^(½ + 2k)
+
+    (the asymptotic expansion of DiDonato and Morris's BGRAT, derived for b = ½).
+    Γ(½, u) = √π·erfc(√u) and Γ(s + 1, u) = s·Γ(s, u) + u^s·e^(−u) give every term
+    without cancellation (all terms of the recurrence are positive); the series
+    is asymptotic, its terms shrink like (2k / 2πT)² at first, so at T ≥ 24.75 and
+    w₀ ≤ 1 a dozen terms reach double precision, far before they could grow again.
+    """
+    a = 0.5 * df
+    big_t = a - 0.25
+    w0 = math.log1p(t * t / df)
+    u = big_t * w0
+    e_u = math.exp(-u)
+    # g(s) = Γ(s, u) / T^s, from s = ½ upwards two at a time.
+    g = math.sqrt(math.pi) * math.erfc(math.sqrt(u)) / math.sqrt(big_t)
+    s = 0.5
+    w_s = math.sqrt(w0)  # w₀^s
+    total = 0.0
+    for p in _sinh_ratio_coefficients():
+        term = p * g
+        total += term
+        if abs(term) <= 1e-17 * abs(total):
+            break
+        for _ in range(2):
+            g = (s * g + w_s * e_u) / big_t
+            w_s *= w0
+            s += 1.0
+    # 1 / B(a, ½) = Γ(a + ½) / (√π·Γ(a)).
+    return 0.5 * math.exp(_log_gamma_half_ratio(a)) / math.sqrt(math.pi) * total
+
+
 def t_sf(t: float, df: float) -> float:
     """Return P(T > t) for Student's t with `df` degrees of freedom (df > 0)."""
     if math.isnan(t) or math.isnan(df) or df <= 0:
@@ -105,6 +170,8 @@ def t_sf(t: float, df: float) -> float:
     t2 = t * t
     if t2 / df < 1e-300:  # t² underflows: P(T > t) = ½ − t·f(0) to double precision
         return 0.5 - t * t_pdf(0.0, df)
+    if df >= _EXPANSION_DF and t2 <= (math.e - 1.0) * df:
+        return _t_sf_large_df(t, df)
     # P(T > t) = ½·I_x(df/2, ½) with x = df / (df + t²); 1 − x = t² / (df + t²).
     a, b = 0.5 * df, 0.5
     log_x = -math.log1p(t2 / df)
