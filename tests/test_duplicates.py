@@ -1,7 +1,8 @@
 """The duplicate check of a key or `unique:` field, straight on a DuckDB table.
 
-Most keys are unique, so the check first asks a cheap aggregate whether any value
-repeats; only then are the later rows and their first occurrences looked for. Both
+Most keys are unique, so the check first asks whether any value repeats (sorted
+hashes, or an aggregate for floats); only then are the later rows and their first
+occurrences looked for. Both
 answers must agree with the definition: empty values are never duplicates, and every
 later row repeating a value is listed with the first row that had it.
 """
@@ -17,13 +18,25 @@ from cxengine.dataset.duplicates import _duplicates
 def table(values: list[object], sql_type: str) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     con.execute(f"CREATE TABLE t (_cx_row BIGINT, k {sql_type})")
-    con.executemany("INSERT INTO t VALUES (?, ?)", list(enumerate(values)))
+    if values:
+        con.executemany("INSERT INTO t VALUES (?, ?)", list(enumerate(values)))
     return con
 
 
-def test_unique_values_and_repeated_empties_are_no_duplicates() -> None:
-    con = table(["a", None, "b", None, None, "c"], "VARCHAR")
-    assert _duplicates(con, "t", "k") == []
+@pytest.mark.parametrize(
+    ("values", "sql_type"),
+    [
+        (["a", None, "b", None, None, "c"], "VARCHAR"),
+        ([1, None, 2, None, 3], "BIGINT"),
+        ([0.5, None, None, 1.5], "DOUBLE"),
+        ([None, None], "VARCHAR"),
+        ([], "VARCHAR"),
+    ],
+)
+def test_unique_values_and_repeated_empties_are_no_duplicates(
+    values: list[object], sql_type: str
+) -> None:
+    assert _duplicates(table(values, sql_type), "t", "k") == []
 
 
 @pytest.mark.parametrize(
@@ -36,6 +49,13 @@ def test_unique_values_and_repeated_empties_are_no_duplicates() -> None:
         ),
         ([7, 8, 9, 7], "BIGINT", [(3, 0, "7")]),
         ([None, 1.5, None, 1.5, 2.0], "DOUBLE", [(3, 1, "1.5")]),
+        ([0.0, -0.0], "DOUBLE", [(1, 0, "-0.0")]),  # equal, as DuckDB compares them
+        (["2025-01-02", "2025-01-01", "2025-01-02"], "DATE", [(2, 0, "2025-01-02")]),
+        (
+            ["2025-01-01 10:00:00", "2025-01-01 10:00:00.000001", "2025-01-01 10:00:00"],
+            "TIMESTAMP",
+            [(2, 0, "2025-01-01 10:00:00")],
+        ),
     ],
 )
 def test_every_later_repeat_is_listed_with_its_first_row(

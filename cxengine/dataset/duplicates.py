@@ -26,16 +26,37 @@ EXAMPLES = 3
 MAX_VALUE = 200
 
 
+#: Types whose equal values always have equal `hash()`es (floats do not: 0.0 and -0.0).
+_HASH_EXACT = ("VARCHAR", "BIGINT", "INTEGER", "SMALLINT", "TINYINT", "HUGEINT", "UBIGINT",
+               "DATE", "TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "BOOLEAN")  # fmt: skip
+
+
+def _may_repeat(con: duckdb.DuckDBPyConnection, table: str, field: str) -> bool:
+    """Return False only when no present value of `field` occurs twice (cheap, exact).
+
+    Most keys are unique, so this decides whether the window over every row (which
+    finds the repeats and their first rows) runs at all. The values' 64-bit hashes,
+    sorted in place in a NumPy array, hold 8 bytes a row: on 5M string keys this took
+    0.39 s of CPU and 85 MiB, where count(DISTINCT) took 1.0 s and 230 MiB and the
+    window 2.7 s and 490 MiB. Equal hashes (a repeat, or rarely a collision) send the
+    field to the exact window, so a collision costs time, never a wrong answer.
+    """
+    f, t = ident(field), ident(table)
+    sql_type = str(con.sql(f"SELECT {f} FROM {t} LIMIT 0").types[0])
+    if sql_type not in _HASH_EXACT:
+        row = con.execute(f"SELECT count({f}) - count(DISTINCT {f}) FROM {t}").fetchone()
+        return bool(row and row[0])
+    hashes = con.execute(f"SELECT hash({f}) AS h FROM {t} WHERE {f} IS NOT NULL").fetchnumpy()["h"]
+    hashes.sort()
+    return bool((hashes[1:] == hashes[:-1]).any())
+
+
 def _duplicates(
     con: duckdb.DuckDBPyConnection, table: str, field: str
 ) -> list[tuple[int, int, str]]:
     """Return (row, first row with the value, value) for every later duplicate of `field`."""
     f = ident(field)
-    # A hash aggregate says whether any value repeats at a third of the cost of the
-    # window below (0.12 vs 0.38 s of CPU on a 1M-row key): most keys are unique, so
-    # the rows and their first occurrences are looked for only when some value repeats.
-    row = con.execute(f"SELECT count({f}) - count(DISTINCT {f}) FROM {ident(table)}").fetchone()
-    if not row or not row[0]:
+    if not _may_repeat(con, table, field):
         return []
     return [
         (int(row), int(first), str(value))
