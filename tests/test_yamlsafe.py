@@ -51,3 +51,28 @@ def test_deep_nesting_is_bounded() -> None:
 def test_only_safe_tags_are_accepted() -> None:
     with pytest.raises(YamlProblems):
         load_text("x: !!python/object/apply:os.system ['echo hacked']\n", "evil.yaml")
+
+
+@pytest.mark.skipif(not hasattr(__import__("yaml"), "CSafeLoader"), reason="PyYAML without libyaml")
+def test_libyaml_parses_valid_documents_and_pyyaml_reports_invalid_ones(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Every command reads the config and specs: libyaml composes them, PyYAML's Python
+    # composer (ten times slower) runs only to word an error as it always has.
+    import yaml
+
+    composed: list[str] = []
+    real = yaml.composer.Composer.compose_document
+
+    def counting(self: yaml.composer.Composer) -> yaml.Node | None:
+        composed.append("python")
+        return real(self)
+
+    monkeypatch.setattr(yaml.composer.Composer, "compose_document", counting)
+    data, pos = load_text("name: csat\nby:\n  - channel\n", "s.yaml")
+    assert data == {"name": "csat", "by": ["channel"]} and pos.line(("by", 0)) == 3
+    assert composed == []
+    with pytest.raises(YamlProblems) as err:
+        load_text("name: a\nby: [touchpoint\nkind: share\n", "s.yaml")
+    assert composed == ["python"]
+    assert str(err.value).startswith("s.yaml:3: invalid YAML: ")
