@@ -29,11 +29,11 @@ import pluggy
 
 from cxengine import hookspecs
 from cxengine.errors import PluginError, did_you_mean, known_list
-from cxengine.interfaces import Enricher, Kind, Reporter, Source
 from cxengine.registration import LazyEntry
 
 if TYPE_CHECKING:
     from cxengine.engines.api import Engine
+    from cxengine.interfaces import Enricher, Kind, Reporter, Source
     from cxengine.spec.models import MetricSpec
 
 ENTRY_POINT_GROUP = "cxengine"
@@ -435,6 +435,14 @@ class Table(Mapping[str, T]):
         return entry.details.get(key) if entry is not None else None
 
 
+def _kind_contract() -> type:
+    # Imported when a kind is checked: `cxengine --help` imports this module for the
+    # plugins' commands and has no use for the contracts.
+    from cxengine.interfaces import Kind
+
+    return Kind
+
+
 def _engine_contract() -> type:
     # engines.api builds pydantic models: imported only to check an engine.
     from cxengine.engines.api import Engine
@@ -454,7 +462,7 @@ class Registry:
         self.owners: dict[tuple[str, str], str] = {}  # (what, name) -> plugin name
         self.sources: Table[Source] = self._collect("register_sources", "source")
         self.aggregations: Table[Kind] = self._collect(
-            "register_aggregations", "aggregation kind", lambda: Kind
+            "register_aggregations", "aggregation kind", _kind_contract
         )
         self.reporters: Table[Reporter] = self._collect("register_reporters", "reporter")
         self.enrichers: Table[Enricher] = self._collect("register_enrichers", "enricher")

@@ -222,3 +222,12 @@ def test_a_reused_run_imports_only_the_kinds_source_and_reporter_it_uses(
     assert builtin_modules(again) == used
     assert used <= builtin_modules(first)
     assert out.strip()
+
+
+def test_help_imports_no_contract_catalog_or_model() -> None:
+    # --help loads the installed plugins' entry points for their commands, nothing of
+    # the registry: not the built-ins' catalog, not the contracts, not pydantic.
+    modules, out = imported_modules("--help")
+    assert "Usage" in out
+    assert not {"cxengine.interfaces", "cxengine.default_plugins.catalog"} & modules
+    assert not {m for m in modules if m.split(".")[0] == "pydantic"}
