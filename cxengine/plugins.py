@@ -517,6 +517,20 @@ class Registry:
         """Return a reporter by name or raise with the known names."""
         return _lookup(self.reporters, name, "reporter")
 
+    def load_all(self) -> dict[str, list[str]]:
+        """Import every item registered by name; return each failing plugin's errors."""
+        broken: dict[str, list[str]] = {}
+        for table in self.tables().values():
+            for name in table:
+                try:
+                    table[name]
+                except PluginError as exc:
+                    plugin = table.owner(name) or ""
+                    broken.setdefault(plugin, []).append(
+                        str(exc).removeprefix(f"plugin {plugin!r}: ")
+                    )
+        return broken
+
     def spec_models(self) -> SpecModels:
         """Return each kind's spec model by kind name, importing a kind when its model is read."""
         return SpecModels(self.aggregations)

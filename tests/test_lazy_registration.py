@@ -9,6 +9,7 @@ naming the plugin where it is used (exit 3), never in a command that does not us
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -172,3 +173,24 @@ def test_a_lazy_name_taken_by_another_plugin_names_both() -> None:
     with pytest.raises(PluginError, match="registered by both") as err:
         Registry(pm)
     assert "cxengine.default_plugins.sources.csv" in str(err.value)
+
+
+def test_plugins_check_imports_every_registration_and_reports_the_broken_ones(
+    lazy_plugin: Callable[[str], None],
+) -> None:
+    lazy_plugin("cxlazy_missing:Late")
+    listed = CliRunner().invoke(cli, ["plugins", "--json"])
+    assert listed.exit_code == 0 and "cxlazy_missing" not in listed.output
+    checked = CliRunner().invoke(cli, ["plugins", "--check", "--json"])
+    assert checked.exit_code == 1
+    [info] = [i for i in json.loads(checked.output) if i["name"] == "lazy_kinds"]
+    assert "late_tickets" in info["error"] and "cxlazy_missing" in info["error"]
+    # Every built-in imports and fits its contract.
+    assert [i["name"] for i in json.loads(checked.output) if i["error"]] == ["lazy_kinds"]
+
+
+def test_plugins_check_passes_when_everything_loads(lazy_plugin: Callable[[str], None]) -> None:
+    lazy_plugin("cxlazy_kind:Late")
+    checked = CliRunner().invoke(cli, ["plugins", "--check", "--all"])
+    assert checked.exit_code == 0, checked.output
+    assert "late_tickets" in checked.output and "cxlazy_kind" in sys.modules

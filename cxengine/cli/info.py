@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import click
@@ -77,19 +78,42 @@ def sources_command(ctx: click.Context, as_json: bool) -> None:
 
 @click.command("plugins")
 @click.option("--all", "show_all", is_flag=True, help="Include the built-in plugins.")
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Also import everything registered by name and report what fails (exit 1).",
+)
 @json_option
 @click.pass_context
-def plugins_command(ctx: click.Context, show_all: bool, as_json: bool) -> None:
+def plugins_command(ctx: click.Context, show_all: bool, check: bool, as_json: bool) -> None:
     """List installed plugins, what they provide, and any that failed to load.
 
+    A kind, source, reporter, enricher or engine registered by name is imported only
+    when a project uses it; --check imports each one now, so a plugin whose module
+    is broken is found before a run needs it.
+
     \b
-    Example:
+    Examples:
         cxengine plugins --all --json
+        cxengine plugins --check
     """
-    infos = [i for i in get_state(ctx).registry.plugin_infos() if show_all or not i.builtin]
+    registry = get_state(ctx).registry
+    infos = registry.plugin_infos()
+    broken = registry.load_all() if check else {}
+    infos = [
+        dataclasses.replace(i, error="; ".join(broken[i.name])) if i.name in broken else i
+        for i in infos
+        if show_all or not i.builtin or i.name in broken
+    ]
     if as_json:
         echo_json([i.as_dict() for i in infos])
-        return
+    else:
+        _plugins_table(infos)
+    if broken:
+        ctx.exit(1)
+
+
+def _plugins_table(infos: list[Any]) -> None:
     if not infos:
         click.echo("No third-party plugins installed (use --all to see the built-in ones).")
         return
