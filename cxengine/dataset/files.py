@@ -8,9 +8,12 @@ import stat
 import threading
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cxengine.errors import DataError
-from cxengine.interfaces import SourceContext
+
+if TYPE_CHECKING:  # annotations only: interfaces imports this module (SourceContext.input_file)
+    from cxengine.interfaces import SourceContext
 
 CHUNK = 1 << 20
 
