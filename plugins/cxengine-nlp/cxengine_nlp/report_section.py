@@ -3,7 +3,8 @@
 What customers talk about, per touchpoint: a theme × touchpoint heat map (colour:
 what is said about the theme, −1…1; label: share of comments mentioning it), the
 theme drivers (NPS of comments with and without the theme, the NPS points the theme
-costs) and a few example comments per theme. The numbers are those of `cxengine
+costs), the drivers of low scores (the same, counting only complaints about the theme)
+and a few example comments per theme. The numbers are those of `cxengine
 themes`: the same kinds over the dataset, with tags from the cache the run filled.
 """
 
@@ -15,6 +16,24 @@ TOP = 100  # every theme in every column of the heat map: a blank cell means no 
 EXAMPLES = 2
 
 TEMPLATE = """
+{% macro driver_table(rows, counted) %}
+<table>
+<thead><tr><th>theme</th><th class="num">{{ counted }}</th><th class="num">{{ measure }} with</th>
+<th class="num">without</th><th class="num">gap</th><th class="num">points lost</th></tr>
+</thead>
+<tbody>
+{% for d in rows %}
+<tr><td>{{ d.theme }}</td>
+<td class="num">{{ d.n_with | thousands }}{% if d.n_with < min_n %}
+  <span class="badge low">low n</span>{% endif %}</td>
+<td class="num">{{ d.with_value | num }}</td><td class="num">{{ d.without_value | num }}</td>
+<td class="num">{{ d.gap | num }}{% if d.gap_low is not none %}
+  <span class="small">[{{ d.gap_low | num }}, {{ d.gap_high | num }}]</span>{% endif %}</td>
+<td class="num">{{ d.cost | num }}</td></tr>
+{% endfor %}
+</tbody>
+</table>
+{% endmacro %}
 <p class="hint">{{ ov.comments | thousands }} tagged comments of
 <code>{{ ov.dataset }}.{{ ov.field }}</code>. Colour: what comments say about the theme
 (−1 negative … +1 positive); label: share of the {% if ov.by %}{{ ov.by }}'s {% endif %}
@@ -46,22 +65,15 @@ sentence), so these figures measure agreement with the scores, not with readers.
 whose comment does not{% if ov.overall_nps is not none %} (overall NPS
 {{ ov.overall_nps | num }}){% endif %}; points lost: how much higher the overall NPS
 would be if the theme's respondents scored like the others.</p>
-<table>
-<thead><tr><th>theme</th><th class="num">mentions</th><th class="num">{{ measure }} with</th>
-<th class="num">without</th><th class="num">gap</th><th class="num">points lost</th></tr>
-</thead>
-<tbody>
-{% for d in drivers %}
-<tr><td>{{ d.theme }}</td>
-<td class="num">{{ d.n_with | thousands }}{% if d.n_with < min_n %}
-  <span class="badge low">low n</span>{% endif %}</td>
-<td class="num">{{ d.with_value | num }}</td><td class="num">{{ d.without_value | num }}</td>
-<td class="num">{{ d.gap | num }}{% if d.gap_low is not none %}
-  <span class="small">[{{ d.gap_low | num }}, {{ d.gap_high | num }}]</span>{% endif %}</td>
-<td class="num">{{ d.cost | num }}</td></tr>
-{% endfor %}
-</tbody>
-</table>
+{{ driver_table(drivers, "mentions") }}
+{% endif %}
+{% if negative_drivers %}
+<h3>Drivers of low scores</h3>
+<p class="hint">The same comparison, counting a theme only where the comment speaks
+negatively about it (theme sentiment ≤ −0.15, {{ "learned from scores" if
+ov.sentiment_source == "learned" else "from the lexicon" }}): a theme people praise does
+not pull scores down however often it is mentioned.</p>
+{{ driver_table(negative_drivers, "negative mentions") }}
 {% endif %}
 <h3>Example comments</h3>
 {% for theme, items in examples %}
@@ -113,6 +125,7 @@ class ThemesSection:
             ov=overview,
             heatmap=context.chart(chart, "Themes per touchpoint: share and sentiment"),
             drivers=overview.drivers,
+            negative_drivers=overview.negative_drivers,
             measure="NPS" if overview.measure == "nps" else (overview.measure or "score"),
             min_n=overview.min_n,
             examples=examples,

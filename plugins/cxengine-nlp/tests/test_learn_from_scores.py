@@ -224,6 +224,9 @@ def test_themes_drivers_of_low_scores_read_the_learned_theme_sentiment(tmp_path:
         lexicon.read_text(encoding="utf-8").replace(", learn_from: recommend", ""),
         encoding="utf-8",
     )
+    (learned_dir / "metric_specs" / "nps.yaml").write_text(
+        "name: nps\nkind: nps\ndataset: responses\nfield: recommend\n", encoding="utf-8"
+    )
     for config in (learned, lexicon):
         assert invoke(config, "run").exit_code == 0
     data = json.loads(invoke(learned, "themes", "--json", "--score", "recommend").stdout)
@@ -241,6 +244,12 @@ def test_themes_drivers_of_low_scores_read_the_learned_theme_sentiment(tmp_path:
     assert delivery["with_value"] == -100.0  # every complaint comes from a detractor
     text = invoke(learned, "themes", "--score", "recommend").stdout
     assert "Drivers of low scores" in text and "learned from scores" in text
+    report = invoke(learned, "report", "-o", str(tmp_path / "r.html"))
+    assert report.exit_code == 0, report.output
+    html = (tmp_path / "r.html").read_text(encoding="utf-8")
+    low = html[html.index("<h3>Drivers of low scores</h3>") :]
+    assert "learned from scores" in low[:600] and '<th class="num">NPS with</th>' in low
+    assert "<tr><td>delivery</td>" in low[: low.index("</table>")]
 
     plain = json.loads(invoke(lexicon, "themes", "--json", "--score", "recommend").stdout)
     assert plain["sentiment_source"] == "lexicon"
