@@ -208,6 +208,17 @@ def test_checking_specs_imports_the_kinds_they_use_and_no_other(
     assert kinds == {"nps", "share", "mean"}
 
 
+def test_validate_with_a_broken_config_imports_only_the_kinds_its_specs_name(
+    make_project: ProjectFactory,
+) -> None:
+    # The specs are checked on their own while the config cannot be read.
+    config = make_project(DATASET, SPECS, DATA)
+    config.write_text(config.read_text() + "\nno_such_key: 1\n")
+    modules, out = imported_modules("--config", str(config), "validate", "--json")
+    assert "no_such_key" in out
+    assert builtin_modules(modules) == {"nps", "share", "mean"}
+
+
 @pytest.mark.parametrize("as_json", [False, True], ids=["text", "json"])
 def test_a_reused_run_imports_only_the_kinds_source_and_reporter_it_uses(
     make_project: ProjectFactory, as_json: bool

@@ -56,7 +56,7 @@ def spec_problems_without_config(
     paths = spec_paths_of_raw_config(config_path)
     if paths is None:
         return []
-    models = {name: kind.spec_model for name, kind in registry.aggregations.items()}
+    models = registry.spec_models()  # imports only the kinds the specs name
     _, problems = load_specs(paths, models, project=None)
     note = Problem(
         config_display,
