@@ -26,7 +26,14 @@ from typing import TYPE_CHECKING, Any
 from cxengine.config import CommentsConfig, ProjectConfig
 from cxengine.errors import PluginError, Problem, SpecError, did_you_mean, known_list
 from cxengine.interfaces import Enricher, EnrichRequest
-from cxengine.tagging import Staged, call, stage_comments, tag_field, tag_select
+from cxengine.tagging import (
+    Staged,
+    call,
+    distinct_tags,
+    stage_comments,
+    tag_field,
+    tag_select,
+)
 
 if TYPE_CHECKING:
     import duckdb
@@ -336,9 +343,8 @@ def _enrich_dataset(
             f"{ds.name}.{comments.field}: learn_from is set, but no enricher here learns "
             "from scores; the comments are tagged without it"
         )
-    joins: list[str] = []
-    cleanups: list[Callable[[], None]] = []
     select = ["d.*"]
+    tag_sets: list[str] = []
     fingerprint = hashlib.sha256(ds.fingerprint.encode())
     for index, (enricher_name, enricher) in enumerate(enrichers):
         owner = registry.owner("enricher", enricher_name) or enricher_name
@@ -380,19 +386,62 @@ def _enrich_dataset(
             )
         )  # fmt: skip
         select.extend(tag_select(f"t{index}", prefix, themes))
-        joins.append(f" LEFT JOIN {ident(outcome.table)} AS t{index} USING (_cx_row)")
-        cleanups.append(outcome.cleanup)
+        tag_sets.append(f"_cx_tagset_{ds.name}_{index}")
+        refs = distinct_tags(con, outcome.table, tag_sets[-1])
+        run(con, f"CREATE OR REPLACE TEMP TABLE {ident(tag_sets[-1] + '_rows')} AS {refs}")
+        outcome.cleanup()
         ds.fields.update(columns)
-    enriched = f"_cx_enriched_{ds.name}"
+    # The staged comments (key and hash per comment) are no longer needed.
+    run(con, f"DROP TABLE IF EXISTS {ident(staged.table)}")
+    ds.table = tag_view(con, ds.table, f"_cx_enriched_{ds.name}", select, tag_sets)
+    ds.fingerprint = fingerprint.hexdigest()[: len(ds.fingerprint) or 16]
+
+
+def tag_view(
+    con: duckdb.DuckDBPyConnection, table: str, view: str, select: list[str], tag_sets: list[str]
+) -> str:
+    """Create the view kinds read: the dataset's rows with the tag columns beside them.
+
+    Not a copy: the dataset with a copy of every field plus ~30 tag columns was the
+    largest thing a tagged run held (+0.3 GiB at 1M responses). Per row, the view
+    holds one 4-byte reference per enricher (`_cx_tagrefs_<dataset>`, in the table's
+    row order), read beside the dataset with a positional join, which costs nothing
+    when a query reads no tag column; the tags themselves are one row per distinct
+    value. Should the row order not line up (it always has), a join on `_cx_row`
+    takes its place.
+    """
+    from cxengine.dataset.sql import ident, run
+
+    refs = f"_cx_tagrefs_{table}"
+    ids = ", ".join(f"r{i}._cx_tag AS t{i}" for i in range(len(tag_sets)))
+    joins = "".join(
+        f" LEFT JOIN {ident(t + '_rows')} AS r{i} USING (_cx_row)" for i, t in enumerate(tag_sets)
+    )
     run(
         con,
-        f"CREATE OR REPLACE TABLE {ident(enriched)} AS "
-        f"SELECT {', '.join(select)} FROM {ident(ds.table)} AS d{''.join(joins)}",
+        f"CREATE OR REPLACE TEMP TABLE {ident(refs)} AS SELECT d._cx_row, {ids} "
+        f"FROM {ident(table)} AS d{joins} ORDER BY d._cx_row",
     )
-    for done in cleanups:
-        done()
-    ds.table = enriched
-    ds.fingerprint = fingerprint.hexdigest()[: len(ds.fingerprint) or 16]
+    for t in tag_sets:
+        run(con, f"DROP TABLE {ident(t + '_rows')}")
+    misaligned = con.execute(
+        f"SELECT count(*) FROM {ident(table)} AS d POSITIONAL JOIN {ident(refs)} AS r "
+        f"WHERE d._cx_row IS DISTINCT FROM r._cx_row"
+    ).fetchall()[0][0]
+    rows = (
+        f" POSITIONAL JOIN {ident(refs)} AS r"
+        if not misaligned
+        else f" LEFT JOIN {ident(refs)} AS r ON r._cx_row = d._cx_row"
+    )
+    tags = "".join(
+        f" LEFT JOIN {ident(t)} AS t{i} ON t{i}._cx_tag = r.t{i}" for i, t in enumerate(tag_sets)
+    )
+    run(
+        con,
+        f"CREATE OR REPLACE TEMP VIEW {ident(view)} AS "
+        f"SELECT {', '.join(select)} FROM {ident(table)} AS d{rows}{tags}",
+    )
+    return view
 
 
 def _learn(

@@ -90,9 +90,21 @@ def _keep(config: Path) -> dict[str, set[str] | None]:
     return fields_to_keep(project, registry, specs, {s.dataset for s in specs})
 
 
-def test_a_dataset_whose_comments_are_tagged_keeps_every_field(tmp_path: Path) -> None:
-    keep = _keep(_demo(tmp_path, joined_specs=False))
-    assert keep["responses"] is None  # the demo tags its comments
+def test_tagging_keeps_the_comment_and_its_key_beside_what_specs_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = _demo(tmp_path, joined_specs=False)
+    kept = _keep(config)["responses"]
+    assert kept is not None  # the tags are read beside the rows: no copy of every field
+    assert {"comment", "response_id", "satisfaction", "touchpoint"} <= kept
+    assert not kept & {"customer_id", "ticket_id"}  # no spec of the dataset names them
+    # Tags and values are those of a run keeping every field.
+    narrow = run_project(load_config(config), store=False)
+    monkeypatch.setattr(runner, "fields_to_keep", lambda *args: {})
+    full = run_project(load_config(config), store=False)
+    assert narrow.values == full.values
+    assert narrow.rejects == full.rejects
+    assert narrow.extra["enrichment"].as_dict() == full.extra["enrichment"].as_dict()
 
 
 def test_without_tagging_only_the_fields_specs_name_are_kept(

@@ -5,9 +5,10 @@ weighting reads it, the loader checks it (its encoding, like every column) but d
 not store it (`load_dataset(..., keep=...)`). The rule is deliberately conservative:
 a field is kept when its name appears in any text of any spec of the dataset (its
 field, `by`, `time`, filter, bands, weights, even its title: a false match only costs
-memory), and a dataset keeps every field when anything else might read it: comment
-tagging, a join, weighting, a kind from a plugin (whose reads cxengine cannot see), or
-fields whose types are inferred.
+memory), plus what comment tagging reads (the comment, its key, the scores it learns
+from); a dataset keeps every field when anything else might read it: a join,
+weighting, a kind from a plugin (whose reads cxengine cannot see), or fields whose
+types are inferred.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ def fields_to_keep(
         if cfg is None or cfg.join is not None or not cfg.fields:
             keep[name] = None
             continue
-        if cfg.comments is not None or name in joined_sides:
+        if name in joined_sides:
             keep[name] = None
             continue
         own = [s for s in specs if s.dataset == name]
@@ -61,7 +62,14 @@ def fields_to_keep(
         if everything:
             keep[name] = None
             continue
-        keep[name] = {f for f in cfg.fields if any(f in text for text in texts)}
+        kept = {f for f in cfg.fields if any(f in text for text in texts)}
+        if cfg.comments is not None:
+            # Tagging reads the comment, its key and the scores it learns from; the
+            # tags are read beside the rows (a view), not in a copy of every field.
+            c = cfg.comments
+            learn = c.learn_from.field if c.learn_from is not None else None
+            kept |= {f for f in (c.field, c.key or cfg.key, learn) if f}
+        keep[name] = kept
     # Weighting reads other datasets (populations) as a whole.
     for spec in specs:
         if _weighted(spec):
