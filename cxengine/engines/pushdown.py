@@ -242,9 +242,11 @@ def _examples(dataset: EngineDataset, parts: Parts) -> list[ExcludedValue]:
 
 
 def _examples_of(dataset: EngineDataset, specs: Sequence[Parts]) -> list[list[ExcludedValue]]:
-    """Fetch up to EXAMPLES excluded values per reason of each spec, in one query for all.
+    """Fetch up to EXAMPLES excluded values per reason of each spec, for all at once.
 
-    Their counts are in the values (`excluded`); only examples become rejects.
+    Their counts are in the values (`excluded`); only examples become rejects. Specs
+    often exclude by the same condition (CSAT and its mean, the same out-of-scale
+    answers): each distinct condition is read once.
     """
     wanted = [
         (j, ex, where)
@@ -255,42 +257,99 @@ def _examples_of(dataset: EngineDataset, specs: Sequence[Parts]) -> list[list[Ex
     out: list[list[ExcludedValue]] = [[] for _ in specs]
     if not wanted:
         return out
-    # One branch per reason, each its first EXAMPLES rows by key: a bounded top-N
-    # (not a sort of every excluded row, as a window over them would be).
-    branches: list[exp.Select] = []
-    for i, (_, ex, where) in enumerate(wanted):
+    index: dict[str, int] = {}
+    reasons: list[tuple[str, exp.Expression]] = []
+    of_item: list[int] = []
+    for _, ex, where in wanted:
         cond: exp.Expression = exp.Paren(this=ex.predicate.copy())
         if where is not None:
             cond = exp.And(this=exp.Paren(this=where.copy()), expression=cond)
-        first = (
+        text = f"{ex.field}\n{cond.sql(dialect='duckdb')}"
+        if text not in index:
+            index[text] = len(reasons)
+            reasons.append((ex.field, cond))
+        of_item.append(index[text])
+    found = _first_rows(dataset, reasons)
+    for i, (j, ex, _) in enumerate(wanted):
+        for key, value in found[of_item[i]]:
+            dataset.locators.append(_locator(dataset, key))
+            out[j].append(ExcludedValue(len(dataset.locators) - 1, ex.field, value, ex.reason))
+    return out
+
+
+def _first_rows(
+    dataset: EngineDataset, reasons: Sequence[tuple[str, exp.Expression]]
+) -> list[list[tuple[Any, Any]]]:
+    """Each reason's first EXAMPLES rows by key: (key, the field's value as text).
+
+    One scan first: the first EXAMPLES × reasons rows by key that any reason holds
+    for, with a flag per reason (a bounded top-N, not a sort of every excluded row).
+    A reason with fewer than EXAMPLES there, when that scan was cut off, may have
+    more further on: those reasons get a query of their own, one branch each.
+    """
+    fields = list(dict.fromkeys(f for f, _ in reasons))
+    cols: list[exp.Expr] = [column(ROW)]
+    cols += [exp.alias_(c.copy(), f"_cx_x{i}", quoted=True) for i, (_, c) in enumerate(reasons)]
+    cols += [
+        exp.alias_(exp.Cast(this=column(f), to=exp.DataType.build("VARCHAR")), f"_cx_v{k}",
+                   quoted=True)
+        for k, f in enumerate(fields)
+    ]  # fmt: skip
+    limit = EXAMPLES * len(reasons)
+    first = (
+        exp.select(*cols)
+        .from_(table_ref(dataset.table))
+        .where(exp.or_(*(c.copy() for _, c in reasons)))
+        .order_by(column(ROW))
+        .limit(limit)
+    )
+    _, rows = dataset.fetch(with_tables(first, dataset.tables()))
+    found: list[list[tuple[Any, Any]]] = [[] for _ in reasons]
+    for row in rows:
+        for i, (field_name, _) in enumerate(reasons):
+            if bool(row[1 + i]) and len(found[i]) < EXAMPLES:
+                found[i].append((row[0], row[1 + len(reasons) + fields.index(field_name)]))
+    lacking = [i for i in range(len(reasons)) if len(found[i]) < EXAMPLES]
+    if len(rows) == limit and lacking:
+        more = _rows_by_branch(dataset, [reasons[i] for i in lacking])
+        for i, got in zip(lacking, more, strict=True):
+            found[i] = got
+    return [sorted(f, key=lambda r: str(r[0])) for f in found]
+
+
+def _rows_by_branch(
+    dataset: EngineDataset, reasons: Sequence[tuple[str, exp.Expression]]
+) -> list[list[tuple[Any, Any]]]:
+    """Each reason's first EXAMPLES rows by key, one top-N branch per reason."""
+    branches: list[exp.Select] = []
+    for i, (field_name, cond) in enumerate(reasons):
+        top = (
             exp.select(
                 exp.alias_(exp.Literal.number(i), "_cx_reason", quoted=True),
                 column(ROW),
                 exp.alias_(
-                    exp.Cast(this=column(ex.field), to=exp.DataType.build("VARCHAR")),
+                    exp.Cast(this=column(field_name), to=exp.DataType.build("VARCHAR")),
                     "_cx_value", quoted=True,
                 ),
             )
             .from_(table_ref(dataset.table))
-            .where(cond)
+            .where(cond.copy())
             .order_by(column(ROW))
             .limit(EXAMPLES)
         )  # fmt: skip
         branches.append(
             exp.select(exp.Star()).from_(
-                exp.alias_(exp.Subquery(this=first), f"_cx_reason_{i}", table=True)
+                exp.alias_(exp.Subquery(this=top), f"_cx_reason_{i}", table=True)
             )
         )
     q: exp.Select = branches[0]
     for other in branches[1:]:
         q = exp.union(q, other, distinct=False)  # type: ignore[assignment]
     _, rows = dataset.fetch(with_tables(q, dataset.tables()))
-    rows = sorted(rows, key=lambda r: (int(r[0]), str(r[1])))
+    found: list[list[tuple[Any, Any]]] = [[] for _ in reasons]
     for reason, key, value in rows:
-        j, ex, _ = wanted[int(reason)]
-        dataset.locators.append(_locator(dataset, key))
-        out[j].append(ExcludedValue(len(dataset.locators) - 1, ex.field, value, ex.reason))
-    return out
+        found[int(reason)].append((key, value))
+    return found
 
 
 def _locator(dataset: EngineDataset, key: Any) -> str:

@@ -114,3 +114,30 @@ def test_run_id_follows_what_the_specs_read(tmp_path: Path, pg_env: str) -> None
         changed = run_project(load_config(config), store=False)
     assert changed.run_id != first.run_id
     assert changed.datasets["responses"].fingerprint != fingerprint
+
+
+def test_a_rare_reason_behind_a_frequent_one_still_gets_its_examples(
+    tmp_path: Path, pg_env: str
+) -> None:
+    """The first examples scan is cut off at 20 per reason; a later reason is looked for."""
+    lines = ["id,at,touchpoint,sat,rec,eff,note"]
+    for i in range(100):
+        sat = 9 if i < 60 else 4  # out of scale in the first 60 rows by key
+        rec = 12 if i == 95 else 7  # out of scale once, near the end
+        lines.append(f"R{i:04d},2025-01-0{1 + i % 5} 10:00:00,web,{sat},{rec},3,n")
+    specs = {name: SPECS[name] for name in ("csat", "nps")}
+    files = project_on_files(tmp_path / "files", "\n".join(lines) + "\n", FIELDS, specs)
+    embedded = run_project(load_config(files), store=False)
+    ours = run_project(load_config(on_postgres(files, pg_env, tmp_path / "pg")), store=False)
+    assert assert_same_values(embedded, ours) > 5
+
+    def located(result: RunResult, metric: str) -> list[str]:
+        return sorted(r.locator for r in result.rejects if r.metric == metric)
+
+    assert located(ours, "nps") == ["id=R0095"]
+    assert located(ours, "csat") == [f"id=R{i:04d}" for i in range(20)]
+    assert located(embedded, "nps") == ["data.csv:97"]
+    traffic = ours.datasets["responses"].engine
+    assert traffic is not None
+    # Opening, the shared grouped query, the first examples scan, then nps's own.
+    assert traffic["queries"] == 4
