@@ -236,6 +236,11 @@ _DATE_RE = rf"^(({_YEAR}-{_MONTH_DAY})|{_LEAP_DAY})"
 _CLOCK = r"([01]?[0-9]|2[0-3]):[0-5]?[0-9](:[0-5]?[0-9](\.[0-9]{1,6})?)?"
 #: A valid calendar date, optionally with a clock time: what may be CAST safely.
 _DATETIME_RE = _DATE_RE + rf"([ T]{_CLOCK})?$"
+#: The end of a day written as the next day's midnight (`2025-01-31 24:00`), which
+#: DuckDB's cast reads as `2025-02-01 00:00` (minutes and seconds zero, however
+#: written). A time past year 9999 once in UTC is a reject (`_within_years`).
+_MIDNIGHT_TAIL = r"[ T]24:0?0(:0?0(\.0+)?)?"
+_END_OF_DAY_RE = rf"{_DATE_RE}{_MIDNIGHT_TAIL}$"
 #: ISO text ending in a UTC offset (as cxengine/dataset/fieldtypes.py reads it).
 _OFFSET_TAIL = r"\s*(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)$"
 _HAS_OFFSET = r"[T ][0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?\s*(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)$"
@@ -391,6 +396,7 @@ def _from_text(
             if fmt != ISO:
                 strptime_regex(fmt, dataset=dataset, field=name)
         ts = parse_datetime(exp.Trim(this=text.copy()), formats, zone, instant=type_ == "datetime")
+        ts = _within_years(text.copy(), ts)
         return exp.Cast(this=ts, to=exp.DataType.build("DATE")) if type_ == "date" else ts
     raise ValueError(f"unknown field type {type_!r}")
 
@@ -447,17 +453,70 @@ def _iso(t: exp.Expression, zone: str, instant: bool) -> exp.Expression:
     offset = _sub(_sub(_sub(t.copy(), r"^.*[^Zz+-]([Zz]|[+-][0-9:]+)$", r"\1"), "^[Zz]$", "+00:00"),
                   r"^([+-][0-9]{2})$", r"\1:00")  # fmt: skip
     offset = _sub(offset, r"^([+-][0-9]{2})([0-9]{2})$", r"\1:\2")
-    stamp = exp.DPipe(this=_sub(naive_part.copy(), "T", " "), expression=offset)
-    aware = _when(
-        _matches(naive_part, _DATETIME_RE),
-        from_aware(
-            exp.Cast(this=stamp, to=exp.DataType.build("TIMESTAMPTZ")), zone, instant=instant
-        ),
+
+    def aware_at(text: exp.Expression) -> exp.Expression:
+        stamp = exp.DPipe(this=_sub(text, "T", " "), expression=offset.copy())
+        return exp.Cast(this=stamp, to=exp.DataType.build("TIMESTAMPTZ"))
+
+    # 24:00 with an offset: that offset's midnight starting the day, one day (24 hours:
+    # the offset is fixed) later.
+    start = _sub(naive_part.copy(), f"{_MIDNIGHT_TAIL}$", " 00:00:00")
+    aware = exp.Case(
+        ifs=[
+            exp.If(this=_matches(naive_part.copy(), _DATETIME_RE),
+                   true=aware_at(naive_part.copy())),
+            exp.If(this=_end_of_day(naive_part.copy()), true=_next_day(aware_at(start))),
+        ]
+    )  # fmt: skip
+    return exp.Case(
+        ifs=[exp.If(this=_matches(t.copy(), _HAS_OFFSET),
+                    true=from_aware(aware, zone, instant=instant))],
+        default=from_naive(_iso_naive(t), zone, instant=instant),
+    )  # fmt: skip
+
+
+def _iso_naive(t: exp.Expression) -> exp.Expression:
+    """ISO text without an offset as a TIMESTAMP, `24:00` as the next day's midnight."""
+    midnight = exp.Cast(
+        this=_sub(t.copy(), f"{_MIDNIGHT_TAIL}$", " 00:00:00"), to=exp.DataType.build("TIMESTAMP")
     )
     return exp.Case(
-        ifs=[exp.If(this=_matches(t.copy(), _HAS_OFFSET), true=aware)],
-        default=from_naive(_safe_timestamp(t), zone, instant=instant),
-    )
+        ifs=[
+            exp.If(this=_matches(t.copy(), _DATETIME_RE),
+                   true=exp.Cast(this=t.copy(), to=exp.DataType.build("TIMESTAMP"))),
+            exp.If(this=_end_of_day(t.copy()), true=_next_day(midnight)),
+        ]
+    )  # fmt: skip
+
+
+def _end_of_day(t: exp.Expression) -> exp.Expression:
+    """TRUE for a valid date at 24:00."""
+    return _matches(t, _END_OF_DAY_RE)
+
+
+#: Text that may be read as a time outside years 1 to 9999 once 24:00, an offset or
+#: the zone moves it: year 9999 or year 1 (however padded).
+_EDGE_YEAR = r"9999|(^|[^0-9])0*1([^0-9]|$)"
+
+
+def _within_years(text: exp.Expression, ts: exp.Expression) -> exp.Expression:
+    """NULL for a time outside years 1 to 9999, as the embedded loader (Python holds no
+    other); only text near those years is checked, the rest cannot leave them."""
+    inside = exp.Between(
+        this=ts.copy(),
+        low=exp.Cast(this=exp.Literal.string("0001-01-01 00:00:00"),
+                     to=exp.DataType.build("TIMESTAMP")),
+        high=exp.Cast(this=exp.Literal.string("9999-12-31 23:59:59.999999"),
+                      to=exp.DataType.build("TIMESTAMP")),
+    )  # fmt: skip
+    return exp.Case(ifs=[exp.If(this=_matches(text, _EDGE_YEAR), true=_when(inside, ts.copy()))],
+                    default=ts)  # fmt: skip
+
+
+def _next_day(value: exp.Expression) -> exp.Expression:
+    """A time one day later (the session runs in UTC: a day is 24 hours)."""
+    day = exp.Interval(this=exp.Literal.string("1"), unit=exp.var("DAY"))
+    return exp.Add(this=value, expression=day)
 
 
 def _padded_year(iso_text: exp.Expression) -> exp.Expression:

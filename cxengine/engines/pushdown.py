@@ -242,7 +242,7 @@ def _examples(dataset: EngineDataset, parts: Parts) -> list[ExcludedValue]:
 
 
 def _examples_of(dataset: EngineDataset, specs: Sequence[Parts]) -> list[list[ExcludedValue]]:
-    """Fetch up to EXAMPLES excluded values per reason of each spec, for all at once.
+    """Fetch up to EXAMPLES excluded values per reason of each spec, in one query.
 
     Their counts are in the values (`excluded`); only examples become rejects. Specs
     often exclude by the same condition (CSAT and its mean, the same out-of-scale
@@ -269,7 +269,7 @@ def _examples_of(dataset: EngineDataset, specs: Sequence[Parts]) -> list[list[Ex
             index[text] = len(reasons)
             reasons.append((ex.field, cond))
         of_item.append(index[text])
-    found = _first_rows(dataset, reasons)
+    found = [sorted(f, key=lambda r: str(r[0])) for f in _rows_by_branch(dataset, reasons)]
     for i, (j, ex, _) in enumerate(wanted):
         for key, value in found[of_item[i]]:
             dataset.locators.append(_locator(dataset, key))
@@ -277,50 +277,15 @@ def _examples_of(dataset: EngineDataset, specs: Sequence[Parts]) -> list[list[Ex
     return out
 
 
-def _first_rows(
+def _rows_by_branch(
     dataset: EngineDataset, reasons: Sequence[tuple[str, exp.Expression]]
 ) -> list[list[tuple[Any, Any]]]:
     """Each reason's first EXAMPLES rows by key: (key, the field's value as text).
 
-    One scan first: the first EXAMPLES × reasons rows by key that any reason holds
-    for, with a flag per reason (a bounded top-N, not a sort of every excluded row).
-    A reason with fewer than EXAMPLES there, when that scan was cut off, may have
-    more further on: those reasons get a query of their own, one branch each.
+    One query, a top-N branch per reason (a bounded top-N each, not a sort of every
+    excluded row as a window over them would be). One scan of the rows for every
+    reason would need a row per (row, reason) to rank: a sort of every excluded row.
     """
-    fields = list(dict.fromkeys(f for f, _ in reasons))
-    cols: list[exp.Expr] = [column(ROW)]
-    cols += [exp.alias_(c.copy(), f"_cx_x{i}", quoted=True) for i, (_, c) in enumerate(reasons)]
-    cols += [
-        exp.alias_(exp.Cast(this=column(f), to=exp.DataType.build("VARCHAR")), f"_cx_v{k}",
-                   quoted=True)
-        for k, f in enumerate(fields)
-    ]  # fmt: skip
-    limit = EXAMPLES * len(reasons)
-    first = (
-        exp.select(*cols)
-        .from_(table_ref(dataset.table))
-        .where(exp.or_(*(c.copy() for _, c in reasons)))
-        .order_by(column(ROW))
-        .limit(limit)
-    )
-    _, rows = dataset.fetch(with_tables(first, dataset.tables()))
-    found: list[list[tuple[Any, Any]]] = [[] for _ in reasons]
-    for row in rows:
-        for i, (field_name, _) in enumerate(reasons):
-            if bool(row[1 + i]) and len(found[i]) < EXAMPLES:
-                found[i].append((row[0], row[1 + len(reasons) + fields.index(field_name)]))
-    lacking = [i for i in range(len(reasons)) if len(found[i]) < EXAMPLES]
-    if len(rows) == limit and lacking:
-        more = _rows_by_branch(dataset, [reasons[i] for i in lacking])
-        for i, got in zip(lacking, more, strict=True):
-            found[i] = got
-    return [sorted(f, key=lambda r: str(r[0])) for f in found]
-
-
-def _rows_by_branch(
-    dataset: EngineDataset, reasons: Sequence[tuple[str, exp.Expression]]
-) -> list[list[tuple[Any, Any]]]:
-    """Each reason's first EXAMPLES rows by key, one top-N branch per reason."""
     branches: list[exp.Select] = []
     for i, (field_name, cond) in enumerate(reasons):
         top = (

@@ -8,10 +8,10 @@ query reads as a common table expression:
     FROM <table or (query)>
 
 As in the embedded loader, a value that does not fit its type is NULL and a reject
-of that field alone. One aggregate query counts them per field (and the rows and
-empty values); a second, only when a field has any, fetches at most `EXAMPLES` of
-them per field with their keys, so no row-level data crosses the wire beyond those
-examples.
+of that field alone. One aggregate query counts them per field (and the rows, and
+the empty values of datetime and date fields); a second, only when a field has any,
+fetches at most `EXAMPLES` of them per field with their keys, so no row-level data
+crosses the wire beyond those examples.
 
 The dataset's fingerprint (part of the run id) is made of what the run read from
 the engine: the relation, its column types, those counts, and every row any query
@@ -112,7 +112,8 @@ class EngineDataset:
     #: NULL in the typed rows, the row still counts for its other fields).
     cells_rejected: dict[str, int] = field(default_factory=dict)
     rows_with_bad_values: int = 0
-    #: Empty (NULL) values per field, counted when the dataset was opened.
+    #: Empty (NULL) values per datetime or date field, counted when the dataset was
+    #: opened (a field absent here: not counted).
     nulls: dict[str, int] = field(default_factory=dict)
     #: What came back from the engine (shared by the dataset's views).
     traffic: Traffic = field(default_factory=lambda: Traffic())
@@ -255,7 +256,7 @@ def open_dataset(
 
     As the embedded loader: a present value that does not fit its field's type is
     NULL in the typed rows and a reject of that field alone; every row is used. One
-    aggregate query counts them per field (and the rows and empty values); a second,
+    aggregate query counts them per field (and the rows, empty times); a second,
     only when there are any, fetches at most `EXAMPLES` of them per field with keys.
     """
     source, origin = relation_sql(engine, options)
@@ -298,7 +299,11 @@ def open_dataset(
         for flag in any_bad[1:]:
             either = exp.Or(this=either, expression=flag.copy())
         aggregates.append(count_if(either))
-    aggregates += [exp.Count(this=_col(p.name)) for p in plans]
+    # Empty values of the fields a spec may take its time from: a spec fetches
+    # examples of its rows without a time only when there are any. No other field's
+    # empties are asked for (each would be read and typed for nothing).
+    timed = [p for p in plans if p.type in ("datetime", "date")]
+    aggregates += [exp.Count(this=_col(p.name)) for p in timed]
     counts = exp.select(*aggregates).from_(typed_ref.copy())
     dataset = EngineDataset(
         name=name,
@@ -328,8 +333,8 @@ def open_dataset(
     dataset.rows_read = dataset.rows_used = total
     dataset.rows_with_bad_values = int(first[1 + len(checked)] or 0) if checked else 0
     dataset.cells_rejected = {plans[i].name: n for i, n in per_field.items() if n}
-    present = first[1 + len(checked) + (1 if checked else 0) :][: len(plans)]
-    dataset.nulls = {p.name: total - int(n or 0) for p, n in zip(plans, present, strict=True)}
+    present = first[1 + len(checked) + (1 if checked else 0) :][: len(timed)]
+    dataset.nulls = {p.name: total - int(n or 0) for p, n in zip(timed, present, strict=True)}
     # The counts themselves are in the digest of what was fetched (`fingerprint`).
     # The typed expressions say how each field is read (detected decimal mark, format).
     read_as = [(p.name, p.typed.sql(dialect=engine.dialect)) for p in plans]

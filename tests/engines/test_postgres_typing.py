@@ -191,3 +191,33 @@ def test_instants_and_local_days_across_dst_read_alike(tmp_path: Path, pg: str) 
     # 2 across the spring change (01:59 CET -> 03:01 CEST); d5 replied before it opened.
     overall = next(v for v in pushed.values if v.metric == "reply" and v.period is None)
     assert (overall.n, overall.excluded, overall.value) == (4, 1, 73.0)
+
+
+# The end of a day written as 24:00 (DuckDB: the next day's midnight), with and
+# without an offset, however its zeros are written; not with seconds past it, nor on
+# a day that does not exist. 9999-12-31 24:00 in Berlin is 23:00 UTC that day: kept;
+# 0001-01-01 00:30 in Berlin is in year 0 UTC: a reject, as past 9999.
+MIDNIGHT = """
+id,opened,replied,day
+m1,2025-01-31 23:00:00,2025-01-31 24:00:00,2025-01-31 24:00
+m2,2025-12-31 22:00,2025-12-31T24:00:00Z,2025-12-31
+m3,2025-02-28 10:00,2025-02-28 24:00:00+02:00,2025-02-28
+m4,2025-03-01 00:00,2025-03-01 24:00:00.000,2025-03-01
+m5,2025-03-01 00:00,2025-03-01 24:00:01,2025-03-01
+m6,2025-03-01 00:00,2025-02-29 24:00,2025-03-01
+m7,2025-03-01 00:00,9999-12-31 24:00,2025-03-01
+m8,2025-1-5 24:0,2025-1-6 24:00:0,2025-01-07 24:00:00
+m9,0001-01-01 00:30,2025-03-01 00:00,2025-03-01
+m10,2025-03-01 00:00,9999-12-31T24:00:00-01:00,2025-03-01
+"""
+
+
+def test_midnight_written_as_24_00_reads_alike(tmp_path: Path, pg: str) -> None:
+    files = project_on_files(tmp_path / "files", MIDNIGHT, DST_FIELDS, DST_SPECS)
+    engine = on_postgres(files, pg, tmp_path / "pg")
+    embedded = run_project(load_config(files), store=False)
+    pushed = run_project(load_config(engine), store=False)
+    assert assert_same_values(embedded, pushed) >= 6
+    assert_same_datasets(embedded, pushed)
+    assert reject_counts(pushed) == reject_counts(embedded)
+    assert pushed.datasets["responses"].cells_rejected == {"opened": 1, "replied": 3}
