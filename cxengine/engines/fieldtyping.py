@@ -223,7 +223,14 @@ def _native(type_: str, kind: str, x: exp.Expression, zone: str) -> exp.Expressi
 # Integers: the embedded loader reads any run of digits (with `.0…`) that fits a
 # BIGINT; 19 digits can overflow, so they go through a DECIMAL(38, 0) range check.
 _INTEGER_RE = r"^([+-]?)0*([0-9]{1,19})(\.0*)?$"
-_NUMBER_RE = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]{1,3})?$"
+_NUMBER_RE = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
+#: A number text whose value is between 1e-300 and 1e300 in size (or zero): a cast
+#: of it cannot overflow or underflow (PostgreSQL fails the whole query when one does).
+_PLAIN_NUMBER_RE = r"^[+-]?[0-9.]{1,200}([eE][+-]?[0-9]{1,2})?$"
+#: The exact decimal digits of the smallest size that rounds to infinity, (2 − 2⁻⁵³)·2¹⁰²³
+#: (1.797…e308), and of the largest that rounds to zero, 2⁻¹⁰⁷⁵ (2.470…e-324).
+_OVERFLOW_DIGITS = str((2**54 - 1) * 2**970)
+_UNDERFLOW_DIGITS = str(5**1075)
 _MONTH_DAY = (
     r"((0?[13578]|1[02])-(0?[1-9]|[12][0-9]|3[01])"
     r"|(0?[469]|11)-(0?[1-9]|[12][0-9]|30)"
@@ -365,7 +372,7 @@ def _from_text(
         t = _strip_groups(t, spaces=comma)
         pattern = _NUMBER_RE.replace(r"\.", ",") if comma else _NUMBER_RE
         value = _replace(t.copy(), ",", ".") if comma else t.copy()
-        return _when(_matches(t, pattern), exp.Cast(this=value, to=exp.DataType.build("DOUBLE")))
+        return _when(_matches(t, pattern), _to_double(value))
     if type_ == "boolean":
         trues = (
             [*TRUE_VALUES, *(v.lower() for v in (cfg.true_values or []))] if cfg else TRUE_VALUES
@@ -399,6 +406,69 @@ def _from_text(
         ts = _within_years(text.copy(), ts)
         return exp.Cast(this=ts, to=exp.DataType.build("DATE")) if type_ == "date" else ts
     raise ValueError(f"unknown field type {type_!r}")
+
+
+def _to_double(v: exp.Expression) -> exp.Expression:
+    """A number text (point decimal mark) as a DOUBLE, as DuckDB's cast reads it.
+
+    Past the largest double it is ±infinity, below the smallest it is 0 (DuckDB; Spark's
+    cast too; PostgreSQL fails the query instead). Most texts are plainly in range and
+    cast as they are; the others are sized from their digits and exponent first.
+    """
+
+    def lit(x: str | int) -> exp.Expression:
+        return exp.Literal.string(x) if isinstance(x, str) else exp.Literal.number(x)
+
+    def double(text: exp.Expression) -> exp.Expression:
+        return exp.Cast(this=text, to=exp.DataType.build("DOUBLE"))
+
+    sign = exp.Case(ifs=[exp.If(this=exp.Like(this=v.copy(), expression=lit("-%")),
+                                true=lit("-"))], default=lit(""))  # fmt: skip
+    mantissa = _sub(v.copy(), r"^[+-]?([0-9.]*)([eE].*)?$", r"\1")
+    # The exponent with its sign and without leading zeros: '' when there is none.
+    power = _sub(v.copy(), r"^[^eE]*([eE]([+-]?)0*([0-9]*))?$", r"\2\3")
+    digits = _sub(_replace(mantissa.copy(), ".", ""), "^0*", "")  # '' for zero
+    whole = exp.Length(this=_sub(mantissa.copy(), r"^0*([0-9]*).*$", r"\1"))
+    zeros = exp.Length(this=_sub(mantissa.copy(), r"^[0-9]*\.?(0*).*$", r"\1"))
+    huge = exp.GT(this=exp.Length(this=_sub(power.copy(), "^[+-]", "")), expression=lit(6))
+    e = exp.Cast(this=exp.Case(ifs=[exp.If(this=exp.In(this=power.copy(), expressions=[
+        lit(""), lit("+"), lit("-")]), true=lit("0"))], default=power.copy()),
+        to=exp.DataType.build("INT"))  # fmt: skip
+    # The power of ten of the first significant digit (1234.5 → 3, 0.0012 → -3).
+    size = exp.Case(
+        ifs=[exp.If(this=exp.GT(this=whole.copy(), expression=lit(0)),
+                    true=exp.Sub(this=exp.Add(this=e.copy(), expression=whole.copy()),
+                                 expression=lit(1)))],
+        default=exp.Sub(this=exp.Sub(this=e.copy(), expression=zeros), expression=lit(1)),
+    )  # fmt: skip
+
+    def leading(n: int) -> exp.Expression:
+        return exp.Pad(this=exp.Substring(this=digits.copy(), start=lit(1), length=lit(n)),
+                       expression=lit(n), fill_pattern=lit("0"), is_left=False)  # fmt: skip
+
+    infinity = double(exp.DPipe(this=sign.copy(), expression=lit("Infinity")))
+    zero = double(exp.DPipe(this=sign.copy(), expression=lit("0")))
+    positive = exp.Not(this=exp.Like(this=power.copy(), expression=lit("-%")))
+    sized = exp.Case(
+        ifs=[
+            exp.If(this=exp.EQ(this=digits.copy(), expression=lit("")), true=double(v.copy())),
+            exp.If(this=exp.And(this=huge.copy(), expression=positive), true=infinity.copy()),
+            exp.If(this=huge, true=zero.copy()),
+            exp.If(this=exp.GT(this=size.copy(), expression=lit(308)), true=infinity.copy()),
+            exp.If(this=exp.LT(this=size.copy(), expression=lit(-324)), true=zero.copy()),
+            exp.If(this=exp.And(this=exp.EQ(this=size.copy(), expression=lit(308)),
+                                expression=exp.GTE(this=leading(len(_OVERFLOW_DIGITS)),
+                                                   expression=lit(_OVERFLOW_DIGITS))),
+                   true=infinity),
+            exp.If(this=exp.And(this=exp.EQ(this=size, expression=lit(-324)),
+                                expression=exp.LTE(this=leading(len(_UNDERFLOW_DIGITS)),
+                                                   expression=lit(_UNDERFLOW_DIGITS))),
+                   true=zero),
+        ],
+        default=double(v.copy()),
+    )  # fmt: skip
+    return exp.Case(ifs=[exp.If(this=_matches(v.copy(), _PLAIN_NUMBER_RE), true=double(v))],
+                    default=sized)  # fmt: skip
 
 
 def from_naive(value: exp.Expression, zone: str, *, instant: bool) -> exp.Expression:

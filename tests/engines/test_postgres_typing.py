@@ -221,3 +221,53 @@ def test_midnight_written_as_24_00_reads_alike(tmp_path: Path, pg: str) -> None:
     assert_same_datasets(embedded, pushed)
     assert reject_counts(pushed) == reject_counts(embedded)
     assert pushed.datasets["responses"].cells_rejected == {"opened": 1, "replied": 3}
+
+
+# Number texts past a double's range: DuckDB reads ±infinity above it and 0 below
+# (PostgreSQL's own cast fails the whole query on either); around both boundaries,
+# the exact rounding; any length of exponent or of digits.
+NUMBERS = """
+id,x
+n1,1e400
+n2,-1e309
+n3,1e-400
+n4,1.7976931348623157e308
+n5,1.7976931348623159e308
+n6,2.4703282292062327e-324
+n7,2.4703282292062328e-324
+n8,0e999
+n9,1e0000000000000000000002
+n10,0.00001e305
+n11,1234567890123456789012345678901234567890
+n12,42
+n13,1e99999999999
+n14,"7,5"
+"""
+
+
+def test_numbers_past_the_range_of_a_double_read_alike(tmp_path: Path, pg: str) -> None:
+    specs = {
+        "big": """
+            name: big
+            kind: share
+            dataset: responses
+            field: x
+            scale: [-1e308, 1e308]
+            positive: [42, 100]
+            period: none
+        """
+    }
+    files = project_on_files(tmp_path / "files", NUMBERS, "id: string\nx: number\n", specs)
+    engine = on_postgres(files, pg, tmp_path / "pg")
+    embedded = run_project(load_config(files), store=False)
+    pushed = run_project(load_config(engine), store=False)
+    assert not pushed.failed and not embedded.failed
+    assert assert_same_values(embedded, pushed) == 1
+    assert_same_datasets(embedded, pushed)
+    assert reject_counts(pushed) == reject_counts(embedded)
+    (value,) = pushed.values
+    # Out of the scale: the three infinities, 1.797…9e308 (rounds to infinity) and
+    # 1.797…7e308 (above 1e308); "7,5" is not a number with a decimal point (a reject
+    # of the field); the other eight count, two of them (42 and 1e2) positive.
+    assert (value.n, value.excluded, value.value) == (8, 5, 25.0)
+    assert pushed.datasets["responses"].cells_rejected == {"x": 1}

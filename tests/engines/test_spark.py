@@ -56,6 +56,7 @@ def test_spark_gives_the_embedded_numbers(
     hand_cases_on_spark(tmp_path / "hand")
     formats_on_spark(tmp_path / "formats")
     dst_on_spark(tmp_path / "dst")
+    midnight_and_numbers_on_spark(tmp_path / "edges")
 
 
 def demo_on_spark(demo: Path, embedded: RunResult, tmp_path: Path) -> None:
@@ -109,3 +110,24 @@ def dst_on_spark(tmp_path: Path) -> None:
     pushed = run_project(load_config(config), store=False)
     assert assert_same_values(embedded, pushed) >= 6
     assert_same_datasets(embedded, pushed)
+
+
+def midnight_and_numbers_on_spark(tmp_path: Path) -> None:
+    """24:00 (Spark's cast gives NULL: cxengine adds the day) and numbers past a double."""
+    from test_postgres_typing import DST_FIELDS, DST_SPECS, MIDNIGHT, NUMBERS
+
+    cases = [
+        (MIDNIGHT, DST_FIELDS, DST_SPECS),
+        (NUMBERS, "id: string\nx: number\n", {"big": (
+            "name: big\nkind: share\ndataset: responses\nfield: x\n"
+            "scale: [-1e308, 1e308]\npositive: [42, 100]\nperiod: none\n")}),
+    ]  # fmt: skip
+    for i, (rows, fields, specs) in enumerate(cases):
+        files = project_on_files(tmp_path / f"files{i}", rows, fields, specs)
+        config = parquet_project(files, tmp_path / f"spark{i}")
+        embedded = run_project(load_config(files), store=False)
+        pushed = run_project(load_config(config), store=False)
+        assert not pushed.failed
+        assert assert_same_values(embedded, pushed) >= 1
+        assert_same_datasets(embedded, pushed)
+        assert reject_counts(pushed) == reject_counts(embedded)
