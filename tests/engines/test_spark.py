@@ -120,7 +120,7 @@ def midnight_and_numbers_on_spark(tmp_path: Path) -> None:
         (MIDNIGHT, DST_FIELDS, DST_SPECS),
         (NUMBERS, "id: string\nx: number\n", {"big": (
             "name: big\nkind: share\ndataset: responses\nfield: x\n"
-            "scale: [-1e308, 1e308]\npositive: [42, 100]\nperiod: none\n")}),
+            "scale: [-1000, 1000]\npositive: [42, 100]\nperiod: none\n")}),
     ]  # fmt: skip
     for i, (rows, fields, specs) in enumerate(cases):
         files = project_on_files(tmp_path / f"files{i}", rows, fields, specs)
