@@ -163,15 +163,16 @@ def write_tags(
     field: str,
     enricher: str,
     version: str,
-    fresh: Sequence[Sequence[Any]],
+    fresh: Iterable[Sequence[Any]],
     keys: Iterable[Sequence[tuple[str, str]]],
     gone: Sequence[str] = (),
     tagged_at: str,
 ) -> int:
     """Store the tags of changed comments, delete `gone` keys; return rows written.
 
-    `fresh` are (text_hash, *TAG_COLUMNS) of the texts analysed in this run: one row
-    per distinct text, however many comments share it. `keys` are batches of
+    `fresh` are (text_hash, *TAG_COLUMNS) of the texts analysed in this run (any
+    iterable: it may stream), one row per distinct text, however many comments share
+    it. `keys` are batches of
     (comment_key, text_hash), one per comment whose stored row changes: its tags are
     the fresh ones of its text, or else those already stored for its text under
     another key. Only the pairs cross from Python to SQLite, batch by batch; the

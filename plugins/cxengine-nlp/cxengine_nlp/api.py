@@ -10,7 +10,7 @@ from typing import Any
 
 from cxengine_nlp.extensions import state
 from cxengine_nlp.languages import FALLBACK_LANGUAGE, detect_language
-from cxengine_nlp.pipeline import PIPELINE_LANGUAGES, get_pipeline
+from cxengine_nlp.pipeline import PIPELINE_LANGUAGES, forget_if_large, get_pipeline
 from cxengine_nlp.taxonomy import Taxonomy, default_taxonomy
 
 #: Comments longer than this are analysed on their first MAX_CHARS characters (cut at
@@ -98,6 +98,7 @@ def _analyze(texts: Sequence[object], language: str, taxonomy: Taxonomy) -> list
                 label=data["label"],
                 theme_sentiment={k: round(v, 4) for k, v in data["theme_sentiment"].items()},
             )
+        forget_if_large(lang, taxonomy)
     return [r if r is not None else CommentAnalysis(language=FALLBACK_LANGUAGE) for r in results]
 
 

@@ -27,6 +27,11 @@ PIPELINE_LANGUAGES: tuple[str, ...] = (*SUPPORTED_LANGUAGES, FALLBACK_LANGUAGE)
 # A few taxonomies per language at most in practice; bound it so a long-lived process
 # that is handed many ad-hoc taxonomies does not grow without limit.
 _MAX_CACHED = 8
+#: A pipeline whose vocabulary grew past this many lexemes is rebuilt on next use. Every
+#: new word form stays in spaCy's vocab, string store and tokenizer cache (~1 KB each);
+#: 600,000 distinct real-world comments add hundreds of thousands of forms, hundreds of
+#: MB. Rebuilding costs ~1 s and changes no result (the caches only save work).
+MAX_LEXEMES = 100_000
 _CACHE: OrderedDict[tuple[str, str], Language] = OrderedDict()
 
 
@@ -83,3 +88,11 @@ def get_pipeline(lang: str, taxonomy: Taxonomy) -> Language:
     else:
         _CACHE.move_to_end(key)
     return nlp
+
+
+def forget_if_large(lang: str, taxonomy: Taxonomy) -> None:
+    """Drop the cached pipeline of `lang` when its vocabulary outgrew MAX_LEXEMES."""
+    key = (lang, taxonomy.version)
+    nlp = _CACHE.get(key)
+    if nlp is not None and len(nlp.vocab) > MAX_LEXEMES:
+        del _CACHE[key]
