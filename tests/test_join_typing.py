@@ -78,7 +78,7 @@ def test_a_field_read_through_a_join_is_typed_as_the_spec_needs(
 ) -> None:
     spec = MEAN.format(name="m", dataset=dataset, field=field)
     result = _run(_project(tmp_path, {"m": spec}))
-    assert not result.failed, result.errors
+    assert not result.failed, result.failed
     value, count = _overall(result, "m")
     assert (value, count) == (pytest.approx(mean), n)
     assert reject in _field_rejects(result)
@@ -90,7 +90,7 @@ def test_a_field_the_join_qualified_is_traced_to_its_side(tmp_path: Path) -> Non
     config = _project(tmp_path, {"m": MEAN.format(name="m", dataset="rc", field="c.Score")})
     (tmp_path / "c.csv").write_text(customers, encoding="utf-8")
     result = _run(config)
-    assert not result.failed, result.errors
+    assert not result.failed, result.failed
     assert _overall(result, "m") == (pytest.approx(9.0), 2)  # customer a's two responses
     assert ("c.csv:3", "Score", "nine") in _field_rejects(result)
     # r's own score is not asked for, so it stays as inferred (text) and rejects nothing.

@@ -166,7 +166,11 @@ def typed_expr(plan: FieldPlan, x: str, *, strict_integer: bool = False) -> str:
         value = f"regexp_extract({_strip_groups(x, spaces=plan.decimal == ',')}, {lit(pattern)}, 1)"
         if plan.decimal == ",":
             value = f"replace({value}, ',', '.')"
-        return f"TRY_CAST({value} AS DOUBLE)"
+        # Past a double's range ('1e400') the cast gives infinity, which no sum can
+        # hold: a value that is not a finite number is a reject of its field, as a
+        # native infinity is.
+        number = f"TRY_CAST({value} AS DOUBLE)"
+        return f"CASE WHEN isfinite({number}) THEN {number} END"
     if t == "boolean":
         if kind == "bool":
             return x

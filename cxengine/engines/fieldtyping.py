@@ -411,8 +411,9 @@ def _from_text(
 def _to_double(v: exp.Expression) -> exp.Expression:
     """A number text (point decimal mark) as a DOUBLE, as DuckDB's cast reads it.
 
-    Past the largest double it is ±infinity, below the smallest it is 0 (DuckDB; Spark's
-    cast too; PostgreSQL fails the query instead). Most texts are plainly in range and
+    Past the largest double it is no number (NULL: a reject, as the embedded loader
+    makes it), below the smallest it is 0 (DuckDB; Spark's cast too; PostgreSQL's own
+    cast fails the query on both). Most texts are plainly in range and
     cast as they are; the others are sized from their digits and exponent first.
     """
 
@@ -446,7 +447,9 @@ def _to_double(v: exp.Expression) -> exp.Expression:
         return exp.Pad(this=exp.Substring(this=digits.copy(), start=lit(1), length=lit(n)),
                        expression=lit(n), fill_pattern=lit("0"), is_left=False)  # fmt: skip
 
-    infinity = double(exp.DPipe(this=sign.copy(), expression=lit("Infinity")))
+    # Past the largest double: no finite number, a reject of its field (NULL), as in
+    # the embedded loader (cxengine/dataset/fieldtypes.py).
+    infinity = exp.Cast(this=exp.Null(), to=exp.DataType.build("DOUBLE"))
     zero = double(exp.DPipe(this=sign.copy(), expression=lit("0")))
     positive = exp.Not(this=exp.Like(this=power.copy(), expression=lit("-%")))
     sized = exp.Case(
