@@ -13,7 +13,7 @@ clause carries no sentiment), squashed the same way.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 from spacy.language import Language
@@ -208,11 +208,35 @@ class CxSentiment:
         matches: tuple[tuple[str, int, int], ...] = data.get("matches", ())
         located: dict[int, tuple[int, int]] = {}
         hits = self.hits(doc, {start for _, start, _ in matches}, located)
+        self._store(data, matches, hits, located)
+        return doc
+
+    def score_rows(
+        self,
+        rows: Sequence[tuple[int, int]],
+        is_alpha: Callable[[int], bool],
+        matches: Sequence[tuple[str, int, int]],
+        data: dict[str, object],
+    ) -> None:
+        """Write score, label and theme sentiment of a token sequence into `data`.
+
+        What the component writes for a Doc, from (lower hash, lemma hash) rows.
+        """
+        located: dict[int, tuple[int, int]] = {}
+        hits = self.row_hits(rows, is_alpha, {start for _, start, _ in matches}, located)
+        self._store(data, matches, hits, located)
+
+    def _store(
+        self,
+        data: dict[str, object],
+        matches: Sequence[tuple[str, int, int]],
+        hits: list[_Hit],
+        located: dict[int, tuple[int, int]],
+    ) -> None:
         score = self.score(hits)
         data["score"] = score
         data["label"] = self.label(score)
         data["theme_sentiment"] = self.theme_scores(matches, hits, located)
-        return doc
 
     def score(self, hits: Sequence[_Hit]) -> float:
         """Return the document score: squashed weighted sum, damped when mixed."""
@@ -253,6 +277,21 @@ class CxSentiment:
         if rows is None or len(rows) != len(doc):
             # Plain int pairs: iterating Tokens once is ~3x cheaper than doc.to_array here.
             rows = [(t.lower, t.lemma) for t in doc]
+        return self.row_hits(rows, lambda i: bool(doc[i].is_alpha), need, located)
+
+    def row_hits(
+        self,
+        rows: Sequence[tuple[int, int]],
+        is_alpha: Callable[[int], bool],
+        need: set[int] | frozenset[int] = frozenset(),
+        located: dict[int, tuple[int, int]] | None = None,
+    ) -> list[_Hit]:
+        """Return the hits of a token sequence given as (lower hash, lemma hash) rows.
+
+        What `hits` does without a Doc: `is_alpha(i)` answers `token.is_alpha` for
+        token i, which only a word after "too" asks. The analysis without Docs
+        (`fastpath`) scores through here, so both ways give the same hits.
+        """
         words, roles, boost, known = self._words, self._roles, self._boost, self._known
         hits: list[_Hit] = []
         sentence = clause = 0
@@ -278,7 +317,7 @@ class CxSentiment:
                 continue
             lower, lemma = rows[i]
             if lower not in known and lemma not in known:
-                if i - last_excess == 1 and doc[i].is_alpha and lower not in self._excess_skip:
+                if i - last_excess == 1 and is_alpha(i) and lower not in self._excess_skip:
                     hits.append(
                         self._excess_hit(i, boosts, last_neg, clause_start, sentence, clause)
                     )
@@ -359,7 +398,7 @@ class CxSentiment:
             if lemma in self._expected or lower in self._expected:
                 last_expected = i
             if not value:
-                if i - last_excess == 1 and doc[i].is_alpha and lower not in self._excess_skip:
+                if i - last_excess == 1 and is_alpha(i) and lower not in self._excess_skip:
                     hits.append(
                         self._excess_hit(i, boosts, last_neg, clause_start, sentence, clause)
                     )

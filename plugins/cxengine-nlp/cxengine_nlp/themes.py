@@ -81,6 +81,11 @@ class CxThemes:
         self._matcher = PhraseMatcher(nlp.vocab, attr="LEMMA")
         self._order = {theme_id: k for k, theme_id in enumerate(self.taxonomy.ids)}
         self._names: dict[int, str] = {}
+        # The same patterns as lemma-hash tuples, by their first lemma, for `match_lemmas`
+        # (the analysis without Docs); a set per pattern, as the PhraseMatcher reports a
+        # span once per theme however many of its terms spell it.
+        by_first: dict[int, dict[tuple[int, ...], set[str]]] = {}
+        strings = nlp.vocab.strings
         #: theme id -> the lemma sequences its terms became (what actually matches).
         self.lemmatised_terms: dict[str, tuple[tuple[str, ...], ...]] = {}
         for theme_id, terms in self.taxonomy.terms(lang).items():
@@ -92,11 +97,18 @@ class CxThemes:
                     lemmas = [lemma(w.lower()) for w in words]
                     for variant in _joined_variants(words, lemmas):
                         patterns.append(Doc(nlp.vocab, words=variant[0], lemmas=variant[1]))
+                        key = tuple(strings.add(x) for x in variant[1])
+                        by_first.setdefault(key[0], {}).setdefault(key, set()).add(theme_id)
                     sequences.append(tuple(lemmas))
             if patterns:
                 self._matcher.add(theme_id, patterns)
                 self._names[nlp.vocab.strings[theme_id]] = theme_id
                 self.lemmatised_terms[theme_id] = tuple(sequences)
+        self._by_first = {
+            first: tuple((key, len(key), tuple(themes)) for key, themes in patterns_.items())
+            for first, patterns_ in by_first.items()
+        }
+        self._firsts = frozenset(self._by_first)
 
     def __call__(self, doc: Doc) -> Doc:
         data = state(doc)
@@ -106,13 +118,39 @@ class CxThemes:
             return doc
         ensure_lemmas(doc)
         names = self._names
-        matches: list[ThemeMatch] = [(names[m], s, e) for m, s, e in self._matcher(doc)]
+        self.store([(names[m], s, e) for m, s, e in self._matcher(doc)], data)
+        return doc
+
+    def match_lemmas(self, lemmas: Sequence[int]) -> list[ThemeMatch]:
+        """Return what the PhraseMatcher finds in a Doc with these lemma hashes (unsorted).
+
+        Every (theme, start, end) whose tokens' lemmas spell one of the theme's
+        patterns, overlapping and nested spans included, once per theme and span.
+        """
+        if self._firsts.isdisjoint(lemmas):
+            return []  # most comments: one C-level pass, no Python loop
+        by_first, n = self._by_first, len(lemmas)
+        found: list[ThemeMatch] = []
+        for start, lemma in enumerate(lemmas):
+            candidates = by_first.get(lemma)
+            if candidates is None:
+                continue
+            for key, size, themes in candidates:
+                end = start + size
+                if end <= n and (size == 1 or tuple(lemmas[start:end]) == key):
+                    found.extend((theme, start, end) for theme in themes)
+        return found
+
+    def store(self, matches: list[ThemeMatch], data: dict[str, object]) -> None:
+        """Write the themes and the ordered matches into a result dict."""
         if len(matches) > 1:
-            matches.sort(key=lambda m: (m[1], m[2]))
+            # Ties (one span, two themes) in taxonomy order, so that the order does
+            # not depend on how the matcher walks its tables and both ways agree.
+            order = self._order
+            matches.sort(key=lambda m: (m[1], m[2], order[m[0]]))
         found = {theme for theme, _, _ in matches}
         data["themes"] = tuple(sorted(found, key=self._order.__getitem__))
         data["matches"] = tuple(matches)
-        return doc
 
 
 @Language.factory("cx_themes", default_config={"taxonomies": ["default"]})

@@ -20,7 +20,8 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "cxengine"))
 
 PLUGIN_ROOT = Path(__file__).resolve().parents[1]
 REPO_ROOT = PLUGIN_ROOT.parents[1]
-SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+# CXENGINE_SHARED_DATA points a git worktree (which has no ../shared) at the data.
+SHARED_DATA = Path(os.environ.get("CXENGINE_SHARED_DATA") or REPO_ROOT.parent / "shared" / "data")
 
 
 @pytest.fixture(scope="session")
