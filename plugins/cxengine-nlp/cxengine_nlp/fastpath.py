@@ -27,6 +27,7 @@ from spacy.language import Language
 from spacy.strings import get_string_id
 
 from cxengine_nlp.lemmatizer import lemma_function
+from cxengine_nlp.letters import never_matches_letters
 from cxengine_nlp.sentiment import CxSentiment
 from cxengine_nlp.themes import CxThemes
 
@@ -83,6 +84,11 @@ class FastPath:
         self._token_match: Callable[[str], Any] | None = tokenizer.token_match
         self._url_match: Callable[[str], Any] | None = tokenizer.url_match
         self._matched = self._matched_specials(tokenizer, rules)
+        # Spans of letters only skip the expressions that provably cannot split them.
+        self._plain_affixes = never_matches_letters(self._prefix) and never_matches_letters(
+            self._suffix
+        )
+        self._plain_infixes = never_matches_letters(self._infix)
         self._lemma = lemma_function(nlp.lang or "xx")
         themes = nlp.get_pipe("cx_themes")
         sentiment = nlp.get_pipe("cx_sentiment")
@@ -167,6 +173,8 @@ class FastPath:
         specials = self._specials
         if span in specials:
             return self._spacy(span)
+        if self._plain_affixes and self._plain_infixes and span.isalpha():
+            return (span,)  # no expression can split it, and it is no special case
         prefix, suffix = self._prefix, self._suffix
         token_match = self._token_match
         prefixes: list[str] = []
@@ -178,6 +186,8 @@ class FastPath:
                 break
             if string in specials:
                 return self._spacy(span)
+            if self._plain_affixes and string.isalpha():
+                break  # no prefix or suffix expression can match: spaCy's loop ends here
             last_size = len(string)
             found = prefix(string) if prefix is not None else None
             pre_len = found.end() - found.start() if found is not None else 0
@@ -214,7 +224,7 @@ class FastPath:
 
     def _infixes(self, string: str) -> list[str]:
         # `_attach_tokens`: split at every infix match, skipping one at the very start.
-        if self._infix is None:
+        if self._infix is None or (self._plain_infixes and string.isalpha()):
             return [string]
         out = []
         start = 0
