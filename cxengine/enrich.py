@@ -125,8 +125,10 @@ def tag_columns(prefix: str, themes: Sequence[str]) -> dict[str, str]:
 def enricher_options(project: ProjectConfig, comments: CommentsConfig) -> dict[str, Any]:
     """Return the options an enricher gets: the config's, plus `language` and `project_dir`.
 
-    And `learn_from` (field, scale, cut points) only when the block declares it, so
-    enrichers that check their option keys see nothing new otherwise.
+    And `learn_from` (field, scale, cut points) only when the block declares it, and
+    `allowed_paths` (the folders outside the project files may be read from) only when
+    the project lists any, so enrichers that check their option keys see nothing new
+    otherwise.
     """
     options = {
         **comments.options,
@@ -135,6 +137,10 @@ def enricher_options(project: ProjectConfig, comments: CommentsConfig) -> dict[s
     }
     if comments.learn_from is not None:
         options["learn_from"] = comments.learn_from.as_options()
+    allowed = project.allowed_paths()
+    if allowed:
+        # Only when listed, so enrichers that check their option keys see nothing new.
+        options["allowed_paths"] = [str(p) for p in allowed]
     return options
 
 

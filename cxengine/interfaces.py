@@ -470,6 +470,9 @@ class Enricher(Protocol):
 #
 # The options an enricher receives are `comments.options` from cxengine.yaml plus
 # `language` (comments.language), `project_dir` (the folder of cxengine.yaml, for
-# relative paths) and, only when the dataset declares it, `learn_from` (the
+# relative paths), only when the project lists any, `allowed_paths` (the folders
+# outside the project, from `allow_paths:` and --allow-path, that files may be read
+# from: an enricher reading files of its own holds them to these, as sources do) and,
+# only when the dataset declares it, `learn_from` (the
 # `comments.learn_from` mapping: field, and scale and cut points when given). What
 # the engine makes of the tags is described in cxengine/enrich.py.

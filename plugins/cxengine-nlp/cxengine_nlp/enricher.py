@@ -22,6 +22,7 @@ new id adds a theme, `disabled: true` removes one.
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -39,7 +40,7 @@ from cxengine_nlp.taxonomy import (
 )
 
 #: Keys the host adds to every enricher's options.
-HOST_KEYS = ("language", "project_dir", "learn_from", "learned")
+HOST_KEYS = ("language", "project_dir", "allowed_paths", "learn_from", "learned")
 OPTION_KEYS = ("taxonomy", "replace", "workers")
 # spaCy is imported only when comments are really analysed: building the registry
 # (every cxengine command) must not pay for it.
@@ -116,6 +117,9 @@ def taxonomy_for(options: Mapping[str, Any]) -> Taxonomy:
     if problems:
         raise OptionsError(problems)
     paths = taxonomy_paths(options)
+    problems = _unreadable_places(options, paths)
+    if problems:
+        raise OptionsError(problems)
     replace = bool(options.get("replace", False))
     if replace and not paths:
         raise OptionsError(["options.replace: true needs at least one taxonomy file"])
@@ -127,6 +131,41 @@ def taxonomy_for(options: Mapping[str, Any]) -> Taxonomy:
         raise SpecError(
             Problem(_display(p.file), p.line, p.path, p.message) for p in exc.problems
         ) from None
+
+
+def _unreadable_places(options: Mapping[str, Any], paths: Sequence[Path]) -> list[str]:
+    """Return a problem for each team taxonomy file outside the project's readable places.
+
+    A taxonomy file is read like a source file and its terms are echoed in `themes`
+    output, so it is held to the same folders: the project folder and those listed under
+    `allow_paths:` (the host passes them as `allowed_paths`), judged after `..` and
+    symlinks. A FIFO or a device is refused before it is opened, as it would hang the run.
+    The shipped `builtin:` packs are always allowed.
+    """
+    names = options.get("taxonomy", [])
+    names = [names] if isinstance(names, str) else list(names)
+    base = Path(str(options.get("project_dir", "."))).resolve()
+    roots = (base, *(Path(str(p)).resolve() for p in options.get("allowed_paths", ())))
+    problems = []
+    for k, (name, path) in enumerate(zip(names, paths, strict=True)):
+        if builtin_path(name) is not None:
+            continue
+        target = path.resolve()
+        if not any(target == root or target.is_relative_to(root) for root in roots):
+            leads = f" (it leads to {target})" if target != path.absolute() else ""
+            problems.append(
+                f"options.taxonomy[{k}]: {name}{leads} is outside the project folder {base}; "
+                "list its folder under `allow_paths:` in cxengine.yaml (or pass --allow-path) "
+                "to read it"
+            )
+            continue
+        try:
+            mode = target.stat().st_mode
+        except OSError:
+            continue  # a missing file is reported, with its name, by the loader
+        if not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
+            problems.append(f"options.taxonomy[{k}]: {name} is not a regular file")
+    return problems
 
 
 def _stamp(path: Path) -> tuple[int, int]:
