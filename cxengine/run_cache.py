@@ -41,7 +41,7 @@ import os
 import stat
 import sys
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import partial
@@ -54,6 +54,8 @@ from cxengine.compute.values import MetricValue
 from cxengine.dataset.files import FileHasher
 from cxengine.interfaces import DerivedKind, ReadsFiles, Reject, SourceContext
 from cxengine.linkage import population_datasets
+from cxengine.replay import MAX_CODE_FILES as MAX_CODE_FILES  # re-exported
+from cxengine.replay import tree_digest
 
 if TYPE_CHECKING:
     import sqlite3
@@ -70,9 +72,6 @@ KEY_VERSION = "2"
 RACY_S = 2.0
 #: Libraries whose version can change computed values.
 LIBRARIES = ("duckdb", "sqlglot", "pyarrow", "scipy", "numpy", "pydantic")
-#: Stop walking a plugin's package after this many files (a plugin installed at the
-#: root of site-packages must not make every run walk it).
-MAX_CODE_FILES = 5000
 
 
 @dataclass
@@ -100,6 +99,10 @@ class RunFingerprint:
     files: list[InputFile]
     #: when the files were first looked at (for the racy-timestamp rule)
     looked_at: float
+    #: the input paths as the sources named them, before links were resolved (a
+    #: replay checks they still lead to `files`, and that their folders hold the same
+    #: names: a source that globs finds its files there)
+    named: list[Path] = dataclasses.field(default_factory=list)
 
     @property
     def hashed(self) -> bool:
@@ -189,7 +192,7 @@ def fingerprint(
         "specs": [[s.name, s.text_hash] for s in specs],
         "enrichers": enrichers,
     }
-    return RunFingerprint(parts, inputs, looked_at)
+    return RunFingerprint(parts, inputs, looked_at, named=paths)
 
 
 def _stat(path: Path) -> tuple[int, int, int, int, int]:
@@ -292,15 +295,8 @@ def _code_state(registry: Registry) -> list[list[Any]]:
             if root is not None:
                 roots[str(root)] = root
     roots.setdefault("cxengine", Path(__file__).parent)
-    state: list[list[Any]] = []
-    for root in sorted(set(roots.values())):
-        digest = hashlib.sha256()
-        for count, (rel, size, mtime) in enumerate(_files_under(root)):
-            if count >= MAX_CODE_FILES:
-                break
-            digest.update(f"{rel}\0{size}\0{mtime}\n".encode())
-        state.append([str(root), digest.hexdigest()[:16]])
-    return state
+    # The same digest a replay checks (cxengine/replay.py), so the two always agree.
+    return [[str(root), tree_digest(root)] for root in sorted(set(roots.values()))]
 
 
 def _package_root(top: str) -> Path | None:
@@ -320,27 +316,6 @@ def _package_root(top: str) -> Path | None:
 def _plugin_versions(registry: Registry) -> list[list[str | None]]:
     """Return [entry point, distribution, version] of every installed plugin loaded."""
     return [[name, *registry.pm.entry_points[name]] for name in sorted(registry.pm.entry_points)]
-
-
-def _files_under(root: Path) -> Iterator[tuple[str, int, int]]:
-    if root.is_file():
-        st = root.stat()
-        yield root.name, st.st_size, st.st_mtime_ns
-        return
-    stack = [root]
-    while stack:
-        folder = stack.pop()
-        try:
-            entries = sorted(os.scandir(folder), key=lambda e: e.name)
-        except OSError:
-            continue
-        for entry in entries:
-            if entry.is_dir(follow_symlinks=False):
-                if entry.name != "__pycache__" and not entry.name.startswith("."):
-                    stack.append(Path(entry.path))
-            elif entry.is_file():
-                st = entry.stat()
-                yield os.path.relpath(entry.path, root), st.st_size, st.st_mtime_ns
 
 
 def _library_state() -> list[list[Any]]:

@@ -498,6 +498,8 @@ def _reuse_stored_run(
         if stored is None:
             return fingerprint, None
         result = _stored_result(stored, [*specs, *companions(specs)], database)
+        # What the CLI keeps, with the output, to replay this reuse (cxengine/replay.py).
+        result.extra["fingerprint"] = fingerprint
         if checks is not None:
             result.extra["checks"] = checks(result)
         with store.write() as conn:

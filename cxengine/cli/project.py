@@ -150,10 +150,89 @@ def run_command(
         cxengine run --metric nps --json
         cxengine run --baseline baseline.json --junit checks.xml --markdown checks.md
     """
+    import time
+
+    started = time.time()  # before anything is read: see replay.watch_list
+    state = get_state(ctx)
+    command = _replay_command(ctx, state, no_store or force or bool(tags), fmt, gate)
+    if command is None:
+        _run(state, metrics, no_store, max_reject_rate, tags, fmt, detail, force, as_json, gate)
+        return
+    # A command that can be replayed: printed from the database if it was before
+    # (cxengine/replay.py), else run, and its output kept if the run was reused.
+    from cxengine import replay
+
+    if replay.replay(command, state.config_path):
+        return
+    with replay.captured() as (out, err):
+        result = _run(
+            state, metrics, no_store, max_reject_rate, tags, fmt, detail, force, as_json, gate
+        )
+    _record_replay(state, command, result, out.text(), err.text(), started)
+
+
+def _replay_command(
+    ctx: click.Context, state: Any, writes: bool, fmt: str | None, gate: dict[str, Any]
+) -> dict[str, Any] | None:
+    """Return the options that key a replay of this run, or None if it must not be replayed.
+
+    Not replayed: --no-store, --force and --tag (they write or recompute), formats whose
+    text may hold more than the stored run (a plugin's, markdown), baselines and verdict
+    files (read or written anew each time), a GitHub step summary (appended to), and a
+    state built by the caller (tests, embedding: its plugins are not the installed ones).
+    """
+    import os
+
+    from cxengine.replay import FORMATS
+
+    if writes or fmt not in FORMATS or state.pm is not None or state._registry is not None:
+        return None
+    if any(gate.get(k) for k in ("baseline_file", "baseline_run", "junit_path", "markdown_path")):
+        return None
+    if os.environ.get("GITHUB_STEP_SUMMARY"):
+        return None
+    return {"cli": ctx.find_root().params, "run": ctx.params}
+
+
+def _record_replay(
+    state: Any, command: dict[str, Any], result: Any, out: str, err: str, started: float
+) -> None:
+    """Keep what a reused run printed, when nothing else than the stored run shaped it."""
+    from cxengine import replay
+
+    fingerprint = result.extra.get("fingerprint")
+    if not result.extra.get("reused") or fingerprint is None or result.database is None:
+        return
+    if fingerprint.parts["enrichers"] or state._warned:
+        return  # an enricher's version may read files only it knows; a plugin warned
+    from cxengine.runner import _check_rows
+
+    project = state.project()
+    watch = replay.watch_list(project, fingerprint, started)
+    if watch is None:
+        return
+    key = replay.context_key(command, project.path, project.text_hash)
+    replay.record(
+        result.database, key, fingerprint, result.run_id, watch, out, err, _check_rows(result)
+    )
+
+
+def _run(
+    state: Any,
+    metrics: tuple[str, ...],
+    no_store: bool,
+    max_reject_rate: float | None,
+    tags: tuple[str, ...],
+    fmt: str | None,
+    detail: bool,
+    force: bool,
+    as_json: bool,
+    gate: dict[str, Any],
+) -> Any:
+    """Run the project and print it (the body of `cxengine run`); return the result."""
     from cxengine.cli.usage import check_names
     from cxengine.runner import run_project
 
-    state = get_state(ctx)
     if not as_json and fmt is not None:
         check_names("--format", [fmt], state.registry.reporters, "reporter")
     project = state.project()
@@ -233,6 +312,7 @@ def run_command(
         )
     if failures:
         raise CheckFailed("\n".join(failures))
+    return result
 
 
 def _summary(result: Any, quiet: bool) -> None:

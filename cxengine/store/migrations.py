@@ -271,3 +271,24 @@ def m_run_reuse(conn: sqlite3.Connection) -> None:
         )
         """,
     )
+
+
+@migration
+def m_replays(conn: sqlite3.Connection) -> None:
+    # The rerun cache's fast path (cxengine/replay.py): what a reused run printed, and
+    # what that depends on, so the same command prints it again without loading anything.
+    _execute_each(
+        conn,
+        """
+        CREATE TABLE IF NOT EXISTS replays (
+            key TEXT PRIMARY KEY,            -- hash of the command, folder, environment, day
+            run_id TEXT NOT NULL REFERENCES runs(id),
+            run_key TEXT NOT NULL,           -- reusable_runs.key it replays
+            recorded TEXT NOT NULL,
+            watch TEXT NOT NULL,             -- JSON: paths and the stats/hashes they had
+            stdout TEXT NOT NULL,
+            stderr TEXT NOT NULL,
+            checks TEXT NOT NULL             -- JSON: the check rows to store again
+        )
+        """,
+    )
