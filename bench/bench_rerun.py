@@ -29,6 +29,7 @@ import json
 import os
 import resource
 import shutil
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -140,6 +141,10 @@ def main() -> None:
         same = json.loads(outputs["first"]) == json.loads(outputs["rerun"])
         print(f"same --json output: {'yes' if same else 'NO'}")
         print(f"said it was reused: {'yes' if 'reused run' in rerun_err else 'NO'}")
+        with sqlite3.connect(project / "cx.db") as conn:
+            kept = conn.execute("SELECT count(*) FROM replays").fetchone()[0]
+        # A reuse records a replay (cxengine/replay.py); the timed reruns print it.
+        print(f"replay recorded (the reruns printed it, nothing loaded): {'yes' if kept else 'NO'}")
         print(f"heavy modules the rerun imported: {heavy_imports(project, env) or 'none'}")
         cpu_ratio = statistics.median(r[1] for r in runs["rerun"]) / statistics.median(
             r[1] for r in runs["first"]
