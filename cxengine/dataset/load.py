@@ -508,9 +508,18 @@ def _create_empty(con: duckdb.DuckDBPyConnection, table: str, plans: Sequence[Fi
     run(con, f"CREATE OR REPLACE TABLE {ident(table)} ({cols})")
 
 
-def _create_typed(
-    con: duckdb.DuckDBPyConnection,
-    table: str,
+@dataclass
+class _Typed:
+    """The typing pass as a relation: its columns are `_cx_row`, the stored fields, then
+    `_cx_raw<i>` (deferred datetimes' other texts), `_cx_read` (when no field can reject)
+    and `_cx_bad` (a JSON list of the bad texts of the `checked` fields, in that order)."""
+
+    relation: duckdb.DuckDBPyRelation
+    checked: list[int]  # the fields whose bad texts `_cx_bad` lists
+    read_flag: bool  # `_cx_read` is computed (read only for the encoding check)
+
+
+def _typed_relation(
     source: duckdb.DuckDBPyRelation,
     plans: Sequence[FieldPlan],
     null_values: Sequence[str],
@@ -519,28 +528,8 @@ def _create_typed(
     read_too: Sequence[str] = (),
     deferred: Sequence[int] = (),
     stored: Collection[int] | None = None,
-) -> list[tuple[int, int, str]]:
-    """Type every row in one pass over `source`; return each bad value as (row, field, text).
-
-    A value that was present but does not fit its type is NULL in the table (every
-    metric reading that field skips it) and comes back here as a reject of that one
-    field; the row keeps its other fields. The same pass writes, beside each checked
-    field, a column holding the raw text of its bad values only (NULL elsewhere, so
-    it costs next to nothing): they are counted and read back from those columns,
-    which are then dropped; the source is never read twice. Each typed value is
-    computed once, in an inner projection, and tested by the outer one.
-
-    `row_number` is the SQL of the 0-based source row index. `read_too` names source
-    columns read only so that the reader checks them (their text encoding): they are
-    not kept. `deferred` fields are kept as raw text, typed later (their format is
-    detected from the loaded rows first). Only the `stored` fields (all when None)
-    become columns; the others are typed and checked only when they can reject.
-
-    The bad texts of all checked fields share one column, `_cx_bad`: a JSON list (one
-    entry per checked field) in the rows holding any, NULL elsewhere. A column per
-    field cost ~4 bytes a row each even when NULL: 88 -> 78 MiB for bench_run's
-    typed table at 1M rows (three score fields, the read-only check folded in too).
-    """
+) -> _Typed:
+    """Return the one-pass typing of `source` as a relation (see `_create_typed`)."""
     mid = [f"{row_number} AS _cx_row"]
     outer = ["_cx_row"]
     final = ["_cx_row"]  # the columns of the table, bad texts aside
@@ -590,28 +579,67 @@ def _create_typed(
     if bad_cols:
         any_bad = " OR ".join(f"{c} IS NOT NULL" for _, c in bad_cols)
         final.append(f"CASE WHEN {any_bad} THEN to_json([{', '.join(entries)}]) END AS _cx_bad")
+    typed = source.project(", ".join(mid)).project(", ".join(outer))
+    return _Typed(typed.project(", ".join(final)), [i for i, _ in bad_cols], bool(read_too))
+
+
+def _create_typed(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    source: duckdb.DuckDBPyRelation,
+    plans: Sequence[FieldPlan],
+    null_values: Sequence[str],
+    row_number: str,
+    *,
+    read_too: Sequence[str] = (),
+    deferred: Sequence[int] = (),
+    stored: Collection[int] | None = None,
+) -> list[tuple[int, int, str]]:
+    """Type every row in one pass over `source`; return each bad value as (row, field, text).
+
+    A value that was present but does not fit its type is NULL in the table (every
+    metric reading that field skips it) and comes back here as a reject of that one
+    field; the row keeps its other fields. The same pass writes, beside each checked
+    field, a column holding the raw text of its bad values only (NULL elsewhere, so
+    it costs next to nothing): they are counted and read back from those columns,
+    which are then dropped; the source is never read twice. Each typed value is
+    computed once, in an inner projection, and tested by the outer one.
+
+    `row_number` is the SQL of the 0-based source row index. `read_too` names source
+    columns read only so that the reader checks them (their text encoding): they are
+    not kept. `deferred` fields are kept as raw text, typed later (their format is
+    detected from the loaded rows first). Only the `stored` fields (all when None)
+    become columns; the others are typed and checked only when they can reject.
+
+    The bad texts of all checked fields share one column, `_cx_bad`: a JSON list (one
+    entry per checked field) in the rows holding any, NULL elsewhere. A column per
+    field cost ~4 bytes a row each even when NULL: 88 -> 78 MiB for bench_run's
+    typed table at 1M rows (three score fields, the read-only check folded in too).
+    """
+    built = _typed_relation(
+        source, plans, null_values, row_number, read_too=read_too, deferred=deferred, stored=stored
+    )
     # Created under a name of ours, then renamed: the relational API does not quote
     # the name it creates, and a dataset name is the user's.
     building = f"_cx_typing_{next(_counter)}"
     with _typing_settings(con):
-        typed = source.project(", ".join(mid)).project(", ".join(outer))
-        typed.project(", ".join(final)).create(building)
+        built.relation.create(building)
     run(con, f"DROP TABLE IF EXISTS {ident(table)}")
     run(con, f"ALTER TABLE {building} RENAME TO {ident(table)}")
     bad: list[tuple[int, int, str]] = []
-    if bad_cols:
+    if built.checked:
         rows = con.execute(
             f"SELECT _cx_row, _cx_bad FROM {ident(table)} "
             "WHERE _cx_bad IS NOT NULL ORDER BY _cx_row"
         ).fetchall()
         bad = [
-            (int(row), bad_cols[j][0], str(value))
+            (int(row), built.checked[j], str(value))
             for row, texts in rows
-            for j, value in enumerate(json.loads(texts)[: len(bad_cols)])
+            for j, value in enumerate(json.loads(texts)[: len(built.checked)])
             if value is not None
         ]
         run(con, f"ALTER TABLE {ident(table)} DROP COLUMN _cx_bad")
-    if read_too and not bad_cols:
+    if built.read_flag and not built.checked:
         run(con, f"ALTER TABLE {ident(table)} DROP COLUMN _cx_read")
     return bad
 
