@@ -204,6 +204,10 @@ def write_tags(
         written = conn.execute("SELECT count(*) FROM _cx_tag_keys").fetchone()[0]
         insert = f"INSERT INTO comment_tags ({', '.join(columns)}, tagged_at) "
         upsert = f"ON CONFLICT (dataset, field, comment_key, enricher) DO UPDATE SET {updates}"
+        # A write at least as large as the table (a first run): the secondary indexes
+        # are built once after the rows, by sorting, instead of taking 643k inserts
+        # each at random places (bench/README.md, "Lean tagging": -1.1 s of 7.6 s).
+        rebuilt = _drop_indexes(conn) if written and written >= _table_rows(conn) else []
         conn.execute(
             f"{insert}SELECT ?, ?, ?, ?, k.comment_key, k.text_hash, "
             f"{', '.join('f.' + c for c in TAG_COLUMNS)}, ? "
@@ -211,6 +215,9 @@ def write_tags(
             f"WHERE true {upsert}",
             (*scope, tagged_at),
         )
+        # Before the copies below: they look tags up through the cache index.
+        for sql in rebuilt:
+            conn.execute(sql)
         # Tags already stored under another key for the same text: copied in SQLite
         # (one stored row per text, found through the cache index).
         conn.execute(
@@ -240,3 +247,24 @@ def write_tags(
             (dataset, field, enricher, version),
         )
     return int(written)
+
+
+def _table_rows(conn: sqlite3.Connection) -> int:
+    """Return how many rows comment_tags holds (all scopes)."""
+    return int(conn.execute("SELECT count(*) FROM comment_tags").fetchone()[0])
+
+
+def _drop_indexes(conn: sqlite3.Connection) -> list[str]:
+    """Drop comment_tags' own indexes (not its primary key); return the SQL that makes them.
+
+    Inside the caller's transaction: a failure before they are made again rolls the
+    drop back with the rest.
+    """
+    rows = conn.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' "
+        "AND tbl_name = 'comment_tags' AND sql IS NOT NULL ORDER BY name"
+    ).fetchall()
+    for name, _sql in rows:
+        quoted = str(name).replace('"', '""')
+        conn.execute(f'DROP INDEX "{quoted}"')
+    return [str(sql) for _name, sql in rows]
