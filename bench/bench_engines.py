@@ -290,7 +290,7 @@ def _what(sql: str) -> str:
     """Name a query cxengine sent by what it does."""
     if "_cx_m0_" in sql:
         return "shared grouped query"
-    if "_cx_reason" in sql:
+    if "_cx_reason" in sql or "_cx_top" in sql:
         return "excluded examples"
     if "GROUPING SETS" in sql.upper():
         return "grouped query of one spec"

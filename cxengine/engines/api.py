@@ -75,6 +75,15 @@ class EngineSession(Protocol):
         ...
 
 
+#: A session may also have ``bind(relation: str) -> str``: resolve a dataset's
+#: relation (a table name or a parenthesised SELECT, as SQL text) once for the run and
+#: return the name every later query reads it by (Spark: a temporary view, dropped on
+#: close). Without it, each query names the relation itself. Optional: not part of
+#: the protocol, so an engine plugin written before it still satisfies EngineSession.
+#: And ``missing_functions: frozenset[str]``: functions of the engine's `functions`
+#: that this server's version lacks (Spark before 4.2: min_by with a count).
+
+
 @runtime_checkable
 class Engine(Protocol):
     """An engine plugin: how to connect and how to render SQL for it."""

@@ -28,7 +28,7 @@ from cxengine.compute.sqlparts import PERIOD_COL, WINDOW_END, WINDOW_START, colu
 from cxengine.compute.values import ExcludedValue, MetricValue, SpecResult
 from cxengine.dataset.fieldtypes import NATIVE_TYPE
 from cxengine.engines.relation import EXAMPLES, ROW, EngineDataset
-from cxengine.engines.render import INLINE
+from cxengine.engines.render import INLINE, portable
 from cxengine.interfaces import Exclusion, Kind
 from cxengine.spec.models import MetricSpec
 
@@ -48,7 +48,7 @@ def compute_spec(dataset: EngineDataset, spec: MetricSpec, kind: Kind) -> SpecRe
                             [*dataset.tables(), (name, plan.prepare)])  # fmt: skip
         kinds = dataset.schema_of(probe)
         types = {col: NATIVE_TYPE.get(k, "string") for col, k in kinds.items()}
-        source_excluded = _examples(dataset, [(plan.exclusions, plan.where)])
+        source_excluded = _examples(dataset, [(plan.exclusions, plan.where, None)])
         view = dataset.view(name, plan.prepare, types, same_rows=False)
         result = run_plan(view, plan.over_prepared(name, types))
         return SpecResult(spec, result.values, source_excluded + result.excluded)
@@ -142,7 +142,9 @@ def run_plan(dataset: EngineDataset, plan: Plan) -> SpecResult:
     return SpecResult(spec, values, excluded)
 
 
-Parts = list[tuple[Sequence[Exclusion], exp.Expression | None]]
+#: Exclusions of a plan, the rows they apply to, and about how many rows each
+#: excludes at most (None: not known).
+Parts = list[tuple[Sequence[Exclusion], exp.Expression | None, int | None]]
 
 
 def _example_parts(dataset: EngineDataset, plan: Plan, values: Sequence[MetricValue]) -> Parts:
@@ -153,7 +155,13 @@ def _example_parts(dataset: EngineDataset, plan: Plan, values: Sequence[MetricVa
     """
     exclusions = plan.exclusions if any(v.excluded for v in values) else []
     dropped = [ex for ex in plan.dropped if dataset.nulls.get(ex.field) != 0]
-    return [(dropped, plan.where), (exclusions, plan.keep)]
+    # The overall value (every period, every slice) counts every excluded row.
+    overall = [v.excluded for v in values if v.period is None and not v.slice]
+    return [
+        (dropped, plan.where, max((dataset.nulls.get(ex.field) or 0 for ex in dropped), default=0)
+         if all(ex.field in dataset.nulls for ex in dropped) else None),
+        (exclusions, plan.keep, overall[0] if len(overall) == 1 else None),
+    ]  # fmt: skip
 
 
 def with_tables(query: exp.Select, tables: Sequence[tuple[str, exp.Expression]]) -> exp.Select:
@@ -249,9 +257,9 @@ def _examples_of(dataset: EngineDataset, specs: Sequence[Parts]) -> list[list[Ex
     answers): each distinct condition is read once.
     """
     wanted = [
-        (j, ex, where)
+        (j, ex, where, estimate)
         for j, parts in enumerate(specs)
-        for exclusions, where in parts
+        for exclusions, where, estimate in parts
         for ex in exclusions
     ]
     out: list[list[ExcludedValue]] = [[] for _ in specs]
@@ -259,8 +267,9 @@ def _examples_of(dataset: EngineDataset, specs: Sequence[Parts]) -> list[list[Ex
         return out
     index: dict[str, int] = {}
     reasons: list[tuple[str, exp.Expression]] = []
+    estimates: list[int | None] = []
     of_item: list[int] = []
-    for _, ex, where in wanted:
+    for _, ex, where, estimate in wanted:
         cond: exp.Expression = exp.Paren(this=ex.predicate.copy())
         if where is not None:
             cond = exp.And(this=exp.Paren(this=where.copy()), expression=cond)
@@ -268,52 +277,236 @@ def _examples_of(dataset: EngineDataset, specs: Sequence[Parts]) -> list[list[Ex
         if text not in index:
             index[text] = len(reasons)
             reasons.append((ex.field, cond))
+            estimates.append(estimate)
         of_item.append(index[text])
-    found = [sorted(f, key=lambda r: str(r[0])) for f in _rows_by_branch(dataset, reasons)]
-    for i, (j, ex, _) in enumerate(wanted):
+    found = [
+        sorted(f, key=lambda r: str(r[0])) for f in _rows_by_reason(dataset, reasons, estimates)
+    ]
+    for i, (j, ex, _, _) in enumerate(wanted):
         for key, value in found[of_item[i]]:
             dataset.locators.append(_locator(dataset, key))
             out[j].append(ExcludedValue(len(dataset.locators) - 1, ex.field, value, ex.reason))
     return out
 
 
-def _rows_by_branch(
-    dataset: EngineDataset, reasons: Sequence[tuple[str, exp.Expression]]
+def _rows_by_reason(
+    dataset: EngineDataset,
+    reasons: Sequence[tuple[str, exp.Expression]],
+    estimates: Sequence[int | None],
 ) -> list[list[tuple[Any, Any]]]:
     """Each reason's first EXAMPLES rows by key: (key, the field's value as text).
 
-    One query, a top-N branch per reason (a bounded top-N each, not a sort of every
-    excluded row as a window over them would be). One scan of the rows for every
-    reason would need a row per (row, reason) to rank: a sort of every excluded row.
+    With a bounded top-N aggregate (`min_by(arg, val, n)`, as DuckDB and Spark 4.2+
+    have): one scan, one row, an aggregate per reason. Otherwise the frequent reasons
+    share one scan (`_rows_by_prefix`) and the rare ones get a top-N branch each
+    (`_rows_by_branch`), all in one query; a frequent reason the shared scan did not
+    settle (its rows are not spread over the keys) gets its branch in a second one.
     """
-    branches: list[exp.Select] = []
-    for i, (field_name, cond) in enumerate(reasons):
-        top = (
-            exp.select(
-                exp.alias_(exp.Literal.number(i), "_cx_reason", quoted=True),
-                column(ROW),
-                exp.alias_(
-                    exp.Cast(this=column(field_name), to=exp.DataType.build("VARCHAR")),
-                    "_cx_value", quoted=True,
-                ),
-            )
-            .from_(table_ref(dataset.table))
-            .where(cond.copy())
-            .order_by(column(ROW))
-            .limit(EXAMPLES)
-        )  # fmt: skip
-        branches.append(
+    if TOP_N in getattr(dataset.engine, "functions", ()) and TOP_N not in getattr(
+        dataset.session, "missing_functions", ()
+    ):
+        return _rows_by_aggregate(dataset, reasons)
+    shared = _frequent(estimates)
+    rare = [i for i in range(len(reasons)) if i not in shared]
+    queries: list[exp.Select] = []
+    if len(shared) > 1:
+        queries.append(_prefix_query(dataset, [(i, *reasons[i]) for i in shared]))
+    else:
+        rare = list(range(len(reasons)))
+    queries += [_branch_query(dataset, i, *reasons[i]) for i in rare]
+    found: list[list[tuple[Any, Any]]] = [[] for _ in reasons]
+    cut = False
+    for reason, key, value, prefix_rows in _run_union(dataset, queries):
+        found[int(reason)].append((key, value))
+        cut = cut or int(prefix_rows or 0) >= PREFIX_ROWS
+    unsettled = [i for i in shared if len(shared) > 1 and cut and len(found[i]) < EXAMPLES]
+    if unsettled:
+        again = [_branch_query(dataset, i, *reasons[i]) for i in unsettled]
+        for i in unsettled:
+            found[i] = []
+        for reason, key, value, _ in _run_union(dataset, again):
+            found[int(reason)].append((key, value))
+    return found
+
+
+#: The rows by key one shared scan keeps (a bounded top-N) for its reasons' examples.
+PREFIX_ROWS = 1000
+
+
+def _frequent(estimates: Sequence[int | None]) -> list[int]:
+    """The reasons that share one scan: each expected EXAMPLES × 3 times in its prefix.
+
+    The first PREFIX_ROWS rows by key of the rows any shared reason holds have about
+    PREFIX_ROWS × count / (sum of counts) rows of a reason when keys do not follow
+    the reasons (the sum is at least the rows they hold together). A reason of
+    unknown count, or too rare, gets a branch of its own.
+    """
+    chosen = [i for i, n in enumerate(estimates) if n]
+    while chosen:
+        total = sum(estimates[i] or 0 for i in chosen)
+        rarest = min(chosen, key=lambda i: estimates[i] or 0)
+        if PREFIX_ROWS * (estimates[rarest] or 0) >= 3 * EXAMPLES * total:
+            break
+        chosen.remove(rarest)
+    return chosen
+
+
+def _prefix_query(
+    dataset: EngineDataset, reasons: Sequence[tuple[int, str, exp.Expression]]
+) -> exp.Select:
+    """One scan: the first PREFIX_ROWS rows by key any reason holds, ranked per reason.
+
+    Returns (reason, key, value, rows in the prefix) for each reason's first EXAMPLES
+    rows within the prefix; when the prefix is full, a reason with fewer than
+    EXAMPLES there is not settled by it. The prefix is read once: each of its rows
+    is paired with the reasons it holds (a small table of reason numbers).
+    """
+    cols: list[exp.Expr] = [column(ROW)]
+    for i, field_name, cond in reasons:
+        cols.append(exp.alias_(cond.copy(), f"_cx_x{i}", quoted=True))
+        value = exp.Cast(this=column(field_name), to=exp.DataType.build("VARCHAR"))
+        cols.append(exp.alias_(value, f"_cx_v{i}", quoted=True))
+    prefix = (
+        exp.select(*cols)
+        .from_(table_ref(dataset.table))
+        .where(exp.or_(*(exp.Paren(this=cond.copy()) for _, _, cond in reasons)))
+        .order_by(column(ROW))
+        .limit(PREFIX_ROWS)
+    )
+    sized = exp.select(
+        exp.Star(), exp.alias_(exp.Window(this=exp.Count(this=exp.Star())), "_cx_size", quoted=True)
+    ).from_(exp.alias_(exp.Subquery(this=prefix), "_cx_p", table=True))
+    numbers: exp.Expression = exp.select(exp.alias_(exp.Literal.number(reasons[0][0]), "_cx_r"))
+    for i, _, _ in reasons[1:]:
+        numbers = exp.union(
+            numbers, exp.select(exp.alias_(exp.Literal.number(i), "_cx_r")), distinct=False
+        )
+
+    def per_reason(name: str) -> exp.Case:
+        case = exp.Case(this=column("_cx_r"))
+        for i, _, _ in reasons:
+            case = case.when(exp.Literal.number(i), column(f"{name}{i}"))
+        return case
+
+    rank = exp.Window(
+        this=exp.Anonymous(this="row_number"),
+        partition_by=[column("_cx_r")],
+        order=exp.Order(expressions=[exp.Ordered(this=column(ROW))]),
+    )
+    paired = (
+        exp.select(
+            exp.alias_(column("_cx_r"), "_cx_reason", quoted=True),
+            column(ROW),
+            exp.alias_(per_reason("_cx_v"), "_cx_value", quoted=True),
+            exp.alias_(column("_cx_size"), "_cx_prefix", quoted=True),
+            exp.alias_(rank, "_cx_rank", quoted=True),
+        )
+        .from_(exp.alias_(exp.Subquery(this=sized), "_cx_sized", table=True))
+        .join(exp.alias_(exp.Subquery(this=numbers), "_cx_reasons", table=True), join_type="CROSS")
+        .where(exp.EQ(this=per_reason("_cx_x"), expression=exp.true()))
+    )
+    out = (
+        exp.select(column("_cx_reason"), column(ROW), column("_cx_value"), column("_cx_prefix"))
+        .from_(exp.alias_(exp.Subquery(this=paired), "_cx_ranked", table=True))
+        .where(exp.LTE(this=column("_cx_rank"), expression=exp.Literal.number(EXAMPLES)))
+    )
+    return with_tables(out, dataset.tables())
+
+
+def _branch_query(
+    dataset: EngineDataset, i: int, field_name: str, cond: exp.Expression
+) -> exp.Select:
+    """A reason's first EXAMPLES rows by key: a bounded top-N of its own."""
+    top = (
+        exp.select(
+            exp.alias_(exp.Literal.number(i), "_cx_reason", quoted=True),
+            column(ROW),
+            exp.alias_(
+                exp.Cast(this=column(field_name), to=exp.DataType.build("VARCHAR")),
+                "_cx_value", quoted=True,
+            ),
+            exp.alias_(exp.Literal.number(0), "_cx_prefix", quoted=True),
+        )
+        .from_(table_ref(dataset.table))
+        .where(cond.copy())
+        .order_by(column(ROW))
+        .limit(EXAMPLES)
+    )  # fmt: skip
+    return with_tables(
+        exp.select(exp.Star()).from_(
+            exp.alias_(exp.Subquery(this=top), f"_cx_reason_{i}", table=True)
+        ),
+        dataset.tables(),
+    )
+
+
+def _run_union(dataset: EngineDataset, queries: Sequence[exp.Select]) -> list[tuple[Any, ...]]:
+    """Run queries of the same columns as one UNION ALL (their tables shared once)."""
+    if not queries:
+        return []
+    tables: dict[str, exp.Expression] = {}
+    bodies: list[exp.Select] = []
+    for q in queries:
+        with_ = q.args.get("with_")
+        for cte in with_.expressions if with_ else []:
+            tables.setdefault(cte.alias, cte.this)
+        body = q.copy()
+        body.set("with_", None)
+        bodies.append(
             exp.select(exp.Star()).from_(
-                exp.alias_(exp.Subquery(this=top), f"_cx_reason_{i}", table=True)
+                exp.alias_(exp.Subquery(this=body), f"_cx_part_{len(bodies)}", table=True)
             )
         )
-    q: exp.Select = branches[0]
-    for other in branches[1:]:
-        q = exp.union(q, other, distinct=False)  # type: ignore[assignment]
+    union: exp.Expression = bodies[0]
+    for other in bodies[1:]:
+        union = exp.union(union, other, distinct=False)
+    whole = exp.select(exp.Star()).from_(
+        exp.alias_(exp.Subquery(this=union), "_cx_examples", table=True)
+    )
+    _, rows = dataset.fetch(with_tables(whole, list(tables.items())))
+    return rows
+
+
+#: The bounded top-N aggregate an engine may declare in its `functions`: DuckDB's
+#: `min_by(arg, val, n)`, the args of the n smallest vals (Spark 4.2+: an array). A
+#: session whose server lacks it says so in its `missing_functions`.
+TOP_N = "min_by"
+
+
+def _rows_by_aggregate(
+    dataset: EngineDataset, reasons: Sequence[tuple[str, exp.Expression]]
+) -> list[list[tuple[Any, Any]]]:
+    """Each reason's first EXAMPLES rows by key, from one scan: a top-N aggregate each.
+
+    The same rows as a branch's ORDER BY key LIMIT EXAMPLES (keys without a value
+    last, as rendered ORDER BY puts them); each list is sorted so that the answer,
+    and the run's digest of it, do not depend on the order partitions finish in.
+    """
+
+    def struct(**fields: exp.Expression) -> exp.Struct:
+        return exp.Struct(
+            expressions=[
+                exp.PropertyEQ(this=exp.to_identifier(k), expression=v) for k, v in fields.items()
+            ]
+        )
+
+    order = struct(n=exp.Is(this=column(ROW), expression=exp.Null()), k=column(ROW))
+    tops: list[exp.Expr] = []
+    for i, (field_name, cond) in enumerate(reasons):
+        value = exp.Cast(this=column(field_name), to=exp.DataType.build("VARCHAR"))
+        top = exp.Anonymous(
+            this=TOP_N,
+            expressions=[struct(k=column(ROW), v=value), order.copy(),
+                         exp.Literal.number(EXAMPLES)],
+        )  # fmt: skip
+        first = exp.Filter(this=top, expression=exp.Where(this=cond.copy()))
+        tops.append(exp.alias_(portable(exp.ArraySort(this=first)), f"_cx_top{i}", quoted=True))
+    q = exp.select(*tops).from_(table_ref(dataset.table))
     _, rows = dataset.fetch(with_tables(q, dataset.tables()))
     found: list[list[tuple[Any, Any]]] = [[] for _ in reasons]
-    for reason, key, value in rows:
-        found[int(reason)].append((key, value))
+    for row in rows[:1]:
+        for i, top in enumerate(row):
+            found[i] = [(k, v) for k, v in (top or [])]
     return found
 
 

@@ -260,6 +260,12 @@ def open_dataset(
     only when there are any, fetches at most `EXAMPLES` of them per field with keys.
     """
     source, origin = relation_sql(engine, options)
+    bind = getattr(session, "bind", None)
+    if callable(bind):
+        # The engine resolves the relation once for the run (Spark: a temporary view),
+        # instead of once per query: every query below reads it by that name.
+        bound = bind(source.sql(dialect=engine.dialect))
+        source = exp.to_table(bound, dialect=engine.dialect)
     src = cast(exp.Expression, exp.alias_(source.copy(), SOURCE, table=True))
     kinds = session.schema(source.sql(dialect=engine.dialect))
     probe = EngineDataset(name, engine, session, "", exp.select("1"), {}, 0, 0, 0, [], "", "")

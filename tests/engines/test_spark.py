@@ -9,6 +9,7 @@ one test on one Spark session (starting one costs about a minute).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from engine_data import (
@@ -53,7 +54,8 @@ def test_spark_gives_the_embedded_numbers(
     """One test, so that every case runs on the one Spark session of one xdist worker
     (starting a session costs about a minute)."""
     demo_on_spark(demo, embedded, tmp_path / "demo")
-    hand_cases_on_spark(tmp_path / "hand")
+    hand_cases_on_spark(tmp_path / "hand", spark)
+    examples_on_spark(tmp_path / "examples")
     formats_on_spark(tmp_path / "formats")
     dst_on_spark(tmp_path / "dst")
     midnight_and_numbers_on_spark(tmp_path / "edges")
@@ -77,13 +79,30 @@ def demo_on_spark(demo: Path, embedded: RunResult, tmp_path: Path) -> None:
     assert_same_datasets(theirs, ours)
 
 
-def hand_cases_on_spark(tmp_path: Path) -> None:
+def hand_cases_on_spark(tmp_path: Path, spark: Any) -> None:
     from test_postgres_data import FIELDS, HAND, SPECS
+
+    from cxengine.engines.spark import SparkSessionHandle
 
     files = project_on_files(tmp_path / "files", HAND, FIELDS, SPECS)
     config = parquet_project(files, tmp_path / "spark")
     embedded = run_project(load_config(files), store=False)
-    pushed = run_project(load_config(config), store=False)
+    sent: list[str] = []
+    fetch = SparkSessionHandle.fetch
+
+    def recorded(self: SparkSessionHandle, sql: str) -> Any:
+        sent.append(sql)
+        return fetch(self, sql)
+
+    SparkSessionHandle.fetch = recorded  # type: ignore[method-assign]
+    try:
+        pushed = run_project(load_config(config), store=False)
+    finally:
+        SparkSessionHandle.fetch = fetch  # type: ignore[method-assign]
+    # The Parquet files are resolved once for the run (a temporary view), not by
+    # every query; the view is gone once the run is over.
+    assert sent and not [sql for sql in sent if "parquet." in sql]
+    assert not [t.name for t in spark.catalog.listTables() if t.name.startswith("_cx_")]
     assert assert_same_values(embedded, pushed) > 20
     assert_same_datasets(embedded, pushed)
     assert reject_counts(pushed) == reject_counts(embedded)
@@ -131,3 +150,31 @@ def midnight_and_numbers_on_spark(tmp_path: Path) -> None:
         assert assert_same_values(embedded, pushed) >= 1
         assert_same_datasets(embedded, pushed)
         assert reject_counts(pushed) == reject_counts(embedded)
+
+
+def examples_on_spark(tmp_path: Path) -> None:
+    """Each reason's first 20 keys, from one scan (min_by with a count, Spark 4.2+)."""
+    from test_postgres_shared import FIELDS, SPECS
+
+    lines = ["id,at,touchpoint,sat,rec,eff,note"]
+    for i in range(100):
+        sat = 9 if i < 60 else 4  # out of scale in the first 60 rows by key
+        rec = 12 if i == 95 else 7  # out of scale once, near the end
+        lines.append(f"R{i:04d},2025-01-0{1 + i % 5} 10:00:00,web,{sat},{rec},3,n")
+    specs = {name: SPECS[name] for name in ("csat", "nps")}
+    files = project_on_files(tmp_path / "files", "\n".join(lines) + "\n", FIELDS, specs)
+    embedded = run_project(load_config(files), store=False)
+    ours = run_project(load_config(parquet_project(files, tmp_path / "spark")), store=False)
+    assert assert_same_values(embedded, ours) > 5
+
+    def located(metric: str) -> list[str]:
+        return sorted(r.locator for r in ours.rejects if r.metric == metric)
+
+    assert located("nps") == ["id=R0095"]
+    assert located("csat") == [f"id=R{i:04d}" for i in range(20)]
+    traffic = ours.datasets["responses"].engine
+    assert traffic is not None
+    # Opening, the shared grouped query, the examples of both reasons: their 21 keys
+    # come back as one row (a top-20 branch per reason would send 21 rows).
+    assert traffic["queries"] == 3
+    assert traffic["rows_fetched"] < len(ours.rejects) == 21
