@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from cxengine_nlp import CommentAnalysis, analyze
-from cxengine_nlp.learn import LABELS, cross_validate
+from cxengine_nlp.learn import FOLDS, LABELS, cross_validate
 from cxengine_nlp.learn import classification_report as full_report
 from cxengine_nlp.learn import fit as fit_model
 from cxengine_nlp.taxonomy import restaurant_taxonomy
@@ -206,6 +206,50 @@ TARGET_EN_LEARNED = 0.65
 TARGET_RU_LEARNED_2CLASS = 0.90
 #: Share of rows treated as "no score" in the held-out evaluation.
 HELD_OUT_SHARE = 0.2
+#: `--cv-seeds` default: the protocol's figure is seed 0 (folds and training seed);
+#: on a thousand rows another seed moves English macro-F1 by up to 0.05, so the spread
+#: over a few seeds is reported beside it.
+CV_SEEDS = 1
+
+
+def seed_spread(values: Sequence[float]) -> dict[str, Any]:
+    """Return the figure per seed with its mean, minimum and maximum."""
+    if not values:
+        raise ValueError("seed_spread needs at least one figure")
+    return {
+        "per_seed": [round(v, 4) for v in values],
+        "mean": sum(values) / len(values),
+        "min": min(values),
+        "max": max(values),
+    }
+
+
+def _macro_f1_over_seeds(
+    texts: Sequence[str],
+    gold: Sequence[str],
+    analyses: Sequence[CommentAnalysis],
+    seeds: int,
+    labels: Sequence[str] = LABELS,
+    folds: int = FOLDS,
+    lexicon_labels: Sequence[str] | None = None,
+) -> dict[str, Any]:
+    """k-fold macro-F1 of the learned model and of the lexicon, for seeds 0 .. seeds-1.
+
+    A seed sets both the folds and the training seed (`cross_validate(seed=...)`).
+    `lexicon_labels` are the lexicon's predictions to compare with (default: its
+    3-class labels; the 2-class figures pass the ±0.05 band's).
+    """
+    ours = [a.label for a in analyses] if lexicon_labels is None else list(lexicon_labels)
+    learned, lexicon = [], []
+    for seed in range(seeds):
+        cv = cross_validate(texts, gold, analyses, seed=seed, folds=folds)
+        rows = sorted(cv["predictions"])
+        rgold = [gold[i] for i in rows]
+        learned.append(
+            full_report(rgold, [cv["predictions"][i][0] for i in rows], labels)["macro_f1"]
+        )
+        lexicon.append(full_report(rgold, [ours[i] for i in rows], labels)["macro_f1"])
+    return {"learned": seed_spread(learned), "lexicon": seed_spread(lexicon)}
 
 
 def _brief(report: dict[str, Any]) -> dict[str, Any]:
@@ -219,9 +263,15 @@ def _brief(report: dict[str, Any]) -> dict[str, Any]:
 
 
 def learned_figures(
-    texts: Sequence[str], gold: Sequence[str], analyses: Sequence[CommentAnalysis]
+    texts: Sequence[str],
+    gold: Sequence[str],
+    analyses: Sequence[CommentAnalysis],
+    seeds: int = CV_SEEDS,
 ) -> dict[str, Any]:
-    """5-fold CV of the learned model vs the lexicon, and a held-out "unscored" part."""
+    """5-fold CV of the learned model vs the lexicon, and a held-out "unscored" part.
+
+    With `seeds` > 1 also the 5-fold macro-F1 for seeds 0 .. seeds-1 (`cv_seeds`).
+    """
     cv = cross_validate(texts, gold, analyses)
     order = list(range(len(texts)))
     random.Random(11).shuffle(order)
@@ -239,14 +289,15 @@ def learned_figures(
         "held_out_learned": _brief(full_report(held_gold, [g for g, _ in guesses])),
         "held_out_lexicon": _brief(full_report(held_gold, [analyses[i].label for i in held])),
         "predictions": cv["predictions"],
+        **({"cv_seeds": _macro_f1_over_seeds(texts, gold, analyses, seeds)} if seeds > 1 else {}),
     }
 
 
-def evaluate_english_learned(data: Path) -> dict[str, Any]:
+def evaluate_english_learned(data: Path, seeds: int = CV_SEEDS) -> dict[str, Any]:
     """Learned-from-ratings sentiment on the English reviews (rating = the score)."""
     texts, gold = load_english(data)
     start = time.perf_counter()
-    figures = learned_figures(texts, gold, analyze(texts))
+    figures = learned_figures(texts, gold, analyze(texts), seeds)
     figures.pop("predictions")
     figures["seconds"] = time.perf_counter() - start
     figures["target"] = TARGET_EN_LEARNED
@@ -263,7 +314,7 @@ def _three(sentiment: str | None) -> str | None:
     return None
 
 
-def evaluate_russian_learned(data: Path) -> dict[str, Any]:
+def evaluate_russian_learned(data: Path, seeds: int = CV_SEEDS) -> dict[str, Any]:
     """Learned sentiment on the Russian reviews: per review (3 and 2 classes), per category."""
     reviews = load_russian(data)
     texts = [r["text"] for r in reviews]
@@ -271,7 +322,7 @@ def evaluate_russian_learned(data: Path) -> dict[str, Any]:
     out: dict[str, Any] = {}
     rows = [i for i, r in enumerate(reviews) if _three(r["categories"].get("Whole"))]
     gold = [str(_three(reviews[i]["categories"]["Whole"])) for i in rows]
-    whole = learned_figures([texts[i] for i in rows], gold, [analyses[i] for i in rows])
+    whole = learned_figures([texts[i] for i in rows], gold, [analyses[i] for i in rows], seeds)
     predictions = whole.pop("predictions")
     out["review_3class"] = whole
     two_gold, two_learned, two_lexicon = [], [], []
@@ -307,6 +358,15 @@ def evaluate_russian_learned(data: Path) -> dict[str, Any]:
         "target": TARGET_RU_LEARNED_2CLASS,
         "target_met": trained["macro_f1"] >= TARGET_RU_LEARNED_2CLASS,
     }
+    if seeds > 1:
+        out["review_2class_trained"]["cv_seeds"] = _macro_f1_over_seeds(
+            [texts[i] for _, i in pairs],
+            gold2,
+            [analyses[i] for _, i in pairs],
+            seeds,
+            labels2,
+            lexicon_labels=[two_class(analyses[i].score) for _, i in pairs],
+        )
     categories: dict[str, Any] = {}
     for category, ids in RU_THEMES.items():
         crow = [i for i, r in enumerate(reviews) if _three(r["categories"].get(category))]
@@ -343,6 +403,19 @@ def _print_learned(name: str, learned: dict[str, Any], lexicon: dict[str, Any]) 
     )
 
 
+def _print_seeds(figures: dict[str, Any]) -> None:
+    spread = figures.get("cv_seeds")
+    if not spread:
+        return
+    learned, lexicon = spread["learned"], spread["lexicon"]
+    print(
+        f"  {'5-fold over ' + str(len(learned['per_seed'])) + ' seeds':<26} learned mean "
+        f"{learned['mean']:.3f} (min {learned['min']:.3f}, max {learned['max']:.3f}); "
+        f"lexicon mean {lexicon['mean']:.3f}; per seed "
+        + " ".join(f"{v:.3f}" for v in learned["per_seed"])
+    )
+
+
 def _print_confusion(confusion: dict[str, dict[str, int]]) -> None:
     labels = list(confusion)
     print("      gold \\ predicted " + "".join(f"{p[:8]:>10}" for p in labels))
@@ -358,6 +431,7 @@ def print_learned(report: dict[str, Any]) -> None:
         print(f"English, learned from ratings (target {en['target']:.2f}: {status})")
         _print_learned("5-fold CV", en["cv_learned"], en["cv_lexicon"])
         _print_confusion(en["cv_learned"]["confusion"])
+        _print_seeds(en)
         _print_learned("held-out 20% unscored", en["held_out_learned"], en["held_out_lexicon"])
     ru = report.get("russian_learned")
     if ru:
@@ -365,6 +439,7 @@ def print_learned(report: dict[str, Any]) -> None:
         r3 = ru["review_3class"]
         _print_learned("review 3-class, 5-fold", r3["cv_learned"], r3["cv_lexicon"])
         _print_confusion(r3["cv_learned"]["confusion"])
+        _print_seeds(r3)
         _print_learned("review 3-class, held-out", r3["held_out_learned"], r3["held_out_lexicon"])
         r2 = ru["review_2class"]
         status = "met" if r2["target_met"] else "MISSED"
@@ -373,6 +448,7 @@ def print_learned(report: dict[str, Any]) -> None:
         status = "met" if r2t["target_met"] else "MISSED"
         _print_learned(f"2-class model ({status})", r2t["learned"], r2t["lexicon"])
         _print_confusion(r2t["learned"]["confusion"])
+        _print_seeds(r2t)
         for category, c in ru["categories"].items():
             if "learned" in c:
                 _print_learned(f"{category} 3-class", c["learned"], c["lexicon_theme"])
@@ -432,7 +508,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="also train from the scores (5-fold CV; about a minute)",
     )
+    parser.add_argument(
+        "--cv-seeds",
+        type=int,
+        default=CV_SEEDS,
+        help="with --learned: also 5-fold macro-F1 for seeds 0..N-1 (folds and training)",
+    )
     args = parser.parse_args(argv)
+    if args.cv_seeds < 1:
+        parser.error(f"--cv-seeds must be at least 1, got {args.cv_seeds}")
     data: Path = args.data
     if not (data / EN_FILE).exists() and not all((data / f).exists() for f in RU_FILES):
         print(f"no evaluation data under {data}", file=sys.stderr)
@@ -444,9 +528,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         report["russian"] = evaluate_russian(data)
     if args.learned:
         if "english" in report:
-            report["english_learned"] = evaluate_english_learned(data)
+            report["english_learned"] = evaluate_english_learned(data, args.cv_seeds)
         if "russian" in report:
-            report["russian_learned"] = evaluate_russian_learned(data)
+            report["russian_learned"] = evaluate_russian_learned(data, args.cv_seeds)
     if args.json:
         print(json.dumps(report, indent=2, ensure_ascii=False))
     else:
