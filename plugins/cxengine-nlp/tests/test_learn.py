@@ -142,3 +142,17 @@ def test_the_decision_layer_is_tuned_for_macro_f1_on_the_rows_given() -> None:
     # Without a lexicon weight or offsets it is the model's argmax, score P(pos) - P(neg).
     assert Decision().decide(log_p[:1], lexicon[:1]) == [("positive", 0.4)]
     assert Decision.from_dict(decision.as_dict()) == decision
+
+
+def test_dropout_does_not_change_the_bag_of_words_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The BOW textcat has no dropout layer, as docs/nlp.md says: tuning it is moot."""
+    import cxengine_nlp.learn as learn_module
+
+    texts, labels = _corpus(90, seed=4)
+    analyses = analyze(texts)
+    probabilities = []
+    for dropout in (0.0, 0.5):
+        monkeypatch.setattr(learn_module, "_DROPOUT", dropout)
+        model = learn_module.train(texts, labels, analyses, seed=1)
+        probabilities.append(model.log_probabilities(texts, analyses).tolist())
+    assert probabilities[0] == probabilities[1]
