@@ -11,6 +11,7 @@ from typing import Any
 
 import duckdb
 import pytest
+from sqlglot import exp
 
 from cxengine.compute import merged
 from cxengine.compute.engine import plan_spec, run_plan, run_plans
@@ -159,3 +160,20 @@ def test_a_count_with_a_subquery_is_not_merged(demo: Any) -> None:
 
     odd = Plan(**{**plan.__dict__, "kind": WithSubquery()})
     assert not merged.mergeable(odd)
+
+
+def test_specs_that_exclude_alike_share_their_nulled_columns(demo: Any) -> None:
+    """CSAT and its mean exclude the same out-of-scale answers: computed once in the base."""
+    session, specs = demo
+    plans = [p for p in _plans(session, specs) if p.spec.name in ("csat", "csat_mean")]
+    assert len(plans) == 2 and merged.merge_key(plans[0]) == merged.merge_key(plans[1])
+    query = merged.build_merged_query(plans)
+    base = query.find(exp.Subquery)
+    assert base is not None
+    defined = [e.alias for e in base.this.expressions if e.alias.startswith("_cx_m")]
+    # One nulled copy of the field and one excluded flag, read by both specs.
+    assert sorted(defined) == ["_cx_m0_excluded", "_cx_m0_f0"]
+    assert "_cx_m1_" not in base.sql(dialect="duckdb")
+    for plan, result in zip(plans, run_plans(session.con, plans), strict=True):
+        alone = run_plan(session.con, plan)
+        assert (result.values, result.excluded) == (alone.values, alone.excluded)

@@ -8,7 +8,8 @@ expression, slice fields, grouping sets) are answered by one scan:
 
 - the base keeps each plan's rows once (the shared filter), computes the period once,
   and adds, per plan, its exclusion-nulled copies of the fields it excludes values of
-  (`_cx_m<j>_f<i>`) and its own excluded flag (`_cx_m<j>_excluded`);
+  (`_cx_m<j>_f<i>`) and its own excluded flag (`_cx_m<j>_excluded`), each only once
+  when plans exclude alike (a later plan reads the first one's column);
 - the grouped select has the shared keys, `GROUPING()` and `count(*)`, then each
   plan's counts (its column references renamed to its nulled copies) under
   `_cx_m<j>_c_<name>`; `split_row` hands each plan its own row back, named as
@@ -83,6 +84,18 @@ def build_merged_query(plans: Sequence[Plan]) -> exp.Select:
         spec = plan.spec
         used |= {*plan.fields, *spec.by, *([spec.time] if spec.time else [])}
     base_cols: list[exp.Expr] = [column(name) for name in sorted(used)]
+    # Specs often exclude alike (CSAT and its mean: the same out-of-scale answers):
+    # an expression the base already has is reused, not computed (and carried
+    # through the engine's sort or row expansion) once more per spec.
+    computed: dict[str, str] = {}
+
+    def base_column(value: exp.Expression, name: str) -> str:
+        key = value.sql(dialect="duckdb")
+        if key not in computed:
+            computed[key] = name
+            base_cols.append(exp.alias_(value, name, quoted=True))
+        return computed[key]
+
     select_counts: list[exp.Expr] = []
     for j, plan in enumerate(plans):
         prefix = PREFIX.format(j)
@@ -93,16 +106,13 @@ def build_merged_query(plans: Sequence[Plan]) -> exp.Select:
         for i, (name, predicates) in enumerate(nulled.items()):
             if name in plan.spec.by:
                 continue  # slices are never nulled (as in build_query)
-            renamed[name] = f"{prefix}f{i}"
             value = exp.If(this=any_true(predicates), true=exp.Null(), false=column(name))
-            base_cols.append(exp.alias_(value, renamed[name], quoted=True))
+            renamed[name] = base_column(value, f"{prefix}f{i}")
         flag = any_true([ex.predicate for ex in plan.exclusions]) if plan.exclusions else None
-        base_cols.append(
-            exp.alias_(flag if flag is not None else exp.false(), f"{prefix}excluded", quoted=True)
-        )
+        excluded = base_column(flag if flag is not None else exp.false(), f"{prefix}excluded")
         excluded_n = exp.Filter(
             this=exp.Count(this=exp.Star()),
-            expression=exp.Where(this=column(f"{prefix}excluded")),
+            expression=exp.Where(this=column(excluded)),
         )
         select_counts.append(exp.alias_(excluded_n, f"{prefix}_cx_excluded_n", quoted=True))
         for name, expression in plan.counts().items():

@@ -501,7 +501,13 @@ def _rows_by_aggregate(
         )  # fmt: skip
         first = exp.Filter(this=top, expression=exp.Where(this=cond.copy()))
         tops.append(exp.alias_(portable(exp.ArraySort(this=first)), f"_cx_top{i}", quoted=True))
-    q = exp.select(*tops).from_(table_ref(dataset.table))
+    # Only rows some reason holds reach the aggregates (a filter the scan runs, cheap
+    # next to an aggregate's per-row FILTER).
+    q = (
+        exp.select(*tops)
+        .from_(table_ref(dataset.table))
+        .where(exp.or_(*(exp.Paren(this=cond.copy()) for _, cond in reasons)))
+    )
     _, rows = dataset.fetch(with_tables(q, dataset.tables()))
     found: list[list[tuple[Any, Any]]] = [[] for _ in reasons]
     for row in rows[:1]:

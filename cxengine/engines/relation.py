@@ -213,7 +213,7 @@ def booleans_as_such(query: exp.Expression, fields: Mapping[str, str]) -> exp.Ex
                         lit.replace(exp.Boolean(this=lit.name == "1"))
         return node
 
-    return query.copy().transform(fix)
+    return query.transform(fix)  # a copy: the query is left as it was
 
 
 def relation_sql(engine: Engine, options: RelationOptions) -> tuple[exp.Expression, str]:

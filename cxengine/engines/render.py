@@ -41,7 +41,7 @@ PORTABLE_FUNCTIONS = frozenset(
 
 def render(engine: Engine, expression: exp.Expression) -> str:
     """Return the SQL of `expression` for `engine`, or raise NotPortable."""
-    out = rewrite_all(expression.copy().transform(_duckdb_null_order), engine)
+    out = rewrite_all(expression.transform(_duckdb_null_order), engine)  # a copy
     allowed = PORTABLE_FUNCTIONS | frozenset(getattr(engine, "functions", frozenset()))
     supports = tuple(getattr(engine, "supports", ()))
     for node in out.walk():
