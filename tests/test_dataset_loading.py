@@ -426,3 +426,29 @@ def test_a_csv_typed_in_one_pass_gives_the_values_and_rejects_of_the_general_way
     ]
     assert from_file.notes == general.notes
     assert from_file.cells_rejected == general.cells_rejected
+
+
+def test_a_csv_datetime_of_canonical_texts_only_is_typed_in_the_pass(tmp_path: Path) -> None:
+    # Canonical timestamps and null texts only: no format to detect, no column left
+    # behind; one other text (an ISO `T`, a junk value) and the detection reads it.
+    (tmp_path / "a.csv").write_text(
+        "t,n\n2025-01-01 10:00:00,1\nNA,2\n,3\n2025-02-03 04:05:06,4\n", "utf-8"
+    )
+    (tmp_path / "b.csv").write_text(
+        "t,n\n2025-01-01 10:00:00,1\n2025-01-02T11:00:00,2\njunk,3\nNA,4\n", "utf-8"
+    )
+    expected = {
+        "a.csv": [dt.datetime(2025, 1, 1, 10), None, None, dt.datetime(2025, 2, 3, 4, 5, 6)],
+        "b.csv": [dt.datetime(2025, 1, 1, 10), dt.datetime(2025, 1, 2, 11), None, None],
+    }
+    for name, values in expected.items():
+        cfg = DatasetConfig.model_validate(
+            {"source": "csv", "path": name, "fields": {"t": "datetime", "n": "integer"}}
+        )
+        con = duckdb.connect()
+        ds = load_dataset(con, "d", cfg, CsvSource(), base_dir=tmp_path)
+        assert con.sql(f'SELECT * FROM "{ds.table}"').columns == ["_cx_row", "t", "n"]
+        rows = con.execute(f'SELECT t FROM "{ds.table}" ORDER BY _cx_row').fetchall()
+        assert [r[0] for r in rows] == values
+        rejects = [(r.locator, r.field, r.value) for r in ds.rejects]
+        assert rejects == ([] if name == "a.csv" else [("b.csv:4", "t", "junk")])
