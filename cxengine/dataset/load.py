@@ -11,7 +11,7 @@ relation with a content fingerprint) and declared fields:
 2. fields whose date format or decimal separator is read from the data are
    detected on an evenly spread sample of the loaded rows, then typed in place
    (a datetime's canonical timestamps are typed in the pass already: only its
-   other texts wait);
+   other texts wait, and with none, nothing is detected);
 3. bad values are located (file:line) only when there are any.
 
 Any other source (Arrow, plain rows, undeclared fields whose types are inferred
