@@ -91,7 +91,7 @@ SOURCES: tuple[LazyEntry, ...] = (
 )
 
 
-@hookimpl  # type: ignore[untyped-decorator]  # pluggy's marker is untyped
+@hookimpl
 def register_sources(register: Callable[..., None]) -> None:
     """Register every export source, by name."""
     for entry in SOURCES:

@@ -152,7 +152,7 @@ class ThemeShare(_PerTheme):
     description = (
         "Share of comments mentioning each theme (%), Wilson interval; needs cxengine-nlp."
     )
-    spec_model = ThemeShareSpec
+    spec_model: type[MetricSpec] = ThemeShareSpec
     # A theme is a topic, not a verdict; set `regression.direction` per spec to gate on it.
     higher_is_better = False
 
@@ -296,7 +296,7 @@ class ThemeNpsCostSpec(ThemeDriversSpec):
     """NPS points each theme costs: what NPS would gain if its detractors were passives."""
 
     kind: Literal["theme_nps_cost"]  # type: ignore[assignment]
-    measure: Literal["nps"] = "nps"  # type: ignore[assignment]
+    measure: Literal["nps"] = "nps"
 
 
 @dataclass(frozen=True)

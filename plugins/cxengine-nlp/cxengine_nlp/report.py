@@ -15,6 +15,7 @@ from dataclasses import field as dc_field
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from cxengine import api
 from cxengine.api import (
     CommentsConfig,
     ConfigError,
@@ -125,7 +126,15 @@ def tagged_comments(
         report = session.enrich()
         session.lock_down()
         prefix = tag_prefix(comments.field, ENRICHER, len(names) > 1)
-        yield TaggedComments(session, project, loaded[name], comments, prefix[:-1], report)
+        chosen = loaded[name]
+        if not isinstance(chosen, api.LoadedDataset):
+            # validate refuses `comments:` on a dataset kept on an engine (its texts
+            # would all have to come to Python); a project that skipped it lands here.
+            raise ConfigError(
+                f"dataset {name!r}: comments on a dataset computed in an engine cannot be "
+                "tagged; tag them in a file or DuckDB dataset"
+            )
+        yield TaggedComments(session, project, chosen, comments, prefix[:-1], report)
 
 
 def learning_of(tc: TaggedComments) -> dict[str, Any] | None:
@@ -281,7 +290,7 @@ def theme_overview(
             overview.score, overview.measure = score, measure or "nps"
             spec = ThemeDriversSpec(
                 name="theme_drivers", kind="theme_drivers", dataset=ds.name, field=tc.tags,
-                score=score, measure=overview.measure,  # type: ignore[arg-type]
+                score=score, measure=overview.measure,
             )  # fmt: skip
             overview.drivers, counts = _drivers(tc, spec)
             if tc.themes:
