@@ -457,7 +457,9 @@ def record(
         "INSERT INTO reusable_runs (key, run_id, recorded, extra) VALUES (?, ?, ?, ?) "
         "ON CONFLICT(key) DO UPDATE SET run_id = excluded.run_id, "
         "recorded = excluded.recorded, extra = excluded.extra",
-        (key, run_id, _now(), json.dumps(extra, sort_keys=True, default=str)),
+        # In the run's own key order (not sorted): a reused run prints the same bytes as
+        # the run that computed it, so `run --json` outputs diff cleanly.
+        (key, run_id, _now(), json.dumps(extra, default=str)),
     )
     return True
 

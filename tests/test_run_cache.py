@@ -357,3 +357,35 @@ def test_a_run_stored_with_an_error_is_not_reused(project: Path) -> None:
         conn.execute("UPDATE runs SET error = 'spec csat failed: boom'")
     _, _, err = cx(project, "run")
     assert not reused(err)
+
+
+def test_a_rerun_prints_the_same_bytes_with_several_datasets_and_a_join(
+    make_project: ProjectFactory,
+) -> None:
+    # The reused output is rebuilt from what the database kept: objects must come back
+    # in the run's own key order (datasets as declared, a join's counts as computed),
+    # not re-sorted, or two identical runs' JSON differ in a diff.
+    datasets = (
+        DATASET.replace("responses:", "web_answers:", 1)
+        + DATASET
+        + """
+answered:
+  join: {from: web_answers, to: responses, on: id, how: left}
+"""
+    )
+    specs = {
+        **SPECS,
+        "web_nps.yaml": SPECS["nps.yaml"]
+        .replace("name: nps", "name: web_nps")
+        .replace("dataset: responses", "dataset: web_answers"),
+        "joined_nps.yaml": SPECS["nps.yaml"]
+        .replace("name: nps", "name: joined_nps")
+        .replace("dataset: responses", "dataset: answered"),
+    }
+    config = make_project(datasets, specs, {"data/responses.csv": responses(5)})
+    code1, out1, err1 = cx(config, "run", "--json")
+    code2, out2, err2 = cx(config, "run", "--json")
+    assert code1 == code2 == 0, err1 + err2
+    assert not reused(err1) and reused(err2)
+    assert list(json.loads(out1)["datasets"]) != sorted(json.loads(out1)["datasets"])
+    assert out1 == out2
