@@ -30,6 +30,7 @@ from cxengine.compute.stats import (
     nps_difference_test,
     nps_variance,
     sample_variance,
+    sums_overflow,
     two_proportion_ztest,
     welch_ttest,
 )
@@ -132,6 +133,10 @@ def _mean_difference(
     common: tuple[int, int, float | None, float | None],
 ) -> GroupDifference:
     method = "Welch t-test"
+    for group in (inside, outside):
+        overflow = sums_overflow(group.a, group.b)
+        if overflow is not None:
+            return GroupDifference(*common, diff, None, None, None, f"no test: {overflow}")
     v_in = sample_variance(inside.a, inside.b, inside.n)
     v_out = sample_variance(outside.a, outside.b, outside.n)
     if v_in is None or v_out is None:

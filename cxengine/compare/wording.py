@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+#: From here on a number is printed in scientific notation: fixed decimals of 1e299 are a
+#: 300-digit line in a table, and no CX quantity is that large unless the data is wrong.
+SCIENTIFIC_FROM = 1e15
+
+
+def fixed(x: float, digits: int = 1, thousands: bool = False) -> str:
+    """Format a number with fixed decimals, or as '-2.50e+299' when it is huge."""
+    if abs(x) >= SCIENTIFIC_FROM:
+        return f"{x:.{digits + 1}e}"
+    return f"{x:,.{digits}f}" if thousands else f"{x:.{digits}f}"
+
 
 def num(x: float | None, digits: int = 1) -> str:
     """Format a value: fixed decimals, '—' for none."""
-    return "—" if x is None else f"{x:.{digits}f}"
+    return "—" if x is None else fixed(x, digits)
 
 
 def with_unit(value: float | None, unit: str | None, digits: int = 1) -> str:
@@ -13,7 +24,7 @@ def with_unit(value: float | None, unit: str | None, digits: int = 1) -> str:
     '4.1 of 5', '1,440.0 min'; '—' for no value."""
     if value is None:
         return "—"
-    text = f"{value:,.{digits}f}"
+    text = fixed(value, digits, thousands=True)
     return f"{text} {unit}" if unit else text
 
 
@@ -31,7 +42,7 @@ def signed(x: float | None, unit: str | None = None, digits: int = 1) -> str:
     if x is None:
         return "—"
     sign = "+" if x > 0 else "−" if x < 0 else "±"
-    return f"{sign}{abs(x):.{digits}f}{change_unit(unit)}"
+    return f"{sign}{fixed(abs(x), digits)}{change_unit(unit)}"
 
 
 def pval(p: float | None) -> str:

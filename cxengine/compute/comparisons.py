@@ -18,6 +18,7 @@ from cxengine.compute.stats import (
     TestResult,
     nps_difference_test,
     sample_variance,
+    sums_overflow,
     two_proportion_ztest,
     welch_ttest,
 )
@@ -75,6 +76,10 @@ def compare_means(
     if lacking:
         return lacking
     n1, n2 = _get(baseline, "n"), _get(current, "n")
+    for side in (baseline, current):
+        overflow = sums_overflow(_get(side, "sum"), _get(side, "sum_sq"))
+        if overflow is not None:
+            return NoTest(f"no t-test: {overflow}")
     var1 = sample_variance(_get(baseline, "sum"), _get(baseline, "sum_sq"), n1)
     var2 = sample_variance(_get(current, "sum"), _get(current, "sum_sq"), n2)
     if var1 is None or var2 is None:

@@ -184,6 +184,20 @@ def nps_interval(
     return Interval(max(-100.0, nps - half), min(100.0, nps + half))
 
 
+def sums_overflow(total: float, total_sq: float) -> str | None:
+    """Say why a sum and a sum of squares cannot give a variance, or None when they can.
+
+    Finite values can still overflow their sums: a square passes a double's range above
+    |x| ≈ 1.3e154, a sum of many values near 1.8e308. The mean may still be known (the
+    sum is finite) while the spread is not; callers report that instead of failing.
+    """
+    if not math.isfinite(total):
+        return "the sum of the values exceeds a double's range"
+    if not math.isfinite(total_sq):
+        return "the squares of the values exceed a double's range (|value| above ~1.3e154)"
+    return None
+
+
 def sample_variance(total: float, total_sq: float, n: float) -> float | None:
     """Return the sample variance (n − 1 denominator) from a sum and a sum of squares."""
     if not (math.isfinite(total) and math.isfinite(total_sq) and math.isfinite(n)):
@@ -352,6 +366,7 @@ __all__ = [
     "nps_interval",
     "nps_variance",
     "sample_variance",
+    "sums_overflow",
     "two_proportion_ztest",
     "welch_ttest",
     "wilson_interval",

@@ -22,7 +22,7 @@ from datetime import date
 from typing import Any
 
 from cxengine.compare.points import slice_label
-from cxengine.compare.wording import change_unit, pval, with_unit
+from cxengine.compare.wording import change_unit, fixed, pval, with_unit
 from cxengine.compute.periods import label, next_period
 from cxengine.report.data import MetricData, Value
 
@@ -227,4 +227,4 @@ def interval_text(point: Value | None, digits: int = 1) -> str:
     """'[9.8, 24.3]' from the value's interval, '' without one."""
     if point is None or point.ci_low is None or point.ci_high is None:
         return ""
-    return f"[{point.ci_low:.{digits}f}, {point.ci_high:.{digits}f}]"
+    return f"[{fixed(point.ci_low, digits)}, {fixed(point.ci_high, digits)}]"

@@ -10,7 +10,7 @@ import functools
 from typing import TYPE_CHECKING
 
 from cxengine.compare.points import slice_label
-from cxengine.compare.wording import with_unit
+from cxengine.compare.wording import fixed, with_unit
 from cxengine.textsafe import visible
 
 if TYPE_CHECKING:
@@ -33,7 +33,7 @@ def environment() -> jinja2.Environment:
     env.filters["unit"] = lambda v, unit, digits=1: with_unit(v, unit, digits)
     env.filters["slice"] = slice_label
     env.filters["thousands"] = lambda n: f"{int(n or 0):,}"
-    env.filters["num"] = lambda v, digits=1: "—" if v is None else f"{v:,.{digits}f}"
+    env.filters["num"] = lambda v, digits=1: "—" if v is None else fixed(v, digits, thousands=True)
     return env
 
 

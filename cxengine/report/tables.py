@@ -27,7 +27,7 @@ def values_table(data: RunData, picked: Sequence[tuple[MetricData, Value]]) -> s
             flags.append(f"low n (<{m.min_n})")
         if v.excluded:
             flags.append(f"{v.excluded:,} excluded")
-        if v.value is None and v.note:
+        if v.note and (v.value is None or v.ci_low is None or v.ci_high is None):
             flags.append(v.note)
         own = {*m.by, m.category_key}
         slices = [

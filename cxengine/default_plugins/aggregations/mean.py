@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Literal
 
@@ -9,7 +10,13 @@ from pydantic import Field, model_validator
 
 from cxengine import hookimpl
 from cxengine.compute.comparisons import compare_means
-from cxengine.compute.stats import Alternative, NoTest, TestResult, mean_interval
+from cxengine.compute.stats import (
+    Alternative,
+    NoTest,
+    TestResult,
+    mean_interval,
+    sums_overflow,
+)
 from cxengine.default_plugins.aggregations.common import as_int, scale_exclusion
 from cxengine.interfaces import CompileContext, Estimate, Exclusion
 from cxengine.spec.models import MetricSpec, Scale
@@ -73,17 +80,25 @@ class Mean:
         if n == 0:
             return Estimate(None, 0, note="no answers")
         total, total_sq = float(counts.get("sum") or 0.0), float(counts.get("sum_sq") or 0.0)
+        overflow = sums_overflow(total, total_sq)
+        if overflow is not None and not math.isfinite(total):
+            return Estimate(None, n, note=overflow)
         mean = total / n
-        ci = mean_interval(total, total_sq, n, spec.confidence or 0.95)
-        low, high = ci.low, ci.high
+        if overflow is not None:
+            # The mean is known; its spread is not: no interval, and say why.
+            low = high = None
+        else:
+            ci = mean_interval(total, total_sq, n, spec.confidence or 0.95)
+            low, high = ci.low, ci.high
+        note = None if overflow is None else f"no interval: {overflow}"
         if spec.rescale and spec.scale is not None:
             lo, width = spec.scale.min, spec.scale.max - spec.scale.min
 
             def to100(v: float | None) -> float | None:
                 return None if v is None else (v - lo) / width * 100.0
 
-            return Estimate(to100(mean), n, to100(low), to100(high))
-        return Estimate(mean, n, low, high)
+            return Estimate(to100(mean), n, to100(low), to100(high), note=note)
+        return Estimate(mean, n, low, high, note=note)
 
     def compare(
         self,

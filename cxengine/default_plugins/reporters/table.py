@@ -9,13 +9,14 @@ from typing import Any
 import click
 
 from cxengine import hookimpl
+from cxengine.compare.wording import fixed
 from cxengine.compute.periods import label
 from cxengine.textsafe import visible
 
 
 def fmt_number(x: float | None, digits: int = 1) -> str:
     """Format a value for people: fixed decimals, '—' for empty."""
-    return "—" if x is None else f"{x:.{digits}f}"
+    return "—" if x is None else fixed(x, digits)
 
 
 class TableReporter:
@@ -56,7 +57,7 @@ class TableReporter:
                     flags.append(f"low n (<{spec.min_n})")
                 if v.excluded:
                     flags.append(f"{v.excluded} excluded")
-                if v.note and v.value is None:
+                if v.note and (v.value is None or v.ci_low is None or v.ci_high is None):
                     flags.append(v.note)
                 row += [fmt_number(v.value), ci, str(v.n), ", ".join(flags)]
                 # Slice values and notes come from data: never raw escapes on a terminal.
