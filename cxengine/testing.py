@@ -19,7 +19,8 @@ and its functions are imported where needed::
   the values with the expected ones; `compare_kind` runs the CI gate's significance
   test between a baseline table and a current one, as `cxengine run --baseline` does;
 - `check_enricher` runs an enricher over texts and checks the tags against the
-  standard tag schema (types, ranges, declared themes).
+  standard tag schema (types, ranges, declared themes);
+- `check_types` runs mypy on a plugin package against the cxengine installed here.
 
 Everything runs in memory or under the test's temporary folder; nothing is stored
 unless a test asks for it. See docs/plugins.md for a full example.
@@ -51,6 +52,7 @@ __all__ = [
     "check_enricher",
     "check_kind",
     "check_source",
+    "check_types",
     "compare_kind",
     "registry_with",
     "run_kind",
@@ -534,3 +536,39 @@ def cx_project(tmp_path: Path) -> ProjectFactory:
 def cx_tmp(tmp_path: Path) -> Path:
     """A folder for a test's data files and projects (the test's tmp_path)."""
     return tmp_path
+
+
+# -------------------------------------------------------------------------- types
+
+
+def check_types(package: str, folder: Path, *, timeout: float = 600) -> None:
+    """Run mypy on `package` (a folder in `folder`) against the cxengine imported here.
+
+    mypy reads `folder`'s own configuration (pyproject.toml). An editable install is
+    found through an import hook mypy does not follow, so MYPYPATH names the folder that
+    holds the cxengine package actually imported: the plugin is checked against the API
+    it runs with. The incremental cache lives outside the checkout and is keyed by both
+    folders; mypy re-checks whatever changed, so no result is stale. Skips when mypy is
+    not installed; fails with mypy's report otherwise.
+    """
+    import hashlib
+    import os
+    import subprocess
+    import sys
+    import tempfile
+
+    pytest.importorskip("mypy", reason="mypy is a test dependency: pip install mypy")
+    import cxengine
+
+    core = Path(cxengine.__file__).resolve().parent.parent
+    key = hashlib.sha1(f"{folder.resolve()}|{core}".encode()).hexdigest()[:12]
+    cache = Path(tempfile.gettempdir()) / f"cxengine-mypy-{package}-{key}"
+    proc = subprocess.run(
+        [sys.executable, "-m", "mypy", "--cache-dir", str(cache), package],
+        cwd=folder,
+        env={**os.environ, "MYPYPATH": str(core)},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert proc.returncode == 0, f"mypy found problems in {package}:\n{proc.stdout}{proc.stderr}"
