@@ -116,17 +116,22 @@ def test_run_id_follows_what_the_specs_read(tmp_path: Path, pg_env: str) -> None
     assert changed.datasets["responses"].fingerprint != fingerprint
 
 
+def rare_behind_frequent_rows() -> str:
+    """100 responses: `sat` out of scale in the first 60 by key, `rec` once near the end."""
+    lines = ["id,at,touchpoint,sat,rec,eff,note"]
+    for i in range(100):
+        sat = 9 if i < 60 else 4
+        rec = 12 if i == 95 else 7
+        lines.append(f"R{i:04d},2025-01-0{1 + i % 5} 10:00:00,web,{sat},{rec},3,n")
+    return "\n".join(lines) + "\n"
+
+
 def test_a_rare_reason_behind_a_frequent_one_still_gets_its_examples(
     tmp_path: Path, pg_env: str
 ) -> None:
     """Each reason's first 20 by key: a rare reason behind a frequent one is not missed."""
-    lines = ["id,at,touchpoint,sat,rec,eff,note"]
-    for i in range(100):
-        sat = 9 if i < 60 else 4  # out of scale in the first 60 rows by key
-        rec = 12 if i == 95 else 7  # out of scale once, near the end
-        lines.append(f"R{i:04d},2025-01-0{1 + i % 5} 10:00:00,web,{sat},{rec},3,n")
     specs = {name: SPECS[name] for name in ("csat", "nps")}
-    files = project_on_files(tmp_path / "files", "\n".join(lines) + "\n", FIELDS, specs)
+    files = project_on_files(tmp_path / "files", rare_behind_frequent_rows(), FIELDS, specs)
     embedded = run_project(load_config(files), store=False)
     ours = run_project(load_config(on_postgres(files, pg_env, tmp_path / "pg")), store=False)
     assert assert_same_values(embedded, ours) > 5

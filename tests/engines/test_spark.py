@@ -154,15 +154,10 @@ def midnight_and_numbers_on_spark(tmp_path: Path) -> None:
 
 def examples_on_spark(tmp_path: Path) -> None:
     """Each reason's first 20 keys, from one scan (min_by with a count, Spark 4.2+)."""
-    from test_postgres_shared import FIELDS, SPECS
+    from test_postgres_shared import FIELDS, SPECS, rare_behind_frequent_rows
 
-    lines = ["id,at,touchpoint,sat,rec,eff,note"]
-    for i in range(100):
-        sat = 9 if i < 60 else 4  # out of scale in the first 60 rows by key
-        rec = 12 if i == 95 else 7  # out of scale once, near the end
-        lines.append(f"R{i:04d},2025-01-0{1 + i % 5} 10:00:00,web,{sat},{rec},3,n")
     specs = {name: SPECS[name] for name in ("csat", "nps")}
-    files = project_on_files(tmp_path / "files", "\n".join(lines) + "\n", FIELDS, specs)
+    files = project_on_files(tmp_path / "files", rare_behind_frequent_rows(), FIELDS, specs)
     embedded = run_project(load_config(files), store=False)
     ours = run_project(load_config(parquet_project(files, tmp_path / "spark")), store=False)
     assert assert_same_values(embedded, ours) > 5
