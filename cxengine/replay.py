@@ -66,7 +66,7 @@ ENV_NAMES = (
 )  # fmt: skip
 ENV_PREFIXES = ("CXENGINE_", "GITHUB_")
 #: A file or folder changed less than this before it was looked at may change again
-#: within the same timestamp tick: no replay is recorded over it (as run_cache.RACY_S).
+#: within the same timestamp tick: no replay is recorded over it. run_cache uses it too.
 RACY_S = 2.0
 #: Stop walking a package after this many files (a plugin installed at the root of
 #: site-packages must not make every run walk it).

@@ -55,6 +55,7 @@ from cxengine.dataset.files import FileHasher
 from cxengine.interfaces import DerivedKind, ReadsFiles, Reject, SourceContext
 from cxengine.linkage import population_datasets
 from cxengine.replay import MAX_CODE_FILES as MAX_CODE_FILES  # re-exported
+from cxengine.replay import RACY_S as RACY_S  # one "untrusted if this recent" for both caches
 from cxengine.replay import tree_digest
 
 if TYPE_CHECKING:
@@ -67,9 +68,6 @@ if TYPE_CHECKING:
 
 #: Bump when what the key covers changes, so no key of the old rules ever matches.
 KEY_VERSION = "2"
-#: A file changed less than this before it was looked at may change again within the
-#: same timestamp tick: its times are recorded as untrusted.
-RACY_S = 2.0
 #: Libraries whose version can change computed values.
 LIBRARIES = ("duckdb", "sqlglot", "pyarrow", "scipy", "numpy", "pydantic")
 
