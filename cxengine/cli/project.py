@@ -155,8 +155,14 @@ def run_command(
     started = time.time()  # before anything is read: see replay.watch_list
     state = get_state(ctx)
     command = _replay_command(ctx, state, no_store or force or bool(tags), fmt, gate)
+
+    def run_it() -> Any:
+        return _run(
+            state, metrics, no_store, max_reject_rate, tags, fmt, detail, force, as_json, gate
+        )
+
     if command is None:
-        _run(state, metrics, no_store, max_reject_rate, tags, fmt, detail, force, as_json, gate)
+        run_it()
         return
     # A command that can be replayed: printed from the database if it was before
     # (cxengine/replay.py), else run, and its output kept if the run was reused.
@@ -165,9 +171,7 @@ def run_command(
     if replay.replay(command, state.config_path):
         return
     with replay.captured() as (out, err):
-        result = _run(
-            state, metrics, no_store, max_reject_rate, tags, fmt, detail, force, as_json, gate
-        )
+        result = run_it()
     _record_replay(state, command, result, out.text(), err.text(), started)
 
 
