@@ -116,6 +116,9 @@ _WHERE: dict[str, tuple[str, str]] = {
     # SQL text helpers (for queries a plugin runs on a session's connection)
     "ident": ("cxengine.dataset.sql", "ident"),
     "text_literal": ("cxengine.dataset.sql", "lit"),
+    # checks before a plugin reads a file a user named
+    "outside_readable_places": ("cxengine.dataset.files", "outside_readable_places"),
+    "special_kind": ("cxengine.dataset.files", "special_kind"),
     # the session and the project it computes
     "Session": ("cxengine.session", "Session"),
     "ProjectConfig": ("cxengine.config", "ProjectConfig"),
@@ -226,10 +229,12 @@ __all__ = [
     "nps_difference_test",
     "nps_interval",
     "nps_variance",
+    "outside_readable_places",
     "percent_of",
     "poisson_count_test",
     "sample_variance",
     "scale_exclusion",
+    "special_kind",
     "tag_prefix",
     "text_literal",
     "two_proportion_ztest",
@@ -279,6 +284,7 @@ if TYPE_CHECKING:  # what type checkers see; at run time __getattr__ loads each 
     )
     from cxengine.compute.values import MetricValue, SpecResult
     from cxengine.config import CommentsConfig, ProjectConfig, load_config
+    from cxengine.dataset.files import outside_readable_places, special_kind
     from cxengine.dataset.load import LoadedDataset
     from cxengine.dataset.notes import DataNote
     from cxengine.dataset.sql import ident

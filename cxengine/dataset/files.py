@@ -32,7 +32,7 @@ def input_file(context: SourceContext, option: str | Path) -> Path:
         raise DataError(f"{where}: file not found: {path}{hint}")
     if path.is_dir():
         raise DataError(f"{where}: {path} is a directory, not a file")
-    kind = _special_kind(path)
+    kind = special_kind(path)
     if kind:
         # Opening a FIFO blocks until a writer appears and a device never ends:
         # refuse both before any read, so the run cannot hang.
@@ -48,26 +48,40 @@ def input_file(context: SourceContext, option: str | Path) -> Path:
 
 
 def check_allowed(context: SourceContext, path: Path) -> None:
-    """Refuse a path that leads outside the project folder, unless a listed folder holds it.
+    """Refuse a path that leads outside the project folder, unless a listed folder holds it."""
+    problem = outside_readable_places(path, context.base_dir, context.allowed_paths)
+    if problem:
+        raise DataError(f"dataset {context.dataset!r}: {problem}")
+
+
+def outside_readable_places(
+    path: Path, base_dir: Path, allowed_paths: Iterable[Path], shown: str | None = None
+) -> str | None:
+    """Say why `path` may not be read, or None when the project or a listed folder holds it.
 
     The path is resolved first, so `..` and symlinks are judged by where they land: a
     spec or config from elsewhere must not be able to read (and echo into rejects and
-    messages) any file the user can read.
+    messages) any file the user can read. `shown` is how the message names the path
+    (default: the path itself). Public (cxengine.api) for plugins that read user files.
     """
     target = path.resolve()
-    roots = (context.base_dir.resolve(), *(p.resolve() for p in context.allowed_paths))
+    roots = (base_dir.resolve(), *(Path(p).resolve() for p in allowed_paths))
     if any(target == root or target.is_relative_to(root) for root in roots):
-        return
+        return None
     leads = f" (it leads to {target})" if target != path.absolute() else ""
-    raise DataError(
-        f"dataset {context.dataset!r}: {path}{leads} is outside the project folder "
-        f"{context.base_dir}; list its folder under `allow_paths:` in cxengine.yaml "
+    return (
+        f"{path if shown is None else shown}{leads} is outside the project folder "
+        f"{base_dir}; list its folder under `allow_paths:` in cxengine.yaml "
         "(or pass --allow-path) to read it"
     )
 
 
-def _special_kind(path: Path) -> str | None:
-    """Describe what a path is when it is not a regular file (after symlinks); else None."""
+def special_kind(path: Path) -> str | None:
+    """Describe what a path is when it is not a regular file (after symlinks); else None.
+
+    Opening a FIFO blocks until a writer appears and a device never ends: a reader
+    asks this before it opens a user's file. Public (cxengine.api).
+    """
     try:
         mode = path.stat().st_mode
     except OSError:

@@ -22,13 +22,18 @@ new id adds a theme, `disabled: true` removes one.
 from __future__ import annotations
 
 import os
-import stat
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from cxengine.api import EnrichRequest, Problem, SpecError
+from cxengine.api import (
+    EnrichRequest,
+    Problem,
+    SpecError,
+    outside_readable_places,
+    special_kind,
+)
 
 from cxengine_nlp.languages import FALLBACK_LANGUAGE, SUPPORTED_LANGUAGES
 from cxengine_nlp.taxonomy import (
@@ -145,26 +150,18 @@ def _unreadable_places(options: Mapping[str, Any], paths: Sequence[Path]) -> lis
     names = options.get("taxonomy", [])
     names = [names] if isinstance(names, str) else list(names)
     base = Path(str(options.get("project_dir", "."))).resolve()
-    roots = (base, *(Path(str(p)).resolve() for p in options.get("allowed_paths", ())))
+    allowed = [Path(str(p)) for p in options.get("allowed_paths", ())]
     problems = []
     for k, (name, path) in enumerate(zip(names, paths, strict=True)):
         if builtin_path(name) is not None:
             continue
-        target = path.resolve()
-        if not any(target == root or target.is_relative_to(root) for root in roots):
-            leads = f" (it leads to {target})" if target != path.absolute() else ""
-            problems.append(
-                f"options.taxonomy[{k}]: {name}{leads} is outside the project folder {base}; "
-                "list its folder under `allow_paths:` in cxengine.yaml (or pass --allow-path) "
-                "to read it"
-            )
+        outside = outside_readable_places(path, base, allowed, shown=name)
+        if outside:
+            problems.append(f"options.taxonomy[{k}]: {outside}")
             continue
-        try:
-            mode = target.stat().st_mode
-        except OSError:
-            continue  # a missing file is reported, with its name, by the loader
-        if not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
-            problems.append(f"options.taxonomy[{k}]: {name} is not a regular file")
+        kind = None if path.is_dir() else special_kind(path)  # a folder of files is fine
+        if kind:
+            problems.append(f"options.taxonomy[{k}]: {name} is {kind}, not a regular file")
     return problems
 
 

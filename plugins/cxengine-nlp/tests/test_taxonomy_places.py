@@ -99,4 +99,7 @@ def test_a_fifo_is_refused_before_it_is_opened(tmp_path: Path) -> None:
     os.mkfifo(config.parent / "themes.yaml")  # opening it would block the run forever
     result = invoke(config, "validate")
     assert result.exit_code == 1
-    assert "options.taxonomy[0]: themes.yaml is not a regular file" in result.stderr
+    assert (
+        "options.taxonomy[0]: themes.yaml is a named pipe (FIFO), not a regular file"
+        in result.stderr
+    )
