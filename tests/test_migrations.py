@@ -100,3 +100,105 @@ def test_two_migrations_cannot_share_a_name() -> None:
 
     with pytest.raises(ValueError, match="m001_initial"):
         migrations.migration(m001_initial)
+
+
+# The comment_tags table as it was before m_comment_tag_sets: built by the migrations
+# that made it, then filled the way cxengine wrote it (one full row per comment).
+BEFORE_TAG_SETS = [name for name, _ in MIGRATIONS if name not in ("m_comment_tag_sets",)]
+OLD_ROWS = [
+    # dataset, field, comment_key, enricher, version, text_hash, language, themes,
+    # sentiment, label, theme_sentiment, lexicon_version, taxonomy_version, extra, tagged_at
+    ("survey", "comment", "r1", "nlp", "v1", "h1", "en", '["price"]', -0.5, "negative",
+     '{"price":-0.5}', "lx", "tx", None, "2026-01-01T00:00:00"),
+    ("survey", "comment", "r2", "nlp", "v1", "h1", "en", '["price"]', -0.5, "negative",
+     '{"price":-0.5}', "lx", "tx", None, "2026-01-02T00:00:00"),
+    ("survey", "comment", "r3", "nlp", "v1", "h2", "ru", "[]", None, None, None, "lx", "tx",
+     '{"k":1}', "2026-01-02T00:00:00"),
+    ("survey", "comment", "r1", "other", "w9", "h1", "en", "[]", 0.0, "neutral", None, None,
+     None, None, "2026-01-03T00:00:00"),
+    ("chats", "text", "r1", "nlp", "v1", "h1", "en", '["price"]', -0.4, "negative",
+     '{"price":-0.4}', "lx", "tx", None, "2026-01-04T00:00:00"),
+]  # fmt: skip
+
+
+def old_tags_database(path: Path) -> list[tuple[object, ...]]:
+    """A database of the schema before tag sets, with tags; return its rows as read."""
+    by_name = dict(MIGRATIONS)
+    release_0_1_database(path, [(name, by_name[name]) for name in BEFORE_TAG_SETS])
+    conn = sqlite3.connect(path)
+    with conn:
+        conn.executemany(f"INSERT INTO comment_tags VALUES ({', '.join('?' * 15)})", OLD_ROWS)
+    rows = conn.execute(ORDERED_TAGS).fetchall()
+    conn.close()
+    return rows
+
+
+ORDERED_TAGS = "SELECT * FROM comment_tags ORDER BY dataset, field, enricher, comment_key"
+
+
+def test_an_old_comment_tags_table_becomes_tag_sets_behind_a_view_of_the_same_rows(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "cx.db"
+    before = old_tags_database(db)
+    with ResultsStore(db) as store:
+        after = store.conn.execute(ORDERED_TAGS).fetchall()
+        kind = store.conn.execute(
+            "SELECT type FROM sqlite_master WHERE name = 'comment_tags'"
+        ).fetchone()[0]
+        sets = store.conn.execute("SELECT count(*) FROM comment_tag_sets").fetchone()[0]
+        rows = store.conn.execute("SELECT count(*) FROM comment_tag_rows").fetchone()[0]
+        columns = [r[1] for r in store.conn.execute("PRAGMA table_info(comment_tags)")]
+    # Same rows, same values, same column names and order, for every consumer.
+    assert after == before and len(after) == 5
+    assert columns == [
+        "dataset", "field", "comment_key", "enricher", "version", "text_hash", "language",
+        "themes", "sentiment", "label", "theme_sentiment", "lexicon_version",
+        "taxonomy_version", "extra", "tagged_at",
+    ]  # fmt: skip
+    # r1 and r2 share one text and version: one set. The rest differ in scope.
+    assert (kind, sets, rows) == ("view", 4, 5)
+
+
+def test_upgrading_twice_moves_nothing_twice(tmp_path: Path) -> None:
+    db = tmp_path / "cx.db"
+    before = old_tags_database(db)
+    ResultsStore(db).close()
+    conn = sqlite3.connect(db, isolation_level=None)
+    assert apply_migrations(conn) == []
+    # Run the migration itself again, as a second process racing the first might have.
+    conn.execute("BEGIN IMMEDIATE")
+    dict(MIGRATIONS)["m_comment_tag_sets"](conn)
+    conn.execute("COMMIT")
+    assert conn.execute(ORDERED_TAGS).fetchall() == before
+    assert conn.execute("SELECT count(*) FROM comment_tag_rows").fetchone()[0] == 5
+    conn.close()
+
+
+def test_an_upgrade_killed_midway_leaves_the_old_table_and_a_later_one_completes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = tmp_path / "cx.db"
+    before = old_tags_database(db)
+    real = dict(MIGRATIONS)["m_comment_tag_sets"]
+
+    def killed(conn: sqlite3.Connection) -> None:
+        real(conn)  # every row moved and the table dropped, not yet committed
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(
+        migrations,
+        "MIGRATIONS",
+        [(n, killed if n == "m_comment_tag_sets" else fn) for n, fn in MIGRATIONS],
+    )
+    conn = sqlite3.connect(db, isolation_level=None)
+    with pytest.raises(KeyboardInterrupt):
+        migrations.apply_migrations(conn)
+    assert "m_comment_tag_sets" not in applied_migrations(conn)
+    kind = conn.execute("SELECT type FROM sqlite_master WHERE name = 'comment_tags'").fetchone()
+    assert kind == ("table",)
+    assert conn.execute(ORDERED_TAGS).fetchall() == before
+    conn.close()
+    monkeypatch.undo()
+    with ResultsStore(db) as store:
+        assert store.conn.execute(ORDERED_TAGS).fetchall() == before

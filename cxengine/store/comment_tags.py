@@ -1,10 +1,20 @@
-"""The `comment_tags` table: one row per tagged comment and enricher, doubling as the cache.
+"""Comment tags: each distinct tag result stored once, per comment only a reference.
 
-A row is current while its `text_hash` matches the comment's text and its `version`
-matches the enricher's version (which covers lexicon, code and taxonomy): then a
-rerun reuses it and does no NLP work. Writes for one (dataset, field, enricher) go in
-a single IMMEDIATE transaction, so a crash never leaves half of a dataset retagged,
-and a rerun over unchanged comments writes nothing.
+`comment_tag_sets` holds the tags of one analysed text (one row per dataset, field,
+enricher, version and text hash); `comment_tag_rows` holds, per comment, its key,
+the set it points to and when it was written. `comment_tags` is a view joining the
+two with the columns and meaning the table of that name had before (docs/storage.md),
+so every reader keeps working; `DELETE FROM comment_tags` works through a trigger.
+
+Why: 642,000 comments carry 818 distinct texts. One full row per comment (~600
+bytes with its indexes) made the write ≥ 5 s of CPU, more than the rest of a tagged
+run (bench/README.md, "Lean tagging"); a reference is ~60 bytes and one B-tree.
+
+A comment's tags are current while its set's `text_hash` matches the comment's text
+and its `version` matches the enricher's version (which covers lexicon, code and
+taxonomy): then a rerun reuses them and does no NLP work. Writes for one (dataset,
+field, enricher) go in a single IMMEDIATE transaction, so a crash never leaves half
+of a dataset retagged, and a rerun over unchanged comments writes nothing.
 """
 
 from __future__ import annotations
@@ -66,11 +76,12 @@ def read_tags(
     """Return the cached tags of this enricher version: (columns, None) or (None, snapshot).
 
     The snapshot (an Arrow IPC stream of the same columns, already parsed) is used when
-    it still mirrors `comment_tags`: same row count and latest `tagged_at`. Reading it
+    it still mirrors the stored tags: same row count and latest `tagged_at`. Reading it
     is ~20× cheaper than reading 100,000 rows one by one, which is what a cached rerun
     would otherwise spend most of its time on. Otherwise the rows are read, as columns
     (key, hash, EXPOSED_COLUMNS). Opens the file read-only, so a `--no-store` run can
-    use the cache without creating or migrating a database.
+    use the cache without creating or migrating a database (one not yet migrated to
+    tag sets is read from its `comment_tags` table, without the snapshot).
     """
     names = ["comment_key", "text_hash", *EXPOSED_COLUMNS]
     empty: dict[str, list[Any]] = {n: [] for n in names}
@@ -81,20 +92,20 @@ def read_tags(
         tables = {
             r[0]
             for r in conn.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table' "
-                "AND name IN ('comment_tags', 'comment_tag_snapshots')"
+                "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') "
+                "AND name IN ('comment_tags', 'comment_tag_rows', 'comment_tag_snapshots')"
             )
         }
         if "comment_tags" not in tables:
             return empty, None
         scope = (dataset, field, enricher, version)
-        if use_snapshot and "comment_tag_snapshots" in tables:
+        if use_snapshot and {"comment_tag_snapshots", "comment_tag_rows"} <= tables:
             snap = conn.execute(
                 "SELECT rows, latest, arrow FROM comment_tag_snapshots "
                 "WHERE dataset = ? AND field = ? AND enricher = ? AND version = ?",
                 scope,
             ).fetchone()
-            if snap is not None and tuple(snap[:2]) == _state(conn, scope):
+            if snap is not None and tuple(snap[:2]) == _state(conn, scope[:3]):
                 return None, bytes(snap[2])
         rows = conn.execute(
             f"SELECT {', '.join(names)} FROM comment_tags "
@@ -108,10 +119,16 @@ def read_tags(
     return {n: list(col) for n, col in zip(names, zip(*rows, strict=True), strict=True)}, None
 
 
-def _state(conn: sqlite3.Connection, scope: tuple[str, str, str, str]) -> tuple[int, str | None]:
+def _state(conn: sqlite3.Connection, scope: tuple[str, str, str]) -> tuple[int, str | None]:
+    """Return (rows, latest tagged_at) of a (dataset, field, enricher): what a snapshot mirrors.
+
+    Over every version, so it reads the references alone (a range of their primary
+    key) without looking up each one's set: a write leaves all rows of its scope at
+    its own version, and the snapshot is looked up by version too.
+    """
     row = conn.execute(
-        "SELECT count(*), max(tagged_at) FROM comment_tags "
-        "WHERE dataset = ? AND field = ? AND enricher = ? AND version = ?",
+        "SELECT count(*), max(tagged_at) FROM comment_tag_rows "
+        "WHERE dataset = ? AND field = ? AND enricher = ?",
         scope,
     ).fetchone()
     return (int(row[0]), row[1]) if row else (0, None)
@@ -126,20 +143,19 @@ def write_snapshot(
     version: str,
     arrow: bytes | memoryview,
 ) -> None:
-    """Store the snapshot of a scope's tags, stamped with the rows it mirrors (in a transaction).
+    """Store the snapshot of a scope's tags, not yet valid: `stamp_snapshot` makes it so.
 
-    `arrow` may be a memoryview of an Arrow buffer: sqlite3 binds it as a BLOB
-    without a copy in Python.
+    Stamped with -1 rows, which no scope has, so a snapshot whose rows were never
+    written after it (an error between the two) is never used. `arrow` may be a
+    memoryview of an Arrow buffer: sqlite3 binds it as a BLOB without a copy in Python.
     """
-    scope = (dataset, field, enricher, version)
-    rows, latest = _state(conn, scope)
     conn.execute(
         "INSERT INTO comment_tag_snapshots "
         "(dataset, field, enricher, version, rows, latest, arrow) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dataset, field, enricher) DO UPDATE SET "
+        "VALUES (?, ?, ?, ?, -1, NULL, ?) ON CONFLICT (dataset, field, enricher) DO UPDATE SET "
         "version = excluded.version, rows = excluded.rows, latest = excluded.latest, "
         "arrow = excluded.arrow",
-        (*scope, rows, latest, arrow),
+        (dataset, field, enricher, version, arrow),
     )
 
 
@@ -147,12 +163,11 @@ def stamp_snapshot(
     conn: sqlite3.Connection, *, dataset: str, field: str, enricher: str, version: str
 ) -> None:
     """Stamp a scope's snapshot with the rows it mirrors now (after write_tags, one transaction)."""
-    scope = (dataset, field, enricher, version)
-    rows, latest = _state(conn, scope)
+    rows, latest = _state(conn, (dataset, field, enricher))
     conn.execute(
         "UPDATE comment_tag_snapshots SET rows = ?, latest = ? "
         "WHERE dataset = ? AND field = ? AND enricher = ? AND version = ?",
-        (rows, latest, *scope),
+        (rows, latest, dataset, field, enricher, version),
     )
 
 
@@ -172,99 +187,79 @@ def write_tags(
 
     `fresh` are (text_hash, *TAG_COLUMNS) of the texts analysed in this run (any
     iterable: it may stream), one row per distinct text, however many comments share
-    it. `keys` are batches of
-    (comment_key, text_hash), one per comment whose stored row changes: its tags are
-    the fresh ones of its text, or else those already stored for its text under
-    another key. Only the pairs cross from Python to SQLite, batch by batch; the
-    rows are made inside SQLite by two INSERT … SELECT, so 642,000 comments of 818
-    texts never become 642,000 Python tuples of tags.
+    it: each becomes one tag set. `keys` are batches of (comment_key, text_hash), one
+    per comment whose stored row changes: it then points at the set of its text,
+    fresh or stored before. Only the pairs cross from Python to SQLite per comment;
+    642,000 comments of 818 texts never become 642,000 rows of tags. A pair whose text
+    has no set (neither fresh nor stored) gets no row.
 
-    Call inside a transaction (`ResultsStore.write()`); it issues no COMMIT itself.
-    Comments that left the dataset lose their rows, so the table describes the data
-    as it is now (the text-hash cache still covers a comment that comes back).
+    Call inside a transaction (`ResultsStore.write()`); it issues no COMMIT itself, so
+    a killed run leaves nothing half-written. Writing the same thing twice leaves the
+    same rows: a comment has one row (its key is the primary key) and a text one set.
+    Comments that left the dataset lose their rows, and sets no comment points at any
+    more are deleted, so the tables describe the data as it is now.
     """
-    columns = ("dataset", "field", "enricher", "version", "comment_key", "text_hash", *TAG_COLUMNS)
-    updates = ", ".join(
-        f"{c} = excluded.{c}" for c in ("version", "text_hash", *TAG_COLUMNS, "tagged_at")
-    )
+    scope = (dataset, field, enricher)
     tag_list = ", ".join(TAG_COLUMNS)
-    scope = (dataset, field, enricher, version)
-    conn.execute("DROP TABLE IF EXISTS temp._cx_fresh_tags")
+    had_rows = conn.execute(
+        "SELECT 1 FROM comment_tag_rows WHERE dataset = ? AND field = ? AND enricher = ? LIMIT 1",
+        scope,
+    ).fetchone()
+    if not had_rows:
+        # No comment points at any set of this scope (their rows were deleted by
+        # hand): they are no cache, as the cache is read through the rows.
+        conn.execute(
+            "DELETE FROM comment_tag_sets WHERE dataset = ? AND field = ? AND enricher = ?", scope
+        )
+    # A text analysed again (a caller's retry, or a set left by a deleted row) takes
+    # its new tags in place: one set per text.
+    conn.executemany(
+        f"INSERT INTO comment_tag_sets (dataset, field, enricher, version, text_hash, {tag_list}) "
+        f"VALUES ({', '.join('?' * (len(TAG_COLUMNS) + 5))}) "
+        "ON CONFLICT (dataset, field, enricher, version, text_hash) DO UPDATE SET "
+        + ", ".join(f"{c} = excluded.{c}" for c in TAG_COLUMNS),
+        ((*scope, version, *row) for row in fresh),
+    )
     conn.execute("DROP TABLE IF EXISTS temp._cx_tag_keys")
-    conn.execute(f"CREATE TEMP TABLE _cx_fresh_tags (text_hash TEXT PRIMARY KEY, {tag_list})")
     conn.execute("CREATE TEMP TABLE _cx_tag_keys (comment_key TEXT NOT NULL, text_hash TEXT)")
     try:
-        conn.executemany(
-            f"INSERT OR REPLACE INTO _cx_fresh_tags (text_hash, {tag_list}) "
-            f"VALUES ({', '.join('?' * (len(TAG_COLUMNS) + 1))})",
-            fresh,
-        )
         for batch in keys:
             conn.executemany("INSERT INTO _cx_tag_keys VALUES (?, ?)", batch)
-        written = conn.execute("SELECT count(*) FROM _cx_tag_keys").fetchone()[0]
-        insert = f"INSERT INTO comment_tags ({', '.join(columns)}, tagged_at) "
-        upsert = f"ON CONFLICT (dataset, field, comment_key, enricher) DO UPDATE SET {updates}"
-        # A write at least as large as the table (a first run): the secondary indexes
-        # are built once after the rows, by sorting, instead of taking 643k inserts
-        # each at random places (bench/README.md, "Lean tagging": -1.1 s of 7.6 s).
-        rebuilt = _drop_indexes(conn) if written and written >= _table_rows(conn) else []
+        written = int(conn.execute("SELECT count(*) FROM _cx_tag_keys").fetchone()[0])
         conn.execute(
-            f"{insert}SELECT ?, ?, ?, ?, k.comment_key, k.text_hash, "
-            f"{', '.join('f.' + c for c in TAG_COLUMNS)}, ? "
-            f"FROM _cx_tag_keys AS k JOIN _cx_fresh_tags AS f USING (text_hash) "
-            f"WHERE true {upsert}",
-            (*scope, tagged_at),
-        )
-        # Before the copies below: they look tags up through the cache index.
-        for sql in rebuilt:
-            conn.execute(sql)
-        # Tags already stored under another key for the same text: copied in SQLite
-        # (one stored row per text, found through the cache index).
-        conn.execute(
-            f"{insert}SELECT ?, ?, ?, ?, k.comment_key, k.text_hash, "
-            f"{', '.join('c.' + c for c in TAG_COLUMNS)}, ? "
-            "FROM _cx_tag_keys AS k JOIN comment_tags AS c ON c.rowid = ("
-            "  SELECT min(o.rowid) FROM comment_tags AS o WHERE o.enricher = ? "
-            "  AND o.version = ? AND o.text_hash = k.text_hash AND o.dataset = ? "
-            "  AND o.field = ?) "
-            f"WHERE k.text_hash NOT IN (SELECT text_hash FROM _cx_fresh_tags) {upsert}",
-            (*scope, tagged_at, enricher, version, dataset, field),
+            "INSERT INTO comment_tag_rows (dataset, field, enricher, comment_key, set_id, "
+            "tagged_at) SELECT ?, ?, ?, k.comment_key, s.id, ? FROM _cx_tag_keys AS k "
+            # CROSS JOIN keeps the comments outside, each finding its set through the
+            # index: the planner otherwise scanned every comment once per set.
+            "CROSS JOIN comment_tag_sets AS s ON s.dataset = ? AND s.field = ? AND s.enricher = ? "
+            "AND s.version = ? AND s.text_hash = k.text_hash WHERE true "
+            "ON CONFLICT (dataset, field, enricher, comment_key) DO UPDATE SET "
+            "set_id = excluded.set_id, tagged_at = excluded.tagged_at",
+            (*scope, tagged_at, *scope, version),
         )
     finally:
-        conn.execute("DROP TABLE IF EXISTS temp._cx_fresh_tags")
         conn.execute("DROP TABLE IF EXISTS temp._cx_tag_keys")
     conn.executemany(
-        "DELETE FROM comment_tags WHERE dataset = ? AND field = ? AND enricher = ? "
+        "DELETE FROM comment_tag_rows WHERE dataset = ? AND field = ? AND enricher = ? "
         "AND comment_key = ?",
-        ((dataset, field, enricher, key) for key in gone),
+        ((*scope, key) for key in gone),
     )
     if written:
         # Every present comment was just written with this version; rows of another
         # version left are comments that are gone.
         conn.execute(
-            "DELETE FROM comment_tags WHERE dataset = ? AND field = ? AND enricher = ? "
-            "AND version <> ?",
-            (dataset, field, enricher, version),
+            "DELETE FROM comment_tag_rows WHERE dataset = ? AND field = ? AND enricher = ? "
+            "AND set_id IN (SELECT id FROM comment_tag_sets WHERE dataset = ? AND field = ? "
+            "AND enricher = ? AND version <> ?)",
+            (*scope, *scope, version),
         )
-    return int(written)
-
-
-def _table_rows(conn: sqlite3.Connection) -> int:
-    """Return how many rows comment_tags holds (all scopes)."""
-    return int(conn.execute("SELECT count(*) FROM comment_tags").fetchone()[0])
-
-
-def _drop_indexes(conn: sqlite3.Connection) -> list[str]:
-    """Drop comment_tags' own indexes (not its primary key); return the SQL that makes them.
-
-    Inside the caller's transaction: a failure before they are made again rolls the
-    drop back with the rest.
-    """
-    rows = conn.execute(
-        "SELECT name, sql FROM sqlite_master WHERE type = 'index' "
-        "AND tbl_name = 'comment_tags' AND sql IS NOT NULL ORDER BY name"
-    ).fetchall()
-    for name, _sql in rows:
-        quoted = str(name).replace('"', '""')
-        conn.execute(f'DROP INDEX "{quoted}"')
-    return [str(sql) for _name, sql in rows]
+    if had_rows and (written or gone):
+        # Rows were overwritten or deleted: the sets they pointed at may be unused now.
+        # (A first write cannot leave one: every fresh text is some comment's.)
+        conn.execute(
+            "DELETE FROM comment_tag_sets WHERE dataset = ? AND field = ? AND enricher = ? "
+            "AND id NOT IN (SELECT set_id FROM comment_tag_rows "
+            "WHERE dataset = ? AND field = ? AND enricher = ?)",
+            (*scope, *scope),
+        )
+    return written
