@@ -16,7 +16,7 @@ What the key trusts (docs/performance.md says the same to users):
   that restores both times (only root can set the change time). Files that changed
   within 2 s of being hashed are hashed again next time (racy timestamps, as git
   does). When only the times differ (`touch`, a copy), the content is hashed
-  (blake2b) and the run is still reused if it is the same.
+  (SHA-1) and the run is still reused if it is the same.
 - **Code**: cxengine's and every loaded plugin's package files, by size and
   modification time (an edited module changes the key, an editable install
   included) — also the packages of lazily registered kinds and sources that are not

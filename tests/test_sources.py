@@ -75,7 +75,7 @@ def test_csv_utf8_with_declared_types(tmp_path: Path) -> None:
         (0, 1, 5, dt.datetime(2024, 1, 2, 3, 4, 5)),
         (1, 2, None, dt.datetime(2024, 1, 3)),
     ]
-    assert ds.fingerprint.startswith("blake2b:")
+    assert ds.fingerprint.startswith("sha1:")
 
 
 def test_csv_utf8_bom_header_is_clean(tmp_path: Path) -> None:

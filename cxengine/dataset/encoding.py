@@ -136,6 +136,11 @@ def newline_problem(path: Path) -> str | None:
     every row; and the header sniffing here splits lines on LF only. Both kinds of
     file are normalized to LF first.
     """
+    if not _has_cr(path):
+        # Most files have no CR at all (CRLF ones are counted below): finding that out
+        # took 0.01 s of CPU at 1M rows (113 MB) against 0.11-0.13 s for counting CRs
+        # chunk by chunk (bench_run, 4 December 2026).
+        return None
     cr = lf = crlf = 0
     last = b""
     with path.open("rb") as f:
@@ -148,6 +153,23 @@ def newline_problem(path: Path) -> str | None:
     if cr == 0 or cr == lf == crlf:
         return None
     return "cr" if lf == 0 else "mixed"
+
+
+def _has_cr(path: Path) -> bool:
+    """Return True when the file holds a CR byte anywhere.
+
+    One buffer, refilled in place (`readinto`), searched with `find` (memchr): no
+    bytes object per chunk and no count. A memory map of the whole file would copy
+    nothing either, but its pages count in the process's resident memory, so a 5M-row
+    file (565 MB) would set the run's peak.
+    """
+    buffer = bytearray(SAMPLE_BYTES * 4)
+    view = memoryview(buffer)
+    with path.open("rb", buffering=0) as f:
+        while n := f.readinto(view):
+            if buffer.find(b"\r", 0, n) >= 0:
+                return True
+    return False
 
 
 def normalize_newlines(path: Path, problem: str) -> tuple[Path, int]:

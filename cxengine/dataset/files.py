@@ -98,7 +98,17 @@ def special_kind(path: Path) -> str | None:
 
 
 class FileHasher:
-    """Hash a file in a background thread (hashlib releases the GIL) while DuckDB reads it."""
+    """Hash a file in a background thread (hashlib releases the GIL) while DuckDB reads it.
+
+    SHA-1, not blake2b: OpenSSL's SHA-1 uses the CPU's SHA instructions where it has
+    them (x86 since AMD Zen and Intel Ice Lake, ARMv8), twice blake2b's speed there:
+    0.072 against 0.146 s of CPU for bench_run's 113 MB file at 1M rows (0.37 s less
+    at 5M); without them its speed is about blake2b's (SHA-256 would then be half).
+    The hash tells whether a file changed (the rerun cache, a run's input
+    fingerprints); it is no defence against a file crafted to collide. Fingerprints
+    written before were "blake2b:…": such a stored run is not reused once, never
+    reused wrongly.
+    """
 
     def __init__(self, path: Path):
         self.path = path
@@ -109,16 +119,16 @@ class FileHasher:
 
     def _run(self) -> None:
         try:
-            h = hashlib.blake2b(digest_size=20)
+            h = hashlib.sha1()
             with self.path.open("rb") as f:
                 while chunk := f.read(CHUNK):
                     h.update(chunk)
-            self._digest = "blake2b:" + h.hexdigest()
+            self._digest = "sha1:" + h.hexdigest()
         except BaseException as exc:  # reported by result(), in the caller's thread
             self._error = exc
 
     def result(self) -> str:
-        """Wait for the hash and return it as 'blake2b:<hex>'."""
+        """Wait for the hash and return it as 'sha1:<hex>'."""
         self._thread.join()
         if self._error is not None:
             raise DataError(f"cannot read {self.path} to fingerprint it: {self._error}")
