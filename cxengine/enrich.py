@@ -29,10 +29,10 @@ from cxengine.interfaces import Enricher, EnrichRequest
 from cxengine.tagging import (
     Staged,
     call,
-    distinct_tags,
     stage_comments,
     tag_field,
     tag_select,
+    text_tags,
 )
 
 if TYPE_CHECKING:
@@ -393,7 +393,7 @@ def _enrich_dataset(
         )  # fmt: skip
         select.extend(tag_select(f"t{index}", prefix, themes))
         tag_sets.append(f"_cx_tagset_{ds.name}_{index}")
-        refs = distinct_tags(con, outcome.table, tag_sets[-1])
+        refs = text_tags(con, outcome, tag_sets[-1])
         run(con, f"CREATE OR REPLACE TEMP TABLE {ident(tag_sets[-1] + '_rows')} AS {refs}")
         outcome.cleanup()
         ds.fields.update(columns)

@@ -22,6 +22,7 @@ from cxengine.interfaces import Enricher, EnrichRequest
 from cxengine.store.comment_tags import (
     EXPOSED_COLUMNS,
     TAG_COLUMNS,
+    StoredTags,
     read_tags,
     stamp_snapshot,
     tag_values,
@@ -98,9 +99,17 @@ def stage_comments(
 
 @dataclass(frozen=True)
 class TagOutcome:
-    """The tags of one field by one enricher: a DuckDB table keyed by _cx_row, and counts."""
+    """The tags of one field by one enricher, and counts.
+
+    `table` is a view of every comment's tags keyed by _cx_row; `texts` the same tags
+    once per text (text_hash, the exposed tags, themes_list, theme_scores) and
+    `comments` which comment has which text (_cx_row, text_hash): what `text_tags`
+    builds the enriched dataset from without handling a row of tags per comment.
+    """
 
     table: str
+    texts: str
+    comments: str
     analysed: int  # distinct texts the enricher was called for
     cached: int  # comments whose tags came from the cache
     written: int  # rows upserted into comment_tags
@@ -127,29 +136,38 @@ def tag_field(
 ) -> TagOutcome:
     """Tag the staged comments (cache first), store what changed, build the tags table."""
     parsed = _parsed(themes)
-    cache = f"{table}_cache"
-    columns, snapshot = (
-        read_tags(database, dataset, comment_field, enricher_name, version)
-        if database
-        else ({}, None)
-    )
-    arrow = _load_snapshot(snapshot, themes) if snapshot is not None else None
-    if snapshot is not None and arrow is None and database is not None:
-        # Written by other code (older cxengine, another taxonomy shape): use the rows.
-        columns, snapshot = read_tags(
+    # The cache, as stored: the tags once per text (`cache_sets`, parsed here once per
+    # text, not per comment) and which comment had which text (`cache_keys`); `cache`
+    # joins them, the comments whose stored tags are current.
+    cache, cache_keys, cache_sets = f"{table}_cache", f"{table}_cache_keys", f"{table}_cache_sets"
+    stored = StoredTags({}, {}, None)
+    if database is not None:
+        stored = read_tags(database, dataset, comment_field, enricher_name, version)
+    keys_arrow = _load_snapshot(stored.snapshot) if stored.snapshot is not None else None
+    if stored.snapshot is not None and keys_arrow is None and database is not None:
+        # Written by other code (an older cxengine's snapshot of every tag): use the rows.
+        stored = read_tags(
             database, dataset, comment_field, enricher_name, version, use_snapshot=False
         )
-    if arrow is not None:
-        con.register(f"{cache}_arrow", arrow)
+    if keys_arrow is not None:
+        con.register(cache_keys, keys_arrow)
     else:
         keys = {"comment_key": "string", "text_hash": "string"}
-        _register(con, f"{cache}_arrow", keys, columns or {}, EXPOSED_COLUMNS)
-    source = ident(f"{cache}_arrow")
-    if snapshot is not None:
-        # A snapshot holds the parsed list and map already: query the Arrow data as is.
-        run(con, f"CREATE OR REPLACE TEMP VIEW {ident(cache)} AS SELECT * FROM {source}")
-    else:
-        run(con, f"CREATE OR REPLACE TEMP TABLE {ident(cache)} AS SELECT *, {parsed} FROM {source}")
+        _register(con, cache_keys, keys, stored.keys or {}, ())
+    _register(con, f"{cache_sets}_arrow", {"text_hash": "string"}, stored.sets, EXPOSED_COLUMNS)
+    del stored
+    # DISTINCT ON: a database not yet migrated to tag sets gives one row per comment.
+    run(
+        con,
+        f"CREATE OR REPLACE TEMP TABLE {ident(cache_sets)} AS SELECT DISTINCT ON (text_hash) "
+        f"*, {parsed} FROM {ident(cache_sets + '_arrow')}",
+    )
+    con.unregister(f"{cache_sets}_arrow")
+    run(
+        con,
+        f"CREATE OR REPLACE TEMP VIEW {ident(cache)} AS SELECT k.comment_key, k.text_hash "
+        f"FROM {ident(cache_keys)} AS k SEMI JOIN {ident(cache_sets)} AS s USING (text_hash)",
+    )
 
     # The texts to analyse, first occurrence first, as (order, row, hash, key) only:
     # grouping and sorting the texts themselves held every distinct text in DuckDB's
@@ -162,7 +180,7 @@ def tag_field(
         f"SELECT row_number() OVER (ORDER BY first) AS ord, first AS _cx_row, text_hash, "
         f"comment_key FROM (SELECT s.text_hash, min(s._cx_row) AS first, "
         f"arg_min(s.comment_key, s._cx_row) AS comment_key FROM {ident(staged.table)} AS s "
-        f"WHERE s.text_hash NOT IN (SELECT text_hash FROM {ident(cache)}) "
+        f"WHERE s.text_hash NOT IN (SELECT text_hash FROM {ident(cache_sets)}) "
         f"GROUP BY s.text_hash)",
     )
     miss_count = con.execute(f"SELECT count(*) FROM {ident(misses)}").fetchall()[0][0]
@@ -217,28 +235,29 @@ def tag_field(
         f"SELECT _cx_row, comment_key, text_hash FROM {staged_t} AS s WHERE NOT EXISTS ("
         f"  SELECT 1 FROM {cache_t} AS k "
         f"  WHERE k.comment_key = s.comment_key AND k.text_hash = s.text_hash) "
-        # Stored in row order, so the write below streams it as stored (insertion order
-        # is kept) instead of holding a sorted copy while SQLite writes.
-        f"ORDER BY _cx_row",
+        # Stored in key order, the order of comment_tag_rows' primary key, so the write
+        # below streams it as stored (insertion order is kept) and SQLite appends to
+        # its B-tree instead of inserting at random places (643k comments: -0.3 s).
+        f"ORDER BY comment_key",
+    )
+    # Every comment's text is either a stored set or a miss analysed now: one join on
+    # the text, whether its row changes or not.
+    texts = ident(f"{table}_texts")
+    run(
+        con,
+        f"CREATE OR REPLACE TEMP VIEW {texts} AS "
+        f"SELECT text_hash, {tag_list}, {parsed} FROM {ident(fresh_table)} UNION ALL "
+        f"SELECT text_hash, {all_list} FROM {ident(cache_sets)}",
     )
     tags_sql = (
         f"SELECT c._cx_row, c.comment_key, c.text_hash, {h_list} "
-        f"FROM {staged_t} AS c JOIN {cache_t} AS h USING (comment_key, text_hash) "
-        f"UNION ALL "
-        f"SELECT c._cx_row, c.comment_key, c.text_hash, {h_list} FROM {rest} AS c JOIN ("
-        # Fresh tags are one row per text and never a cached text (they are the
-        # misses): only the cached rows need DISTINCT ON. Over the union it held every
-        # fresh row's tags in a hash table (peak −0.35 GiB at 600k distinct texts).
-        f"  SELECT text_hash, {tag_list}, {parsed} FROM {ident(fresh_table)} UNION ALL "
-        f"  SELECT DISTINCT ON (text_hash) text_hash, {all_list} FROM {cache_t} "
-        f"  WHERE text_hash IN (SELECT text_hash FROM {rest})"
-        f") AS h USING (text_hash)"
+        f"FROM {staged_t} AS c JOIN {texts} AS h USING (text_hash)"
     )
     changed_count = con.execute(f"SELECT count(*) FROM {rest}").fetchall()[0][0]
     gone = [
         r[0]
         for r in con.execute(
-            f"SELECT comment_key FROM {cache_t} "
+            f"SELECT comment_key FROM {ident(cache_keys)} "
             f"WHERE comment_key NOT IN (SELECT comment_key FROM {staged_t})"
         ).fetchall()
     ]
@@ -247,7 +266,7 @@ def tag_field(
     # compute it, and no whole tags table is held beside them (643k comments: peak
     # -170 MiB, same CPU, measured interleaved).
     run(con, f"CREATE OR REPLACE TEMP VIEW {ident(table)} AS {tags_sql}")
-    if write and database is not None and (changed_count or gone or snapshot is None):
+    if write and database is not None and (changed_count or gone or keys_arrow is None):
         # Only the texts analysed now cross into SQLite with their tags; the comments
         # that change are streamed as (key, hash) pairs and get their tags there.
         fresh_list = ", ".join("f." + ident(c) for c in TAG_COLUMNS)
@@ -269,9 +288,9 @@ def tag_field(
                 # the rows are written; it is stamped with the rows it mirrors at the end.
                 write_snapshot(
                     conn, dataset=dataset, field=comment_field, enricher=enricher_name,
-                    version=version, arrow=_snapshot(con, table),
+                    version=version, arrow=_snapshot(con, staged.table),
                 )  # fmt: skip
-                # Streamed in the table's (row) order, not materialised as a result.
+                # Streamed in the table's (key) order, not materialised as a result.
                 pairs = con.sql(f"SELECT comment_key, text_hash FROM {rest}")
                 written = write_tags(
                     conn, dataset=dataset, field=comment_field, enricher=enricher_name,
@@ -291,34 +310,42 @@ def tag_field(
     def cleanup() -> None:
         """Drop the helper views and Arrow data once the tags were read."""
         run(con, f"DROP VIEW {ident(table)}")
-        run(con, f"DROP {'VIEW' if snapshot is not None else 'TABLE'} {cache_t}")
+        run(con, f"DROP VIEW {texts}")
+        run(con, f"DROP VIEW {cache_t}")
+        run(con, f"DROP TABLE {ident(cache_sets)}")
         run(con, f"DROP TABLE {rest}")
         con.unregister(fresh_table)
-        con.unregister(f"{cache}_arrow")
+        con.unregister(cache_keys)
 
-    return TagOutcome(table, done, cached_rows, written, cleanup)
+    return TagOutcome(table, f"{table}_texts", staged.table, done, cached_rows, written, cleanup)
 
 
-def distinct_tags(con: duckdb.DuckDBPyConnection, tags: str, table: str) -> str:
-    """Split a tags table into its distinct tag values and a per-comment reference.
+def text_tags(con: duckdb.DuckDBPyConnection, outcome: TagOutcome, table: str) -> str:
+    """Number the tags of each text into `table`; return a SELECT of each comment's number.
 
-    Creates `table` (``_cx_tag`` plus the exposed tags, one row per distinct
-    combination of them: one per text, however many comments share it) and returns
-    a SELECT of (_cx_row, _cx_tag), one row per comment. Held per comment, the tags
-    themselves (a list and a struct of per-theme scores) cost ~150 bytes a row; the
-    reference costs 4. Rows match on every value (NULL-safe), so comments whose
-    cached tags differ for one text keep their own.
+    Creates `table` (``_cx_tag`` plus the exposed tags, one row per text, however many
+    comments share it) and returns a SELECT of (_cx_row, _cx_tag), one row per
+    comment. Held per comment, the tags themselves (a list and a struct of per-theme
+    scores) cost ~150 bytes a row; the reference costs 4. A text has one tag set per
+    enricher version (comment_tag_sets), so comments match on the text's hash alone:
+    finding the distinct values of a row of tags per comment, and joining on all
+    five, cost 0.6 s and the peak of a run of 600k distinct texts.
     """
-    values = ("language", "sentiment", "label", "themes_list", "theme_scores")
-    items = ", ".join(ident(c) for c in values)
+    items = ", ".join(ident(c) for c in ("text_hash", *TAG_VALUES))
     run(
         con,
         f"CREATE OR REPLACE TEMP TABLE {ident(table)} AS "
-        f"SELECT CAST(row_number() OVER () AS INTEGER) AS _cx_tag, * "
-        f"FROM (SELECT DISTINCT {items} FROM {ident(tags)})",
+        f"SELECT CAST(row_number() OVER () AS INTEGER) AS _cx_tag, {items} "
+        f"FROM {ident(outcome.texts)}",
     )
-    same = " AND ".join(f"v.{ident(c)} IS NOT DISTINCT FROM s.{ident(c)}" for c in values)
-    return f"SELECT v._cx_row, s._cx_tag FROM {ident(tags)} AS v JOIN {ident(table)} AS s ON {same}"
+    return (
+        f"SELECT c._cx_row, s._cx_tag FROM {ident(outcome.comments)} AS c "
+        f"JOIN {ident(table)} AS s USING (text_hash)"
+    )
+
+
+#: The tag values the enriched dataset exposes (tag_select reads them).
+TAG_VALUES = ("language", "sentiment", "label", "themes_list", "theme_scores")
 
 
 # JSON tags parsed once per comment into the list and map the tag columns look into.
@@ -336,7 +363,7 @@ def _parsed(themes: Sequence[str]) -> str:
     return f"from_json(themes, '[\"VARCHAR\"]') AS themes_list, {scores} AS theme_scores"
 
 
-def _load_snapshot(snapshot: bytes, themes: Sequence[str]) -> Any:
+def _load_snapshot(snapshot: bytes) -> Any:
     """Return the snapshot as an Arrow table, or None when its columns are not ours."""
     import pyarrow as pa
 
@@ -344,37 +371,28 @@ def _load_snapshot(snapshot: bytes, themes: Sequence[str]) -> Any:
         arrow = pa.ipc.open_stream(snapshot).read_all()
     except (pa.ArrowInvalid, OSError):
         return None
-    expected = ["comment_key", "text_hash", *EXPOSED_COLUMNS, "themes_list", "theme_scores"]
-    if arrow.column_names != expected:
+    if arrow.column_names != ["comment_key", "text_hash"]:
         return None
-    scores = arrow.schema.field("theme_scores").type
-    if themes:
-        if not pa.types.is_struct(scores):
-            return None
-        if [scores.field(i).name for i in range(scores.num_fields)] != list(themes):
-            return None
     return arrow
 
 
-def _snapshot(con: duckdb.DuckDBPyConnection, table: str) -> memoryview:
-    """Return the tags table (key, hash, tags, parsed list and map) as an Arrow IPC stream.
+def _snapshot(con: duckdb.DuckDBPyConnection, staged: str) -> memoryview:
+    """Return which comment has which text (key, hash) as an Arrow IPC stream.
 
-    Written batch by batch from DuckDB's record batch reader (the whole table is
-    never held as Arrow besides the stream), and handed over as a view of the
-    stream's buffer: no copy into Python bytes. Compressed: a first run's peak falls
-    by ~400 MiB at 642k comments; a rerun decompresses instead of reading the buffer
-    in place (+0.1 GiB, +2 s there, measured once each). Rows in the table's order:
-    readers join on (comment_key, text_hash), not on position.
+    The tags are not in it: they are read once per text from comment_tag_sets (an
+    older snapshot of every comment's tags cost 1.1 s of a first run at 643k
+    comments). Written batch by batch from DuckDB's record batch reader (the whole
+    table is never held as Arrow besides the stream), and handed over as a view of
+    the stream's buffer: no copy into Python bytes. Compressed: 818 distinct hashes
+    repeat over 643k comments. Rows in the table's order: readers join on
+    (comment_key, text_hash), not on position.
     """
     import pyarrow as pa
 
-    columns = ", ".join(ident(c) for c in ("comment_key", "text_hash", *EXPOSED_COLUMNS))
-    reader = con.sql(
-        f"SELECT {columns}, themes_list, theme_scores FROM {ident(table)}"
-    ).to_arrow_reader(WRITE_BATCH)
+    reader = con.sql(f"SELECT comment_key, text_hash FROM {ident(staged)}").to_arrow_reader(
+        WRITE_BATCH
+    )
     sink = pa.BufferOutputStream()
-    # zstd: a few hundred texts' tags repeat over 642k comments, so the stream held in
-    # memory (and stored) shrinks several-fold; a reader decompresses it.
     options = pa.ipc.IpcWriteOptions(compression="zstd")
     with pa.ipc.new_stream(sink, reader.schema, options=options) as writer:
         for batch in reader:

@@ -205,12 +205,16 @@ def test_a_stale_snapshot_is_ignored_and_the_rows_are_read(project: Path) -> Non
     db = project.parent / "cx.db"
     conn = sqlite3.connect(db)
     assert conn.execute("SELECT rows FROM comment_tag_snapshots").fetchall() == [(4,)]
-    # Someone deletes a tag row by hand: the snapshot no longer mirrors the table.
+    # Someone deletes a tag row by hand: the snapshot no longer mirrors the rows.
     with conn:
         conn.execute("DELETE FROM comment_tags WHERE comment_key = 'r6'")
     again = WordEnricher()
-    run_project(config, registry_with(again), reuse=False)
-    assert again.texts == ["late again"]
+    result = run_project(config, registry_with(again), reuse=False)
+    # Read from the rows, r6 has no tags stored and is written again; read from the
+    # stale snapshot, it would have counted as cached and stayed missing. Its text's
+    # tags are still stored once (the row, not the tag set, was deleted): no analysis.
+    assert (again.texts, result.extra["enrichment"].stats[0].written) == ([], 1)
+    assert tags_in(db)["r6"][2] == "negative"
     assert conn.execute("SELECT rows FROM comment_tag_snapshots").fetchall() == [(4,)]
     conn.close()
 

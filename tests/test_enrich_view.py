@@ -2,7 +2,7 @@
 
 Kinds read the tag columns as if they were fields; what backs them is the dataset
 table, a narrow table of references in the table's row order (read with a positional
-join) and one row per distinct tag value (a small hash join). These tests pin that
+join) and one row of tags per distinct text (a small hash join). These tests pin that
 the columns are the same as a copy would give, and that a row order that does not
 line up falls back to a join on the row number instead of pairing rows wrongly.
 """
@@ -19,7 +19,7 @@ import pytest
 from cxengine.config import load_config
 from cxengine.enrich import tag_view
 from cxengine.session import Session
-from cxengine.tagging import distinct_tags
+from cxengine.tagging import TagOutcome, text_tags
 from tests.test_enrich import DATASET, WordEnricher, registry_with
 
 DATA = """\
@@ -76,21 +76,26 @@ def test_rows_are_paired_with_their_references_by_position(session: Session) -> 
     assert "POSITIONAL" in plan.upper()  # no hash join over every row for the references
 
 
-def test_comments_sharing_a_text_with_different_cached_tags_keep_their_own() -> None:
+def test_comments_sharing_a_text_share_one_reference_to_its_tags() -> None:
     con = duckdb.connect()
     con.execute(
-        "CREATE TABLE tags AS SELECT * FROM (VALUES "
-        "(0, 'en', -0.5, 'negative', ['late'], {'late': -0.5}),"
-        "(1, 'en', -0.5, 'negative', ['late'], {'late': -0.5}),"
-        "(2, 'en', 0.1, 'neutral', ['late'], {'late': -0.5}),"  # same text, older tags
-        "(3, NULL, NULL, NULL, NULL, NULL)"
-        ") AS t(_cx_row, language, sentiment, label, themes_list, theme_scores)"
+        "CREATE TABLE texts AS SELECT * FROM (VALUES "
+        "('h1', 'en', -0.5, 'negative', ['late'], {'late': -0.5}),"
+        "('h2', 'en', -0.5, 'negative', ['late'], {'late': -0.5}),"  # same tags, other text
+        "('h3', NULL, NULL, NULL, NULL, NULL)"
+        ") AS t(text_hash, language, sentiment, label, themes_list, theme_scores)"
     )
-    refs = distinct_tags(con, "tags", "tagset")
+    con.execute(
+        "CREATE TABLE comments AS SELECT * FROM (VALUES (0, 'h1'), (1, 'h1'), (2, 'h2'), "
+        "(3, 'h3')) AS t(_cx_row, text_hash)"
+    )
+    outcome = TagOutcome("tags", "texts", "comments", 0, 0, 0, lambda: None)
+    refs = text_tags(con, outcome, "tagset")
+    # One row of tags per text, however many comments have it.
     assert rows(con, "SELECT count(*) FROM tagset") == [(3,)]
     by_row = dict(rows(con, f"SELECT _cx_row, _cx_tag FROM ({refs})"))
     assert by_row[0] == by_row[1] != by_row[2]
-    assert 3 in by_row  # a row of NULL tags is a tag value like any other
+    assert rows(con, f"SELECT label FROM tagset WHERE _cx_tag = {by_row[3]}") == [(None,)]
 
 
 def test_rows_out_of_order_are_joined_on_their_row_number() -> None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +65,27 @@ def tag_values(tags: dict[str, Any]) -> tuple[Any, ...]:
     )
 
 
+@dataclass(frozen=True)
+class StoredTags:
+    """The cached tags of one enricher version, as read from the results database.
+
+    `sets`: columns text_hash and EXPOSED_COLUMNS, one row per stored text (a text may
+    repeat in a database not yet migrated to tag sets; any of its rows will do).
+    Which comment has which text is either `keys` (columns comment_key, text_hash) or
+    `snapshot` (the same two columns as an Arrow IPC stream), never both.
+    """
+
+    sets: dict[str, list[Any]]
+    keys: dict[str, list[Any]] | None
+    snapshot: bytes | None
+
+
+def _columns(names: Sequence[str], rows: list[tuple[Any, ...]]) -> dict[str, list[Any]]:
+    if not rows:
+        return {n: [] for n in names}
+    return {n: list(col) for n, col in zip(names, zip(*rows, strict=True), strict=True)}
+
+
 def read_tags(
     database: Path,
     dataset: str,
@@ -72,21 +94,23 @@ def read_tags(
     version: str,
     *,
     use_snapshot: bool = True,
-) -> tuple[dict[str, list[Any]] | None, bytes | None]:
-    """Return the cached tags of this enricher version: (columns, None) or (None, snapshot).
+) -> StoredTags:
+    """Return the cached tags of this enricher version: its tag sets, and who has which text.
 
-    The snapshot (an Arrow IPC stream of the same columns, already parsed) is used when
-    it still mirrors the stored tags: same row count and latest `tagged_at`. Reading it
-    is ~20× cheaper than reading 100,000 rows one by one, which is what a cached rerun
-    would otherwise spend most of its time on. Otherwise the rows are read, as columns
-    (key, hash, EXPOSED_COLUMNS). Opens the file read-only, so a `--no-store` run can
-    use the cache without creating or migrating a database (one not yet migrated to
-    tag sets is read from its `comment_tags` table, without the snapshot).
+    Who has which text comes from the snapshot (an Arrow IPC stream of comment keys
+    and text hashes) when it still mirrors the stored rows: same row count and latest
+    `tagged_at`; one value read instead of a row per comment, which is what a cached
+    rerun would otherwise spend most of its time on. Otherwise the rows are read.
+    The tags are read once per text from `comment_tag_sets`. Opens the file
+    read-only, so a `--no-store` run can use the cache without creating or migrating
+    a database (one not yet migrated to tag sets is read from its `comment_tags`
+    table, without the snapshot).
     """
-    names = ["comment_key", "text_hash", *EXPOSED_COLUMNS]
-    empty: dict[str, list[Any]] = {n: [] for n in names}
+    sets = ["text_hash", *EXPOSED_COLUMNS]
+    keys = ["comment_key", "text_hash"]
+    empty = StoredTags(_columns(sets, []), _columns(keys, []), None)
     if not database.is_file():
-        return empty, None
+        return empty
     conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
     try:
         tables = {
@@ -97,26 +121,42 @@ def read_tags(
             )
         }
         if "comment_tags" not in tables:
-            return empty, None
+            return empty
         scope = (dataset, field, enricher, version)
-        if use_snapshot and {"comment_tag_snapshots", "comment_tag_rows"} <= tables:
+        if "comment_tag_rows" not in tables:
+            rows = conn.execute(
+                f"SELECT comment_key, {', '.join(sets)} FROM comment_tags "
+                "WHERE dataset = ? AND field = ? AND enricher = ? AND version = ?",
+                scope,
+            ).fetchall()
+            return StoredTags(
+                _columns(sets, [r[1:] for r in rows]), _columns(keys, [r[:2] for r in rows]), None
+            )
+        tags = _columns(
+            sets,
+            conn.execute(
+                f"SELECT {', '.join(sets)} FROM comment_tag_sets "
+                "WHERE dataset = ? AND field = ? AND enricher = ? AND version = ?",
+                scope,
+            ).fetchall(),
+        )
+        if use_snapshot and "comment_tag_snapshots" in tables:
             snap = conn.execute(
                 "SELECT rows, latest, arrow FROM comment_tag_snapshots "
                 "WHERE dataset = ? AND field = ? AND enricher = ? AND version = ?",
                 scope,
             ).fetchone()
             if snap is not None and tuple(snap[:2]) == _state(conn, scope[:3]):
-                return None, bytes(snap[2])
-        rows = conn.execute(
-            f"SELECT {', '.join(names)} FROM comment_tags "
-            "WHERE dataset = ? AND field = ? AND enricher = ? AND version = ?",
+                return StoredTags(tags, None, bytes(snap[2]))
+        pairs = conn.execute(
+            "SELECT r.comment_key, s.text_hash FROM comment_tag_rows AS r "
+            "JOIN comment_tag_sets AS s ON s.id = r.set_id "
+            "WHERE r.dataset = ? AND r.field = ? AND r.enricher = ? AND s.version = ?",
             scope,
         ).fetchall()
     finally:
         conn.close()
-    if not rows:
-        return empty, None
-    return {n: list(col) for n, col in zip(names, zip(*rows, strict=True), strict=True)}, None
+    return StoredTags(tags, _columns(keys, pairs), None)
 
 
 def _state(conn: sqlite3.Connection, scope: tuple[str, str, str]) -> tuple[int, str | None]:
@@ -189,9 +229,11 @@ def write_tags(
     iterable: it may stream), one row per distinct text, however many comments share
     it: each becomes one tag set. `keys` are batches of (comment_key, text_hash), one
     per comment whose stored row changes: it then points at the set of its text,
-    fresh or stored before. Only the pairs cross from Python to SQLite per comment;
-    642,000 comments of 818 texts never become 642,000 rows of tags. A pair whose text
-    has no set (neither fresh nor stored) gets no row.
+    fresh or stored before. Keys in order (as SQLite compares text) make the rows'
+    B-tree grow at its end instead of at random places (bench/README.md). Only the
+    pairs cross from Python to SQLite per comment; 642,000 comments of 818 texts never
+    become 642,000 rows of tags. A pair whose text has no set (neither fresh nor
+    stored) gets no row.
 
     Call inside a transaction (`ResultsStore.write()`); it issues no COMMIT itself, so
     a killed run leaves nothing half-written. Writing the same thing twice leaves the
@@ -205,12 +247,14 @@ def write_tags(
         "SELECT 1 FROM comment_tag_rows WHERE dataset = ? AND field = ? AND enricher = ? LIMIT 1",
         scope,
     ).fetchone()
-    if not had_rows:
-        # No comment points at any set of this scope (their rows were deleted by
-        # hand): they are no cache, as the cache is read through the rows.
-        conn.execute(
-            "DELETE FROM comment_tag_sets WHERE dataset = ? AND field = ? AND enricher = ?", scope
-        )
+    had_sets = (
+        had_rows
+        or conn.execute(
+            "SELECT 1 FROM comment_tag_sets "
+            "WHERE dataset = ? AND field = ? AND enricher = ? LIMIT 1",
+            scope,
+        ).fetchone()
+    )
     # A text analysed again (a caller's retry, or a set left by a deleted row) takes
     # its new tags in place: one set per text.
     conn.executemany(
@@ -244,18 +288,19 @@ def write_tags(
         "AND comment_key = ?",
         ((*scope, key) for key in gone),
     )
-    if written:
+    if written and had_rows:
         # Every present comment was just written with this version; rows of another
-        # version left are comments that are gone.
+        # version left are comments that are gone. (With no row before, there are none.)
         conn.execute(
             "DELETE FROM comment_tag_rows WHERE dataset = ? AND field = ? AND enricher = ? "
             "AND set_id IN (SELECT id FROM comment_tag_sets WHERE dataset = ? AND field = ? "
             "AND enricher = ? AND version <> ?)",
             (*scope, *scope, version),
         )
-    if had_rows and (written or gone):
+    if had_sets and (written or gone):
         # Rows were overwritten or deleted: the sets they pointed at may be unused now.
-        # (A first write cannot leave one: every fresh text is some comment's.)
+        # A text no comment has any more is forgotten here, as its rows were before
+        # tag sets. A first write cannot leave one: every fresh text is some comment's.
         conn.execute(
             "DELETE FROM comment_tag_sets WHERE dataset = ? AND field = ? AND enricher = ? "
             "AND id NOT IN (SELECT set_id FROM comment_tag_rows "
