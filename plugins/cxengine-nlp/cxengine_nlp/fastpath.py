@@ -61,6 +61,37 @@ def spans(text: str) -> list[str]:
     return out
 
 
+def across_pattern(keys: list[str]) -> str:
+    """Return an expression found in a text exactly when one of `keys` is in it.
+
+    Each key holds whitespace. The expression starts at the key's first whitespace
+    character and walks a trie of what follows it; where a key ends, a lookbehind
+    checks the whole key. The plain alternation of the keys tried every key at every
+    character of every text (~50 µs a review); this one starts only at whitespace
+    and reads each next character once.
+    """
+    trie: dict[str, Any] = {}
+    for key in keys:
+        cut = next(i for i, c in enumerate(key) if c.isspace())
+        node = trie
+        for char in key[cut:]:
+            node = node.setdefault(char, {})
+        node.setdefault("", []).append(key)
+    return _trie_expression(trie)
+
+
+def _trie_expression(node: dict[str, Any]) -> str:
+    # Keys ending here (key "") are checked whole by a lookbehind; each child adds a
+    # character. One alternative needs no group.
+    alternatives = [f"(?<={re.escape(key)})" for key in node.get("", [])]
+    alternatives += [
+        re.escape(char) + _trie_expression(child) for char, child in node.items() if char
+    ]
+    if len(alternatives) == 1:
+        return alternatives[0]
+    return "(?:" + "|".join(alternatives) + ")"
+
+
 class FastPath:
     """Analyse texts with one pipeline's tokenizer rules, lemmas, themes and sentiment."""
 
@@ -77,7 +108,7 @@ class FastPath:
             key=len,
             reverse=True,
         )
-        self._across = re.compile("|".join(map(re.escape, across))) if across else None
+        self._across = re.compile(across_pattern(across)) if across else None
         self._prefix: Callable[[str], Any] | None = tokenizer.prefix_search
         self._suffix: Callable[[str], Any] | None = tokenizer.suffix_search
         self._infix: Callable[[str], Any] | None = tokenizer.infix_finditer

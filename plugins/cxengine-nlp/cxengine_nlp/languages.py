@@ -8,6 +8,7 @@ other Latin-script languages is told apart by a handful of very frequent words.
 from __future__ import annotations
 
 import re
+from itertools import islice
 
 SUPPORTED_LANGUAGES: tuple[str, ...] = ("en", "ru")
 #: spaCy's code for "multi-language"; used for every comment we cannot analyse properly.
@@ -176,13 +177,20 @@ def detect_language(text: str) -> str:
         english = sum(1 for w in words if w in _ENGLISH_MARKERS)
         other = sum(1 for w in words if w in _OTHER_LATIN_MARKERS)
         return "en" if english >= other else FALLBACK_LANGUAGE
-    cyrillic = len(_CYRILLIC.findall(sample))
     latin = len(_LATIN.findall(sample))
+    non_russian = len(_NON_RUSSIAN_CYRILLIC.findall(sample))
+    if non_russian:
+        cyrillic = len(_CYRILLIC.findall(sample))
+    else:
+        # Only "none", "fewer than the Latin letters" or "at least as many" matter
+        # here, so counting stops there: listing every Cyrillic letter of a Russian
+        # review was most of the cost of detecting its language.
+        cyrillic = sum(1 for _ in islice(_CYRILLIC.finditer(sample), max(latin, 1)))
     if cyrillic == 0 and latin == 0:
         return FALLBACK_LANGUAGE
     if cyrillic >= latin:
         # Russian comments quote Latin brand names; the opposite is rare.
-        if len(_NON_RUSSIAN_CYRILLIC.findall(sample)) * 50 > cyrillic:
+        if non_russian * 50 > cyrillic:
             return FALLBACK_LANGUAGE
         return "ru"
     words = [w.lower() for w in _WORD.findall(sample)]

@@ -13,9 +13,11 @@ from cxengine_nlp.pipeline import get_pipeline
 from cxengine_nlp.taxonomy import Taxonomy, restaurant_taxonomy
 
 # Deterministic property tests, as in the host's tests; HYPOTHESIS_PROFILE=explore
-# searches with random seeds.
-settings.register_profile("cxengine", derandomize=True, database=None)
-settings.register_profile("explore", max_examples=1000)
+# searches with random seeds. No deadline: Hypothesis' 200 ms per example is a
+# wall-clock assertion, and the first example of a test builds a spaCy pipeline
+# (0.7 s on a loaded machine), which failed the tokenizer property tests as flaky.
+settings.register_profile("cxengine", derandomize=True, database=None, deadline=None)
+settings.register_profile("explore", max_examples=1000, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "cxengine"))
 
 PLUGIN_ROOT = Path(__file__).resolve().parents[1]

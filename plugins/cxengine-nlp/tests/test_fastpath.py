@@ -7,6 +7,7 @@ their order, scores, labels and per-theme scores.
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -181,3 +182,27 @@ def test_real_texts_get_the_doc_pipelines_analysis(shared_data: Path) -> None:
     for taxonomy in (default_taxonomy(), restaurant_taxonomy()):
         fast = _analyze(texts, "auto", taxonomy)
         assert fast == _analyze(texts, "auto", taxonomy, docs=True)
+
+
+_KEYS = ["в н.в.", "т. е.", "т. д.", "и т.д.", "a b", "ab  c", "x\ty"]
+
+
+@given(
+    keys=st.lists(st.sampled_from(_KEYS), min_size=1, unique=True),
+    parts=st.lists(st.sampled_from([*_KEYS, "в", "н.", "т.", " ", "е.", "a", "b", "\t", "y"])),
+)
+def test_the_across_trie_finds_what_the_alternation_does(keys: list[str], parts: list[str]) -> None:
+    text = "".join(parts)
+    alternation = re.compile("|".join(map(re.escape, keys)))
+    trie = re.compile(fastpath.across_pattern(keys))
+    assert bool(trie.search(text)) == bool(alternation.search(text))
+
+
+def test_the_across_trie_finds_spacys_russian_cases() -> None:
+    tokenizer = get_pipeline("ru", default_taxonomy()).tokenizer
+    keys = [k for k in tokenizer.rules if not k.isspace() and any(c.isspace() for c in k)]
+    trie = re.compile(fastpath.across_pattern(keys))
+    assert len(keys) > 50
+    for key in keys:
+        assert trie.search(f"до {key} после")
+        assert not trie.search(key.replace(" ", "_"))
