@@ -12,6 +12,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
+from cxengine.dataset import duplicates
 from cxengine.dataset.duplicates import _duplicates
 
 
@@ -62,3 +63,20 @@ def test_every_later_repeat_is_listed_with_its_first_row(
     values: list[object], sql_type: str, expected: list[tuple[int, int, str]]
 ) -> None:
     assert _duplicates(table(values, sql_type), "t", "k") == expected
+
+
+def test_hashes_fetched_in_slices_find_repeats_across_slices_and_gaps(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Slices of 2 rows: the repeat of "a" lies three slices after its first row, and
+    # rows 3-4 are missing (deleted as a unique field's repeats), leaving slices empty.
+    monkeypatch.setattr(duplicates, "HASH_SLICE", 2)
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t (_cx_row BIGINT, k VARCHAR)")
+    rows = [(0, "a"), (1, "b"), (2, None), (5, "c"), (6, "d"), (7, "a"), (8, "e")]
+    con.executemany("INSERT INTO t VALUES (?, ?)", rows)
+    assert _duplicates(con, "t", "k") == [(7, 0, "a")]
+    con.execute("DELETE FROM t WHERE _cx_row = 7")
+    assert _duplicates(con, "t", "k") == []
+    # The fast check saw every hash: it alone decides "no repeat" here.
+    assert duplicates._may_repeat(con, "t", "k") is False

@@ -26,6 +26,8 @@ EXAMPLES = 3
 MAX_VALUE = 200
 
 
+#: Rows whose key hashes are fetched at a time (see _may_repeat).
+HASH_SLICE = 1_000_000
 #: Types whose equal values always have equal `hash()`es (floats do not: 0.0 and -0.0).
 _HASH_EXACT = ("VARCHAR", "BIGINT", "INTEGER", "SMALLINT", "TINYINT", "HUGEINT", "UBIGINT",
                "DATE", "TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "BOOLEAN")  # fmt: skip
@@ -46,7 +48,23 @@ def _may_repeat(con: duckdb.DuckDBPyConnection, table: str, field: str) -> bool:
     if sql_type not in _HASH_EXACT:
         row = con.execute(f"SELECT count({f}) - count(DISTINCT {f}) FROM {t}").fetchone()
         return bool(row and row[0])
-    hashes = con.execute(f"SELECT hash({f}) AS h FROM {t} WHERE {f} IS NOT NULL").fetchnumpy()["h"]
+    import numpy as np  # fetchnumpy imports it anyway
+
+    row = con.execute(f"SELECT count({f}), max(_cx_row) FROM {t}").fetchone()
+    count, top = (int(row[0]), int(row[1])) if row and row[1] is not None else (0, -1)
+    # Fetched a slice of rows at a time into one array: a single fetch held DuckDB's
+    # result and NumPy's copy of it at once (5M rows: +62-79 MiB at the run's peak,
+    # against +40-46 MiB this way, for the same CPU). The table is in `_cx_row`
+    # order, so each slice reads only its own row groups.
+    hashes = np.empty(count, dtype=np.uint64)
+    at = 0
+    for low in range(0, top + 1, HASH_SLICE):
+        part = con.execute(
+            f"SELECT hash({f}) AS h FROM {t} "
+            f"WHERE _cx_row >= {low} AND _cx_row < {low + HASH_SLICE} AND {f} IS NOT NULL"
+        ).fetchnumpy()["h"]
+        hashes[at : at + len(part)] = part
+        at += len(part)
     hashes.sort()
     return bool((hashes[1:] == hashes[:-1]).any())
 
