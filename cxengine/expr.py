@@ -52,6 +52,9 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 from sqlglot.tokens import Token, TokenType
 
+# One error class for both readers of the filter language (cxengine/filter_syntax).
+from cxengine.filter_syntax.errors import ExpressionError
+
 DIALECT = "duckdb"
 MAX_LENGTH = 4000
 # sqlglot's recursive-descent parser spends ~23 Python frames per parenthesis level
@@ -199,15 +202,6 @@ _CONFUSABLE_SCRIPTS = frozenset({"LATIN", "CYRILLIC", "GREEK", "ARMENIAN", "CHER
 _PREFIX = {TokenType.NOT, TokenType.DASH, TokenType.PLUS, TokenType.TILDE}
 _OPEN = {TokenType.L_PAREN, TokenType.L_BRACKET, TokenType.L_BRACE}
 _CLOSE = {TokenType.R_PAREN, TokenType.R_BRACKET, TokenType.R_BRACE}
-
-
-class ExpressionError(ValueError):
-    """A filter expression that cannot be used, with a message for the analyst."""
-
-    def __init__(self, message: str, position: int | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.position = position  # 0-based character offset into the filter text
 
 
 def parse_filter(text: str, *, columns: Collection[str] | None = None) -> exp.Expression:

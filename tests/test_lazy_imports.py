@@ -50,6 +50,16 @@ SPECS = {
         time: submitted_at
         period: month
         by: [channel]
+        where: "channel <> 'test' AND recommend BETWEEN 0 AND 10"
+    """,
+    "web.yaml": """
+        name: web_share
+        kind: share
+        dataset: responses
+        field: satisfaction
+        condition: "lower(channel) IN ('web', 'app') AND satisfaction >= 4"
+        time: submitted_at
+        period: month
     """,
     "csat.yaml": """
         name: csat
@@ -132,7 +142,7 @@ def test_the_listings_checked_above_are_complete(make_project: ProjectFactory) -
     # The checks above are only worth something if the commands did their whole job.
     config = make_project(DATASET, SPECS, DATA)
     _, out = loaded_modules("metrics", "--json", cwd=config.parent)
-    assert {m["name"] for m in json.loads(out)} == {"nps", "csat", "satisfaction_mean"}
+    assert {m["name"] for m in json.loads(out)} == {"nps", "csat", "satisfaction_mean", "web_share"}
     loaded, out = loaded_modules("plugins", "--all", "--json", cwd=config.parent)
     kinds = {k for p in json.loads(out) for k in p["provides"].get("aggregation kind", [])}
     assert {"share", "nps", "mean", "duration", "backlog", "retention", "formula"} <= kinds
@@ -145,7 +155,7 @@ def test_validate_imports_nothing_heavy(make_project: ProjectFactory, as_json: b
     config = make_project(DATASET, SPECS, DATA)
     args = ["--config", str(config), "validate", *(["--json"] if as_json else [])]
     loaded, out = loaded_modules(*args, cwd=config.parent)
-    assert ("ok: 3 metric specs valid" in out) or json.loads(out)["valid"] is True
+    assert ("ok: 4 metric specs valid" in out) or json.loads(out)["valid"] is True
     assert sorted(loaded & set(FORBIDDEN)) == []
 
 

@@ -696,8 +696,13 @@ def test_a_filter_that_slipped_past_the_whitelist_still_cannot_read_files(
     where = f"channel IN (SELECT content FROM read_text('{d}/secret.txt'))"
     (hostile_project / "metric_specs" / "m.yaml").write_text(spec_with_where(where), "utf-8")
     import cxengine.expr
+    import cxengine.filter_syntax
+    from cxengine.filter_syntax.nodes import Boolean
 
     with pytest.MonkeyPatch.context() as mp:
+        # Both walls off: the spec check (standard library) and the run's (sqlglot).
+        always = Boolean(True, start=0, end=0)
+        mp.setattr(cxengine.filter_syntax, "check_filter", lambda text, columns=None: always)
         mp.setattr(cxengine.expr, "_check_tree", lambda tree, text: None)
         mp.setattr(cxengine.expr, "_resolve_column", lambda col, columns, text: None)
         # One spec's execution error is that spec's located failure (issue 13, item 6).

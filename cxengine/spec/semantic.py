@@ -179,12 +179,12 @@ def check_spec(
     if spec.time:
         need(spec.time, ("time",), TIME_TYPES)
     if spec.where:
-        # The filter parser loads sqlglot: only for specs that have a filter.
-        from cxengine.expr import ExpressionError, parse_filter
+        # The standard-library reader: checking specs never loads sqlglot (issue 12).
+        from cxengine.filter_syntax import ExpressionError, check_filter
         from cxengine.filter_types import filter_type_problems
 
         try:
-            tree = parse_filter(spec.where, columns=list(types) if types is not None else None)
+            tree = check_filter(spec.where, columns=list(types) if types is not None else None)
         except ExpressionError as exc:
             problems.append(loaded.problem(("where",), f"bad filter: {exc.message}"))
         else:
@@ -194,11 +194,11 @@ def check_spec(
     condition = getattr(spec, "condition", None)
     if isinstance(condition, str) and types is not None:
         # A share's condition is a filter too (its syntax is checked with the spec).
-        from cxengine.expr import ExpressionError, parse_filter
+        from cxengine.filter_syntax import ExpressionError, check_filter
         from cxengine.filter_types import filter_type_problems
 
         try:
-            tree = parse_filter(condition, columns=list(types))
+            tree = check_filter(condition, columns=list(types))
         except ExpressionError:
             pass  # unknown fields are reported through the kind's fields
         else:

@@ -65,13 +65,13 @@ class ShareSpec(MetricSpec):
     @model_validator(mode="after")
     def _positive_known(self) -> ShareSpec:
         if self.condition is not None:
-            # Imported here: the filter parser loads sqlglot, which listing kinds need not.
-            from cxengine.expr import ExpressionError, parse_filter
+            # The standard-library reader: checking a spec never loads sqlglot.
+            from cxengine.filter_syntax import ExpressionError, check_filter
 
             if self.positive is not None:
                 raise ValueError("give `positive` or `condition`, not both")
             try:
-                parse_filter(self.condition)
+                check_filter(self.condition)
             except ExpressionError as exc:
                 raise ValueError(f"bad condition: {exc.message}") from None
         elif self.positive is None and self.scale is None:
@@ -82,9 +82,10 @@ class ShareSpec(MetricSpec):
         """Return the fields the condition reads, in order of appearance."""
         if self.condition is None:
             return []
-        from cxengine.expr import parse_filter
+        from cxengine.filter_syntax import check_filter
+        from cxengine.filter_syntax.nodes import Column, walk
 
-        names = [c.name for c in parse_filter(self.condition).find_all(exp.Column)]
+        names = [c.name for c in walk(check_filter(self.condition)) if isinstance(c, Column)]
         return list(dict.fromkeys(names))
 
     def positive_range(self) -> Range | list[Scalar]:
