@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from cxengine.filter_syntax import nodes as n
+import cxengine.filter_syntax.nodes as n
 from cxengine.filter_syntax.render import to_sql
 
 if TYPE_CHECKING:

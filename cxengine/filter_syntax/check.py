@@ -14,7 +14,7 @@ from collections.abc import Collection
 from dataclasses import replace
 from typing import NoReturn
 
-from cxengine.filter_syntax import nodes as n
+import cxengine.filter_syntax.nodes as n
 from cxengine.filter_syntax.errors import ExpressionError
 from cxengine.filter_syntax.grammar import parse
 from cxengine.filter_syntax.lexer import tokenize

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from typing import NoReturn, cast
 
-from cxengine.filter_syntax import nodes as n
+import cxengine.filter_syntax.nodes as n
 from cxengine.filter_syntax.errors import ExpressionError
 from cxengine.filter_syntax.lexer import ALLOWED_SUMMARY, Token
 

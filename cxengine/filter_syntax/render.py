@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from cxengine.filter_syntax import nodes as n
+import cxengine.filter_syntax.nodes as n
 
 _PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
