@@ -252,3 +252,68 @@ def test_help_imports_no_contract_catalog_or_model() -> None:
     assert "Usage" in out
     assert not {"cxengine.interfaces", "cxengine.default_plugins.catalog"} & modules
     assert not {m for m in modules if m.split(".")[0] == "pydantic"}
+
+
+# ------------------------------------------- the example project, filters and weights (item 3)
+
+
+@pytest.mark.parametrize("command", ["metrics", "validate"])
+def test_checking_the_example_project_imports_nothing_heavy(tmp_path: Path, command: str) -> None:
+    # The project `cxengine init` writes has every kind of spec the bench measures:
+    # filters (`where:`, `condition:`), joins, bands and a weighted NPS.
+    subprocess.run(
+        [sys.executable, "-m", "cxengine", "init", str(tmp_path / "p")],
+        capture_output=True,
+        check=True,
+        cwd=REPO,
+    )
+    project = tmp_path / "p"
+    specs = "".join(p.read_text("utf-8") for p in (project / "metric_specs").glob("*.yaml"))
+    assert "where:" in specs and "condition:" in specs and "weights:" in specs
+    loaded, out = loaded_modules(command, cwd=project)
+    assert "nps_invited" in out or "metric specs valid" in out
+    assert sorted(loaded & set(FORBIDDEN)) == []
+
+
+WEIGHTABLE_SPECS = [
+    {"kind": "nps", "field": "recommend"},
+    {"kind": "nps", "field": "recommend", "promoters": {"min": 8}, "detractors": {"max": 5}},
+    {"kind": "share", "field": "csat", "scale": [1, 5]},
+    {"kind": "share", "field": "csat", "positive": [4, 5], "valid": {"min": 1}},
+    {"kind": "share", "field": "csat", "condition": "csat >= 4 AND channel <> 'test'"},
+    {"kind": "mean", "field": "csat"},
+    {"kind": "mean", "field": "csat", "scale": [1, 5]},
+]
+
+
+@pytest.mark.parametrize("shape", WEIGHTABLE_SPECS, ids=lambda s: " ".join(map(str, s.values())))
+def test_kinds_weightable_by_construction_are_weightable_when_compiled(
+    shape: dict[str, object],
+) -> None:
+    # `validate` takes the built-in share, nps and mean as weightable without compiling
+    # their counts (sqlglot); compiling them must agree, on every shape of spec.
+    from cxengine.plugins import get_registry
+    from cxengine.weighting.apply import weightable, weightable_by_compiling
+
+    registry = get_registry()
+    kind = registry.aggregations[str(shape["kind"])]
+    spec = kind.spec_model.model_validate({"name": "m", "dataset": "r", **shape})
+    assert weightable_by_compiling(kind, spec) is None
+    assert weightable(kind, spec) is None
+
+
+def test_a_plugin_kind_is_compiled_even_when_it_looks_like_a_built_in() -> None:
+    # The shortcut names classes, not kind names: a look-alike is still checked.
+    from sqlglot import exp
+
+    from cxengine.default_plugins.aggregations.share import Share, ShareSpec
+    from cxengine.weighting.apply import weightable
+
+    class MaxShare(Share):
+        def counts(self, spec: object, ctx: object) -> dict[str, exp.Expression]:
+            return {"n": exp.Max(this=exp.column("csat")), "positive": exp.Count(this=exp.Star())}
+
+    spec = ShareSpec.model_validate(
+        {"name": "m", "kind": "share", "dataset": "r", "field": "csat", "positive": [5]}
+    )
+    assert "cannot be weighted" in (weightable(MaxShare(), spec) or "")

@@ -227,8 +227,28 @@ def _effective(counts: Mapping[str, Any]) -> dict[str, float]:
     return effective_counts({k: counts.get(k) for k in keys}, float(counts.get("w_sq") or 0.0))
 
 
+# Built-in kinds whose counts are COUNT(x), COUNT(*) FILTER (…) and SUM(…) in every
+# spec: weightable by construction, so `cxengine validate` need not import sqlglot to
+# compile them for a spec with `weights:` (issue 12, item 3). Named by class, not by
+# kind name: a plugin's kind is always compiled and checked. tests/test_lazy_imports.py
+# compares this answer with compiling, on every spec shape of these kinds.
+WEIGHTABLE_BY_CONSTRUCTION = frozenset({
+    "cxengine.default_plugins.aggregations.mean.Mean",
+    "cxengine.default_plugins.aggregations.nps.Nps",
+    "cxengine.default_plugins.aggregations.share.Share",
+})  # fmt: skip
+
+
 def weightable(aggregation: Kind, spec: MetricSpec) -> str | None:
     """Return why a kind's counts cannot be weighted, or None when they can."""
+    kind = type(aggregation)
+    if f"{kind.__module__}.{kind.__qualname__}" in WEIGHTABLE_BY_CONSTRUCTION:
+        return None
+    return weightable_by_compiling(aggregation, spec)
+
+
+def weightable_by_compiling(aggregation: Kind, spec: MetricSpec) -> str | None:
+    """`weightable`, found by compiling the kind's counts and weighting each."""
     from cxengine.compute.query import column
 
     ctx = CompileContext(spec=spec, column=column, field_types={})
