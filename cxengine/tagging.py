@@ -39,6 +39,9 @@ Progress = Callable[[str, int, int], None]
 BATCH_SIZE = 5_000
 #: Rows per batch when tags stream from DuckDB into SQLite or the snapshot.
 WRITE_BATCH = 50_000
+#: Rows per batch of fresh tags into SQLite: each batch is Python lists and tuples of
+#: 13 values a row, so at 600k distinct texts 50,000 a batch held ~+40 MiB.
+FRESH_BATCH = 10_000
 #: SQLite page cache (KiB) of the connection that writes tags: see tag_field.
 WRITE_CACHE_KIB = 16_384
 # Python's str.strip() whitespace that SQL trim() does not know: a comment of only
@@ -149,8 +152,10 @@ def tag_field(
         stored = read_tags(
             database, dataset, comment_field, enricher_name, version, use_snapshot=False
         )
+    snapshot_used = keys_arrow is not None
     if keys_arrow is not None:
         con.register(cache_keys, keys_arrow)
+        del keys_arrow  # DuckDB holds it while registered; dropped as soon as unused
     else:
         keys = {"comment_key": "string", "text_hash": "string"}
         _register(con, cache_keys, keys, stored.keys or {}, ())
@@ -261,12 +266,15 @@ def tag_field(
             f"WHERE comment_key NOT IN (SELECT comment_key FROM {staged_t})"
         ).fetchall()
     ]
+    # Which comments changed and which left is known: the stored keys are not needed.
+    run(con, f"DROP VIEW {cache_t}")
+    con.unregister(cache_keys)
     written = 0
     # A view, also when tags are written: the snapshot and the enriched table each
     # compute it, and no whole tags table is held beside them (643k comments: peak
     # -170 MiB, same CPU, measured interleaved).
     run(con, f"CREATE OR REPLACE TEMP VIEW {ident(table)} AS {tags_sql}")
-    if write and database is not None and (changed_count or gone or keys_arrow is None):
+    if write and database is not None and (changed_count or gone or not snapshot_used):
         # Only the texts analysed now cross into SQLite with their tags; the comments
         # that change are streamed as (key, hash) pairs and get their tags there.
         fresh_list = ", ".join("f." + ident(c) for c in TAG_COLUMNS)
@@ -274,13 +282,14 @@ def tag_field(
             con.sql(
                 f"SELECT f.text_hash, {fresh_list} FROM {ident(fresh_table)} AS f "
                 f"WHERE f.text_hash IN (SELECT text_hash FROM {rest})"
-            )
+            ),
+            FRESH_BATCH,
         )
         from cxengine.store.results import ResultsStore, now_iso
 
         with ResultsStore(database) as store:
-            # A page cache that holds the tails of the three indexes every row goes
-            # into: with SQLite's default 2 MB, inserting 643k rows spent half its
+            # A page cache that holds the tail of the rows' B-tree and the tag sets'
+            # index: with SQLite's default 2 MB, inserting 643k rows spent half its
             # time re-reading index pages (this connection only; closed below).
             store.conn.execute(f"PRAGMA cache_size = -{WRITE_CACHE_KIB}")
             with store.write() as conn:
@@ -301,6 +310,9 @@ def tag_field(
                     conn, dataset=dataset, field=comment_field, enricher=enricher_name,
                     version=version,
                 )  # fmt: skip
+    # The changed comments (600k at 600k distinct texts) are written: not kept while
+    # the enriched dataset is built.
+    run(con, f"DROP TABLE {rest}")
     fresh_rows = con.execute(
         f"SELECT count(*) FROM {staged_t} "
         f"WHERE text_hash IN (SELECT text_hash FROM {ident(fresh_table)})"
@@ -311,11 +323,8 @@ def tag_field(
         """Drop the helper views and Arrow data once the tags were read."""
         run(con, f"DROP VIEW {ident(table)}")
         run(con, f"DROP VIEW {texts}")
-        run(con, f"DROP VIEW {cache_t}")
         run(con, f"DROP TABLE {ident(cache_sets)}")
-        run(con, f"DROP TABLE {rest}")
         con.unregister(fresh_table)
-        con.unregister(cache_keys)
 
     return TagOutcome(table, f"{table}_texts", staged.table, done, cached_rows, written, cleanup)
 
@@ -400,15 +409,17 @@ def _snapshot(con: duckdb.DuckDBPyConnection, staged: str) -> memoryview:
     return memoryview(sink.getvalue())
 
 
-def _batches(relation: duckdb.DuckDBPyRelation) -> Iterator[list[tuple[Any, ...]]]:
+def _batches(
+    relation: duckdb.DuckDBPyRelation, size: int = WRITE_BATCH
+) -> Iterator[list[tuple[Any, ...]]]:
     """Yield a query's rows as lists of tuples, streamed from DuckDB batch by batch."""
-    for chunk in relation.to_arrow_reader(WRITE_BATCH):
+    for chunk in relation.to_arrow_reader(size):
         yield list(zip(*(c.to_pylist() for c in chunk.columns), strict=True))
 
 
-def _rows(relation: duckdb.DuckDBPyRelation) -> Iterator[tuple[Any, ...]]:
+def _rows(relation: duckdb.DuckDBPyRelation, size: int = WRITE_BATCH) -> Iterator[tuple[Any, ...]]:
     """Yield a query's rows as tuples, streamed from DuckDB batch by batch."""
-    for batch in _batches(relation):
+    for batch in _batches(relation, size):
         yield from batch
 
 
