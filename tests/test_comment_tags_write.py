@@ -140,3 +140,42 @@ def test_deleting_from_the_view_deletes_those_comments_rows(tmp_path: Path) -> N
             conn.execute("DELETE FROM comment_tags WHERE comment_key = 'k2'")
         assert [r[0] for r in view(store.conn)] == ["k1"]
         assert counts(store.conn) == (1, 1)
+
+
+def test_a_database_not_yet_migrated_is_read_as_it_is_without_being_changed(
+    tmp_path: Path,
+) -> None:
+    # `run --no-store` opens the database read-only: an old comment_tags table is the cache.
+    from tests.test_migrations import old_tags_database
+
+    db = tmp_path / "cx.db"
+    old_tags_database(db)
+    stored = comment_tags.read_tags(db, "survey", "comment", "nlp", "v1")
+    assert stored.snapshot is None and stored.keys is not None
+    assert sorted(zip(stored.keys["comment_key"], stored.keys["text_hash"], strict=True)) == [
+        ("r1", "h1"), ("r2", "h1"), ("r3", "h2"),
+    ]  # fmt: skip
+    assert sorted(set(stored.sets["text_hash"])) == ["h1", "h2"]
+    conn = sqlite3.connect(db)
+    kind = conn.execute("SELECT type FROM sqlite_master WHERE name = 'comment_tags'").fetchone()
+    conn.close()
+    assert kind == ("table",)
+
+
+def test_the_cache_reads_each_text_once_and_who_has_it(tmp_path: Path) -> None:
+    db = tmp_path / "cx.db"
+    with ResultsStore(db) as store, store.write() as conn:
+        write(
+            conn,
+            [("k1", "h1"), ("k2", "h1"), ("k3", "h2")],
+            [fresh("h1", "a"), fresh("h2", "b")],
+            "t1",
+        )
+    stored = comment_tags.read_tags(db, "d", "comment", "nlp", "v1", use_snapshot=False)
+    assert sorted(zip(stored.sets["text_hash"], stored.sets["label"], strict=True)) == [
+        ("h1", "a"), ("h2", "b"),
+    ]  # fmt: skip
+    assert stored.keys is not None and len(stored.keys["comment_key"]) == 3
+    # Another version's cache is empty.
+    other = comment_tags.read_tags(db, "d", "comment", "nlp", "v2", use_snapshot=False)
+    assert other.sets["text_hash"] == [] and other.keys == {"comment_key": [], "text_hash": []}
