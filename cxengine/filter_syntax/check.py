@@ -9,7 +9,6 @@ they never import sqlglot; a run still renders its SQL through sqlglot.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Collection
 from dataclasses import replace
 from typing import NoReturn
@@ -139,6 +138,8 @@ class _Resolver:
 
 
 def unknown_column(name: str, known: list[str]) -> str:
+    import difflib  # only for a misspelt column: most checks never need it
+
     by_lower = {c.lower(): c for c in known}
     close = difflib.get_close_matches(name.lower(), list(by_lower), n=3, cutoff=0.6)
     message = f"unknown column {name!r} in the filter"
