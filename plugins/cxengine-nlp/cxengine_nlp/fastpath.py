@@ -115,11 +115,17 @@ class FastPath:
         self._token_match: Callable[[str], Any] | None = tokenizer.token_match
         self._url_match: Callable[[str], Any] | None = tokenizer.url_match
         self._matched = self._matched_specials(tokenizer, rules)
+        self._matched_longest = max(map(len, self._matched), default=0)
         # Spans of letters only skip the expressions that provably cannot split them.
         self._plain_affixes = never_matches_letters(self._prefix) and never_matches_letters(
             self._suffix
         )
         self._plain_infixes = never_matches_letters(self._infix)
+        # The same for the whole-token expressions (spaCy's URL expression needs a
+        # "." at least), asked of what is left of nearly every span with punctuation.
+        self._plain_tokens = never_matches_letters(self._token_match) and never_matches_letters(
+            self._url_match
+        )
         self._lemma = lemma_function(nlp.lang or "xx")
         themes = nlp.get_pipe("cx_themes")
         sentiment = nlp.get_pipe("cx_sentiment")
@@ -133,17 +139,27 @@ class FastPath:
         """Return the (lower hash, lemma hash) rows and the texts of the tokens of `text`."""
         rows: list[Row] = []
         words: list[str] = []
+        for part_rows, part in self._parts(text):
+            rows += part_rows
+            words += part
+        return rows, words
+
+    def rows(self, text: str) -> list[Row]:
+        """Return the (lower hash, lemma hash) rows of the tokens of `text`."""
+        rows: list[Row] = []
+        # The analysis needs the rows only (a token's text is asked for after "too"
+        # alone): one list grown per span instead of two.
+        for part_rows, _ in self._parts(text):
+            rows += part_rows
+        return rows
+
+    def _parts(self, text: str) -> list[tuple[tuple[Row, ...], tuple[str, ...]]]:
+        """Return the rows and token texts of each span of `text`, in order."""
         if self._across is not None and self._across.search(text):
-            parts = [tuple(t.text for t in self._tokenizer(text))]
-        else:
-            parts = None
+            part = tuple(t.text for t in self._tokenizer(text))
+            return [(self._rows(part), part)]
         memo = self._span_memo
-        if parts is not None:
-            for part in parts:
-                found = self._rows(part)
-                rows.extend(found)
-                words.extend(part)
-            return rows, words
+        parts = []
         for span in spans(text):
             entry = memo.get(span)
             if entry is None:
@@ -152,9 +168,8 @@ class FastPath:
                 if len(memo) >= MAX_MEMO:
                     memo.clear()
                 memo[span] = entry
-            rows.extend(entry[0])
-            words.extend(entry[1])
-        return rows, words
+            parts.append(entry)
+        return parts
 
     @staticmethod
     def _matched_specials(tokenizer: Any, rules: dict[str, Any]) -> frozenset[str]:
@@ -182,16 +197,16 @@ class FastPath:
         split the case), so this may send a span to spaCy that needs none: never the
         other way round.
         """
-        ends = [0]
-        for token in tokens:
-            ends.append(ends[-1] + len(token))
-        text = "".join(tokens)
-        matched = self._matched
-        return any(
-            text[ends[i] : ends[j]] in matched
-            for i in range(len(tokens))
-            for j in range(i + 1, len(tokens) + 1)
-        )
+        matched, longest = self._matched, self._matched_longest
+        for i in range(len(tokens)):
+            run = ""
+            for token in tokens[i:]:
+                run += token
+                if len(run) > longest:
+                    break  # no special case is this long: longer runs cannot be one
+                if run in matched:
+                    return True
+        return False
 
     def _split(self, span: str) -> tuple[str, ...]:
         """Return spaCy's tokens of one span.
@@ -242,12 +257,13 @@ class FastPath:
         if string:
             if string in specials:
                 return self._spacy(span)
-            if (token_match is not None and token_match(string)) or (
-                self._url_match is not None and self._url_match(string)
+            if (self._plain_tokens and string.isalpha()) or not (
+                (token_match is not None and token_match(string))
+                or (self._url_match is not None and self._url_match(string))
             ):
-                tokens.append(string)
-            else:
                 tokens.extend(self._infixes(string))
+            else:
+                tokens.append(string)
         tokens.extend(reversed(suffixes))
         if len(tokens) > 1 and self._holds_special(tokens):
             return self._spacy(span)
@@ -291,13 +307,18 @@ class FastPath:
 
     def analyse(self, text: str) -> dict[str, Any]:
         """Return what the pipeline writes into `state(doc)` for `text`."""
-        rows, words = self.tokens(text)
+        rows = self.rows(text)
         data: dict[str, Any] = {}
         if not rows:
             self._themes.store([], data)
         else:
             self._themes.store(self._themes.match_lemmas([r[1] for r in rows]), data)
-        self._sentiment.score_rows(rows, lambda i: words[i].isalpha(), data["matches"], data)
+
+        def is_alpha(i: int) -> bool:
+            # Rare (a word after "too"): the token texts are rebuilt from the memo.
+            return self.tokens(text)[1][i].isalpha()
+
+        self._sentiment.score_rows(rows, is_alpha, data["matches"], data)
         return data
 
 

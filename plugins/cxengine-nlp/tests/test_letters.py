@@ -47,8 +47,10 @@ def _letter_strings() -> list[str]:
 def test_spacys_expressions_are_proven_and_find_nothing_in_letters(lang: str) -> None:
     tokenizer = get_pipeline(lang, default_taxonomy()).tokenizer
     searches = [tokenizer.prefix_search, tokenizer.suffix_search, tokenizer.infix_finditer]  # type: ignore[union-attr]
+    searches += [tokenizer.token_match, tokenizer.url_match]  # type: ignore[union-attr]
     assert all(never_matches_letters(s) for s in searches)  # the fast path's shortcut holds
     for text in _letter_strings():
         assert tokenizer.prefix_search(text) is None, text  # type: ignore[union-attr]
         assert tokenizer.suffix_search(text) is None, text  # type: ignore[union-attr]
         assert next(tokenizer.infix_finditer(text), None) is None, text  # type: ignore[union-attr]
+        assert tokenizer.url_match(text) is None, text  # type: ignore[union-attr]
