@@ -100,11 +100,23 @@ class PostgresEngine:
 
     def rewrite(self, node: exp.Expression) -> exp.Expression:
         from cxengine.engines.render import INLINE
+        from cxengine.engines.rollup import FINE_ROWS
 
         if isinstance(node, exp.CTE) and node.meta.get(INLINE):
             # PostgreSQL copies a table expression used twice into a work table (all
             # rows, every column): inlined, each use scans with its own filter.
             node.set("materialized", False)
+            return node
+        if isinstance(node, exp.Subquery) and node.meta.get(FINE_ROWS):
+            # The rows a roll-up groups first (cxengine/engines/rollup.py). PostgreSQL
+            # guesses the groups of `date_trunc('month', t)` as the distinct values
+            # of t (every row), so it sorts them all on disk instead of hashing a few
+            # dozen groups. Behind OFFSET 0 the subquery is planned on its own and
+            # its computed columns get the default guess (200 values each): it hashes.
+            # The subquery keeps its WHERE, so filters still reach the table's scan.
+            select = node.this
+            if isinstance(select, exp.Select) and select.args.get("offset") is None:
+                select.set("offset", exp.Offset(expression=exp.Literal.number(0)))
             return node
         if isinstance(node, exp.Anonymous) and node.name.lower() == "date_diff":
             return _date_diff(node)

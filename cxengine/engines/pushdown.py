@@ -29,6 +29,7 @@ from cxengine.compute.values import ExcludedValue, MetricValue, SpecResult
 from cxengine.dataset.fieldtypes import NATIVE_TYPE
 from cxengine.engines.relation import EXAMPLES, ROW, EngineDataset
 from cxengine.engines.render import INLINE, portable
+from cxengine.engines.rollup import rolled_up
 from cxengine.interfaces import Exclusion, Kind
 from cxengine.spec.models import MetricSpec
 
@@ -86,6 +87,7 @@ def compute_together(
 def run_merged(dataset: EngineDataset, plans: Sequence[Plan]) -> list[SpecResult]:
     """Run plans of one `merged.merge_key` as one grouped query, then their examples."""
     query = merged.build_merged_query(plans)
+    query = rolled_up(query) or query
     names, rows = dataset.fetch(with_tables(query, dataset.tables()))
     own: list[list[dict[str, Any]]] = [[] for _ in plans]
     for row in rows:
@@ -120,6 +122,7 @@ def run_plan(dataset: EngineDataset, plan: Plan) -> SpecResult:
     values: list[MetricValue] = []
     if windows is not None or not plan.calendar:
         query = build_query(plan, windows_name if windows is not None else None)
+        query = rolled_up(query) or query
         ctes = dataset.tables()
         if windows is not None:
             ctes.append((windows_name, _windows_select(windows)))
