@@ -1,4 +1,6 @@
-"""A grouped query rolled up from its finest groups gives the same rows (DuckDB).
+"""Engine query rewrites that need no engine to check: roll-ups and null markers.
+
+A grouped query rolled up from its finest groups gives the same rows (DuckDB).
 
 `cxengine/engines/rollup.py` rewrites every engine's GROUPING SETS query; these
 checks need no engine: the same rewrite run in DuckDB must answer row for row as
@@ -14,6 +16,8 @@ from typing import Any
 import duckdb
 import pytest
 import sqlglot
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlglot import exp
 
 from cxengine.engines.rollup import FINE_ROWS, rolled_up
@@ -111,3 +115,32 @@ def test_postgres_fences_the_rows_grouped_first() -> None:
     sql = render(PostgresEngine(), rolled)
     assert sql.count("OFFSET 0") == 1
     assert "WHERE NOT t IS NULL OFFSET 0) AS base" in sql
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(
+    texts=st.lists(
+        st.text(alphabet=" \t\r\n\u00a0\u2007\u2009\u202f\ufeffNnAaUuLl/-x0", max_size=7),
+        min_size=1,
+        max_size=40,
+    ),
+    markers=st.sampled_from([("", "-", "N/A", "NA", "NULL", "n/a", "null"), ("x",), (" ",)]),
+)
+def test_the_first_character_test_keeps_what_is_a_null_marker(
+    texts: list[str], markers: tuple[str, ...]
+) -> None:
+    """The cheap test before the trim (fieldtyping._missing) never changes the answer.
+
+    The reference is the plain rule: a value is missing when it is NULL or, trimmed of
+    the loader's spaces, one of the dataset's (trimmed) null markers.
+    """
+    from cxengine.dataset.fieldtypes import WHITESPACE
+    from cxengine.engines.fieldtyping import _missing
+
+    con = duckdb.connect()
+    con.execute("CREATE TABLE r (i INTEGER, t VARCHAR)")
+    con.executemany("INSERT INTO r VALUES (?, ?)", [(i, t) for i, t in enumerate([*texts, None])])
+    test = _missing(exp.column("t"), markers).sql(dialect="duckdb")
+    got = [bool(x) for (x,) in con.execute(f"SELECT {test} FROM r ORDER BY i").fetchall()]
+    stripped = {m.strip(WHITESPACE) for m in markers}
+    assert got == [t.strip(WHITESPACE) in stripped for t in texts] + [True]
