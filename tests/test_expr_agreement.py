@@ -185,6 +185,30 @@ def test_where_the_new_reader_is_stricter_it_says_why(text: str) -> None:
     assert refused.value.message
 
 
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("SELECT 1", "'SELECT' starts a SQL statement"),
+        ("DELETE FROM responses", "'DELETE' starts a SQL statement"),
+        ("COPY (SELECT 1) TO '/tmp/x.csv'", "'COPY' starts a SQL statement"),
+        # A column that shares a statement's name gets the message of what failed.
+        ("show = 1 AND getenv('HOME') = 'x'", "function 'getenv' is not allowed"),
+        ("channel = getenv('HOME')", "function 'getenv' is not allowed"),
+        ("x = 1 OR", "something is missing"),
+        ("(x = 1", "a bracket is not closed"),
+        ("x IN ()", "IN needs at least one value"),
+        ("lower(x, y) = 'a'", "lower() takes 1 argument; 'lower(x, y)' gives 2"),
+        ("CAST(x AS FLOAT) > 1", "converting to 'FLOAT' is not allowed"),
+        ("x = $1", "found '$1'"),
+    ],
+)
+def test_refusals_say_what_and_where(text: str, message: str) -> None:
+    with pytest.raises(ExpressionError, match=re.escape(message)) as refused:
+        check_filter(text)
+    assert refused.value.position is not None
+    assert 0 <= refused.value.position <= len(text)
+
+
 def test_chained_comparisons_get_a_message_with_the_brackets() -> None:
     with pytest.raises(ExpressionError, match=r"add brackets to 'a = b ='.*\(a = b\) = c"):
         check_filter("a = b = c")

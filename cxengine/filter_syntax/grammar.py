@@ -116,7 +116,22 @@ _PREDICATE_WORDS = frozenset({"IS", "IN", "BETWEEN", "LIKE", "ILIKE"})
 
 def parse(tokens: list[Token], text: str) -> n.Node:
     """Return the tree of one condition; raise ExpressionError on anything else."""
-    return _Parser(tokens, text).condition()
+    try:
+        return _Parser(tokens, text).condition()
+    except ExpressionError:
+        first, second = tokens[0], tokens[1]
+        # A column that happens to be called `show` (`show = 1 AND …`) keeps the message
+        # of what actually failed; only a word that reads as a statement gets this one.
+        if first.word in _STATEMENT_WORDS and (second.kind != "op" or second.text == "("):
+            # `SELECT …`, `DELETE FROM …`, `COPY (…) TO …`: whatever part failed, the
+            # useful message is that this is a statement, not a condition.
+            raise ExpressionError(
+                f"{first.text!r} starts a SQL statement; a filter must be a single condition "
+                f"such as channel <> 'test' (if {first.text!r} is a column, write it in double "
+                f'quotes: "{first.text}")',
+                first.start,
+            ) from None
+        raise
 
 
 class _Parser:
@@ -156,14 +171,6 @@ class _Parser:
         return self.take()
 
     def fail(self, why: str = "this is not understood here") -> NoReturn:
-        first = self.tokens[0]
-        if first.word in _STATEMENT_WORDS:
-            raise ExpressionError(
-                f"{first.text!r} starts a SQL statement; a filter must be a single condition "
-                f"such as channel <> 'test' (if {first.text!r} is a column, write it in double "
-                f'quotes: "{first.text}")',
-                first.start,
-            )
         tok = self.tok
         if tok.kind == "end":
             why = "a bracket is not closed" if self._open_brackets() else "something is missing"
