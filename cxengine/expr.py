@@ -37,6 +37,11 @@ Three layers, each of which alone would stop the known attacks:
 
 Finally the generated SQL is parsed and checked again and must re-generate to the
 same text, so what runs is exactly what was checked.
+
+Checking specs (`validate`, `metrics`) does not use this module: it reads filters
+with the standard-library reader of cxengine/filter_syntax, which accepts the same
+language without importing sqlglot. tests/test_expr_agreement.py holds the two equal;
+this module is what renders the SQL a run executes.
 """
 
 from __future__ import annotations
@@ -52,19 +57,20 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 from sqlglot.tokens import Token, TokenType
 
-# One error class for both readers of the filter language (cxengine/filter_syntax).
+# One error class for both readers of the filter language (cxengine/filter_syntax),
+# and the same bounds (their reasons below).
+from cxengine.filter_syntax.check import MAX_DEPTH
 from cxengine.filter_syntax.errors import ExpressionError
+from cxengine.filter_syntax.lexer import MAX_LENGTH, MAX_NESTING, MAX_PREFIX_RUN
 
 DIALECT = "duckdb"
-MAX_LENGTH = 4000
-# sqlglot's recursive-descent parser spends ~23 Python frames per parenthesis level
-# (measured: 42 levels exhaust the default limit of 1000). 20 levels leave room for
-# callers deep in a CLI or test stack; no honest filter nests that deep.
-MAX_NESTING = 20
-MAX_PREFIX_RUN = 8  # NOT NOT NOT … or - - - …: each costs frames too
-# Some chains (x::INT::INT …, long arithmetic) parse without recursion but generate
-# SQL recursively, so the finished tree's depth is capped too, before any generation.
-MAX_DEPTH = 64
+# Why the bounds imported above have these values: sqlglot's recursive-descent parser
+# spends ~23 Python frames per parenthesis level (measured: 42 levels exhaust the
+# default limit of 1000). 20 levels (MAX_NESTING) leave room for callers deep in a CLI
+# or test stack; no honest filter nests that deep. NOT NOT NOT … or - - - … cost frames
+# too (MAX_PREFIX_RUN). Some chains (x::INT::INT …, long arithmetic) parse without
+# recursion but generate SQL recursively, so the finished tree's depth is capped too
+# (MAX_DEPTH), before any generation.
 
 ALLOWED_FUNCTIONS: dict[type[exp.Expression], str] = {
     exp.Lower: "lower",

@@ -16,7 +16,8 @@ from typing import Literal, NoReturn
 from cxengine.filter_syntax.errors import ExpressionError
 
 MAX_LENGTH = 4000
-# The same bounds as the sqlglot path (cxengine/expr.py), so both refuse alike.
+# Bounds shared with the sqlglot reader (cxengine/expr.py says why these values):
+# brackets and runs of prefixes are where both parsers recurse.
 MAX_NESTING = 20
 MAX_PREFIX_RUN = 8
 
