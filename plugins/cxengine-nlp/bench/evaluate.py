@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from cxengine_nlp import CommentAnalysis, analyze
-from cxengine_nlp.learn import FOLDS, LABELS, cross_validate
+from cxengine_nlp.learn import FOLDS, LABELS, SCALES, cross_validate
 from cxengine_nlp.learn import classification_report as full_report
 from cxengine_nlp.learn import fit as fit_model
 from cxengine_nlp.taxonomy import restaurant_taxonomy
@@ -92,8 +92,15 @@ def classification_report(
 
 def load_english(data: Path) -> tuple[list[str], list[str]]:
     """Return (texts, gold labels) for rows that have a title or a text."""
+    texts, gold, _ = load_english_ratings(data)
+    return texts, gold
+
+
+def load_english_ratings(data: Path) -> tuple[list[str], list[str], list[int]]:
+    """Return (texts, gold labels, 1-5 ratings) for rows that have a title or a text."""
     texts: list[str] = []
     gold: list[str] = []
+    ratings: list[int] = []
     with (data / EN_FILE).open(encoding="utf-8", newline="") as fh:
         for row in csv.DictReader(fh):
             title = html.unescape(row.get("Title") or "").strip()
@@ -103,7 +110,8 @@ def load_english(data: Path) -> tuple[list[str], list[str]]:
             text = f"{title}. {body}" if title and body else title or body
             texts.append(text)
             gold.append(rating_label(int(row["Rating"])))
-    return texts, gold
+            ratings.append(int(row["Rating"]))
+    return texts, gold, ratings
 
 
 def load_russian(data: Path) -> list[dict[str, Any]]:
@@ -232,6 +240,7 @@ def _macro_f1_over_seeds(
     labels: Sequence[str] = LABELS,
     folds: int = FOLDS,
     lexicon_labels: Sequence[str] | None = None,
+    targets: Sequence[float | None] | None = None,
 ) -> dict[str, Any]:
     """k-fold macro-F1 of the learned model and of the lexicon, for seeds 0 .. seeds-1.
 
@@ -242,7 +251,7 @@ def _macro_f1_over_seeds(
     ours = [a.label for a in analyses] if lexicon_labels is None else list(lexicon_labels)
     learned, lexicon = [], []
     for seed in range(seeds):
-        cv = cross_validate(texts, gold, analyses, seed=seed, folds=folds)
+        cv = cross_validate(texts, gold, analyses, targets=targets, seed=seed, folds=folds)
         rows = sorted(cv["predictions"])
         rgold = [gold[i] for i in rows]
         learned.append(
@@ -267,19 +276,26 @@ def learned_figures(
     gold: Sequence[str],
     analyses: Sequence[CommentAnalysis],
     seeds: int = CV_SEEDS,
+    targets: Sequence[float | None] | None = None,
 ) -> dict[str, Any]:
     """5-fold CV of the learned model vs the lexicon, and a held-out "unscored" part.
 
+    `targets`: the score's position on its scale per row (the model's regression
+    target, as `cxengine run` passes it), or None to learn from the classes alone.
+
     With `seeds` > 1 also the 5-fold macro-F1 for seeds 0 .. seeds-1 (`cv_seeds`).
     """
-    cv = cross_validate(texts, gold, analyses)
+    cv = cross_validate(texts, gold, analyses, targets=targets)
     order = list(range(len(texts)))
     random.Random(11).shuffle(order)
     cut = int(len(order) * (1 - HELD_OUT_SHARE))
     fit, held = order[:cut], order[cut:]
     # As `cxengine run` would: cross-validate and tune on the scored part, then train.
     model, _ = fit_model(
-        [texts[i] for i in fit], [gold[i] for i in fit], [analyses[i] for i in fit]
+        [texts[i] for i in fit],
+        [gold[i] for i in fit],
+        [analyses[i] for i in fit],
+        targets=None if targets is None else [targets[i] for i in fit],
     )
     guesses = model.predict([texts[i] for i in held], [analyses[i] for i in held])
     held_gold = [gold[i] for i in held]
@@ -289,15 +305,22 @@ def learned_figures(
         "held_out_learned": _brief(full_report(held_gold, [g for g, _ in guesses])),
         "held_out_lexicon": _brief(full_report(held_gold, [analyses[i].label for i in held])),
         "predictions": cv["predictions"],
-        **({"cv_seeds": _macro_f1_over_seeds(texts, gold, analyses, seeds)} if seeds > 1 else {}),
+        **(
+            {"cv_seeds": _macro_f1_over_seeds(texts, gold, analyses, seeds, targets=targets)}
+            if seeds > 1
+            else {}
+        ),
     }
 
 
 def evaluate_english_learned(data: Path, seeds: int = CV_SEEDS) -> dict[str, Any]:
     """Learned-from-ratings sentiment on the English reviews (rating = the score)."""
-    texts, gold = load_english(data)
+    texts, gold, ratings = load_english_ratings(data)
     start = time.perf_counter()
-    figures = learned_figures(texts, gold, analyze(texts), seeds)
+    # The rating is the score: its position on the 1-5 scale is the regression target,
+    # as `cxengine run` passes a `learn_from: {scale: csat}` score.
+    targets = [SCALES["csat"].position(r) for r in ratings]
+    figures = learned_figures(texts, gold, analyze(texts), seeds, targets)
     figures.pop("predictions")
     figures["seconds"] = time.perf_counter() - start
     figures["target"] = TARGET_EN_LEARNED

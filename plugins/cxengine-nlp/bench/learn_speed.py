@@ -8,7 +8,7 @@ score is a noisy label of its comment), so every class is represented the way re
 scores are. Timed apart, on this machine and whatever else runs on it:
 
 - the lexicon pass (`analyze`), which a first run pays anyway to tag the comments;
-- `train`: one bag-of-words textcat on every labelled comment (target: 30 s for 50,000);
+- `train`: the ordinal ridge model on every labelled comment (target: 30 s for 50,000);
 - `learn`: what `cxengine run` does on a new training set: 5-fold cross-validation on at
   most 5,000 comments, tuning the decision layer, then `train`.
 

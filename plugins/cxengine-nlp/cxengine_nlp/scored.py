@@ -103,16 +103,19 @@ def learn_for_host(
     """
     scale = scale_from(options.get("learn_from") or {})
     labels = [scale.label(s) for s in scores]
+    # The raw score's place on the scale is what the model regresses on (a 0 and a 6
+    # are both detractors, not equally); so it is part of the key too.
+    targets = [scale.position(s) for s in scores]
     from cxengine_nlp.cache_key import learner_version
 
     settings = f"{version}+learner.{learner_version()}+{scale}+seed{_SEED}+min{MIN_PER_CLASS}"
-    key = training_key(texts, labels, settings)
+    key = training_key(texts, labels, settings, targets)
     session = _SESSIONS.get(key)
     folder = _model_folder(options, key)
     if session is None and folder is not None:
         session = _read(folder)
     if session is None:
-        session = _train(texts, labels, taxonomy, key, folder, analyze_texts)
+        session = _train(texts, labels, targets, taxonomy, key, folder, analyze_texts)
     _SESSIONS[key] = session
     report = session.report
     return {
@@ -150,6 +153,7 @@ def lexicon_analyses(key: str, texts: Sequence[str]) -> list[CommentAnalysis | N
 def _train(
     texts: Sequence[str],
     labels: Sequence[str | None],
+    targets: Sequence[float | None],
     taxonomy: Taxonomy,
     key: str,
     folder: Path | None,
@@ -166,6 +170,7 @@ def _train(
     model, report = learn(
         [texts[i] for i in rows],
         [labels[i] for i in rows],
+        targets=[targets[i] for i in rows],
         analyses=[analyses[texts[i]] for i in rows] if enough else None,
         taxonomy=taxonomy,
         seed=_SEED,

@@ -132,27 +132,87 @@ def test_the_decision_layer_is_tuned_for_macro_f1_on_the_rows_given() -> None:
 
     from cxengine_nlp.learn import Decision, tune_decision
 
-    # The model always prefers positive; only the lexicon's score separates the classes.
-    log_p = np.log(np.tile([0.2, 0.2, 0.6], (6, 1)))
+    # The model's value says nothing; only the lexicon's score separates the classes.
+    value = np.full(6, 0.5)
     lexicon = np.array([-0.8, -0.6, 0.0, 0.05, 0.7, 0.9])
     gold = ["negative", "negative", "neutral", "neutral", "positive", "positive"]
-    decision = tune_decision(log_p, lexicon, gold)
+    decision = tune_decision(value, lexicon, gold)
     assert decision.lexicon_weight > 0
-    assert [label for label, _ in decision.decide(log_p, lexicon)] == gold
-    # Without a lexicon weight or offsets it is the model's argmax, score P(pos) - P(neg).
-    assert Decision().decide(log_p[:1], lexicon[:1]) == [("positive", 0.4)]
+    assert [label for label, _ in decision.decide(value, lexicon)] == gold
+    # Default thresholds: the middle third of the -1..1 scale is neutral.
+    assert [label for label, _ in Decision().decide(np.array([-0.5, 0.0, 0.5]), np.zeros(3))] == [
+        "negative",
+        "neutral",
+        "positive",
+    ]
     assert Decision.from_dict(decision.as_dict()) == decision
 
 
-def test_dropout_does_not_change_the_bag_of_words_model(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The BOW textcat has no dropout layer, as docs/nlp.md says: tuning it is moot."""
-    import cxengine_nlp.learn as learn_module
+def test_the_margin_agrees_with_the_label_and_keeps_the_order() -> None:
+    import numpy as np
 
-    texts, labels = _corpus(90, seed=4)
+    from cxengine_nlp.learn import LABEL_BANDS, Decision, banded
+
+    values = np.linspace(-2.0, 2.0, 41)
+    decided = Decision(0.0, -0.2, 0.3).decide(values, np.zeros(len(values)))
+    margins = [m for _, m in decided]
+    assert margins == sorted(margins)
+    scores = [banded(label, m) for label, m in decided]
+    assert scores == sorted(scores)
+    for label, m in decided:
+        low, high = LABEL_BANDS[label]
+        assert low <= banded(label, m) <= high
+        assert (label == "negative") == (m < -0.05) or label == "neutral"
+
+
+def test_ridge_solves_the_normal_equations() -> None:
+    """Checked against numpy's dense solve of the same penalised least squares."""
+    import numpy as np
+
+    from cxengine_nlp.learn import _matrix, ridge
+
+    tokens = [["a", "b"], ["b", "c"], ["a"], ["c", "d", "a"], ["d"], ["b", "d"]]
+    vocabulary = {t: i for i, t in enumerate("abcd")}
+    y = np.array([1.0, -0.5, 0.8, 0.1, -1.0, -0.2])
+    x = _matrix(tokens, vocabulary)
+    weights, intercept = ridge(x, y, alpha=0.7)
+    dense = np.zeros((6, 4))
+    dense[x.rows, x.cols] = x.vals
+    design = np.hstack([dense, np.ones((6, 1))])
+    penalty = np.diag([0.7] * 4 + [0.0])
+    exact = np.linalg.solve(design.T @ design + penalty, design.T @ y)
+    assert np.allclose(np.append(weights, intercept), exact, atol=1e-6)
+
+
+def test_the_raw_score_teaches_more_than_its_class() -> None:
+    """Within a class, the raw score orders comments; the class alone cannot."""
+    from cxengine_nlp.learn import SCALES, train
+
+    texts, labels = _corpus(120)
+    # Among negatives, "zorb" comments scored 0 and "quib"-free fillers are all the
+    # same class: add two made-up words whose negatives differ only in their score.
+    texts += ["a grok again"] * 20 + ["a frub again"] * 20
+    labels += ["negative"] * 40
+    scores = [{"negative": 3, "neutral": 7, "positive": 10}[y] for y in labels[:120]]
+    scores += [0] * 20 + [6] * 20
+    targets = [SCALES["nps"].position(s) for s in scores]
     analyses = analyze(texts)
-    probabilities = []
-    for dropout in (0.0, 0.5):
-        monkeypatch.setattr(learn_module, "_DROPOUT", dropout)
-        model = learn_module.train(texts, labels, analyses, seed=1)
-        probabilities.append(model.log_probabilities(texts, analyses).tolist())
-    assert probabilities[0] == probabilities[1]
+    model = train(texts, labels, analyses, targets=targets)
+    probe = ["grok", "frub"]
+    grok, frub = model.values(probe, analyze(probe))
+    assert grok < frub
+    flat = train(texts, labels, analyses).values(probe, analyze(probe))
+    assert abs(flat[0] - flat[1]) < 1e-6
+
+
+def test_a_saved_model_predicts_as_the_trained_one() -> None:
+    from cxengine_nlp.learn import LearnedSentiment
+
+    texts, labels = _corpus(150, seed=4)
+    model, _ = learn(texts, labels, min_per_class=20, folds=3)
+    assert model is not None
+    again = LearnedSentiment.from_bytes(model.to_bytes(), model.decision)
+    probe = ["zorb", "plink", "quib", "the order"]
+    assert again.predict(probe, analyze(probe)) == model.predict(probe, analyze(probe))
+    with pytest.raises(ValueError, match="not a saved"):
+        LearnedSentiment.from_bytes(b'{"kind": "textcat"}', model.decision)

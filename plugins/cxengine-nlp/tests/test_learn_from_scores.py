@@ -148,14 +148,15 @@ def test_training_is_deterministic(tmp_path: Path) -> None:
     assert {v["version"] for v in first.values()} == {v["version"] for v in second.values()}
 
 
-def test_a_changed_label_is_a_new_model_and_retags_every_comment(tmp_path: Path) -> None:
+def test_a_changed_score_is_a_new_model_and_retags_every_comment(tmp_path: Path) -> None:
     config = make_project(tmp_path)
     run_project(load_config(config), get_registry())
     data = tmp_path / "responses.csv"
-    # 9 -> 10: still a promoter, the same labels, the same model: nothing retagged.
+    # 9 -> 10: still a promoter, but the model learns from the raw score's place on the
+    # scale, so it is another training set: every comment tagged anew.
     data.write_text(data.read_text(encoding="utf-8").replace("pos0,9,", "pos0,10,"), "utf-8")
     (stats,) = run_project(load_config(config), get_registry()).extra["enrichment"].stats
-    assert stats.analysed == 0
+    assert stats.cached == 0 and stats.analysed == len({text for *_, text in comments(32)})
     # 10 -> 5: a detractor now; another training set, every comment tagged anew.
     data.write_text(data.read_text(encoding="utf-8").replace("pos0,10,", "pos0,5,"), "utf-8")
     (stats,) = run_project(load_config(config), get_registry()).extra["enrichment"].stats
