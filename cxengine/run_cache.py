@@ -51,7 +51,7 @@ from typing import TYPE_CHECKING, Any
 
 from cxengine import __version__
 from cxengine.compute.values import MetricValue
-from cxengine.dataset.files import FileHasher
+from cxengine.dataset.files import FileHasher, share_hash
 from cxengine.interfaces import DerivedKind, ReadsFiles, Reject, SourceContext
 from cxengine.linkage import population_datasets
 from cxengine.replay import MAX_CODE_FILES as MAX_CODE_FILES  # re-exported
@@ -164,6 +164,9 @@ def fingerprint(
         except OSError:
             return None  # the run itself reports the missing file
         row = known.get(str(path))
+        # The source reading the file takes this hash instead of hashing it again
+        # (dataset/files.py share_hash), unless its times are too recent to trust.
+        trusted = looked_at - max(now[1], now[2]) / 1e9 >= RACY_S
         if row is not None and tuple(row[:5]) == now:
             inputs.append(InputFile(path, now, digest=row[5]))
         elif row is not None and row[0] == now[0]:
@@ -174,6 +177,9 @@ def fingerprint(
             # Never seen at this size: no stored run can have read this content. Hash
             # it beside the run, to record it when the run is saved.
             inputs.append(InputFile(path, now, hasher=FileHasher(path)))
+        shared = inputs[-1].hasher or inputs[-1].digest
+        if trusted and shared is not None:
+            share_hash(path, now, shared)
     try:
         enrichers = _enricher_versions(project, registry, datasets)
     except Exception:  # a bad enricher option: for the run's own checks to report, located

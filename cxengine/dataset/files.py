@@ -97,6 +97,45 @@ def special_kind(path: Path) -> str | None:
     return "not a regular file"
 
 
+Stat = tuple[int, int, int, int, int]  # size, mtime_ns, ctime_ns, inode, device
+
+#: Content hashes a run may take from its rerun-cache check instead of reading the file
+#: again, by resolved path: the file's stat then and the digest (or the hasher still
+#: computing it). See `share_hash`.
+_SHARED: dict[str, tuple[Stat, FileHasher | str]] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def file_stat(path: Path) -> Stat:
+    """Return what says a file is unchanged: size, times in ns, inode and device."""
+    st = path.stat()
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
+
+
+def share_hash(path: Path, stat: Stat, digest: FileHasher | str) -> None:
+    """Let later `FileHasher`s of `path` take `digest` while the file keeps `stat`.
+
+    The rerun cache calls this with the hash it knows for a file it trusts by its stat
+    (the same trust that lets it reuse a whole run; never for times too recent to
+    trust, run_cache.RACY_S), or with the hasher it started. The source that reads the
+    file then fingerprints it without reading it a second time: a first run hashed
+    each input twice, a forced one once more than needed (bench_run at 1M rows: 0.07
+    s of CPU each, 0.36 s at 5M).
+    """
+    with _SHARED_LOCK:
+        _SHARED[str(path.resolve())] = (stat, digest)
+
+
+def _shared_hash(path: Path) -> FileHasher | str | None:
+    try:
+        key, now = str(path.resolve()), file_stat(path)
+    except OSError:
+        return None  # the hasher's own read reports it
+    with _SHARED_LOCK:
+        entry = _SHARED.get(key)
+    return entry[1] if entry is not None and entry[0] == now else None
+
+
 class FileHasher:
     """Hash a file in a background thread (hashlib releases the GIL) while DuckDB reads it.
 
@@ -114,8 +153,16 @@ class FileHasher:
         self.path = path
         self._digest: str | None = None
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name=f"hash {path.name}", daemon=True)
-        self._thread.start()
+        self._thread: threading.Thread | None = None
+        self._same: FileHasher | None = None  # another hasher of the same content
+        shared = _shared_hash(path)
+        if isinstance(shared, str):
+            self._digest = shared
+        elif shared is not None:
+            self._same = shared
+        else:
+            self._thread = threading.Thread(target=self._run, name=f"hash {path.name}", daemon=True)
+            self._thread.start()
 
     def _run(self) -> None:
         try:
@@ -129,7 +176,10 @@ class FileHasher:
 
     def result(self) -> str:
         """Wait for the hash and return it as 'sha1:<hex>'."""
-        self._thread.join()
+        if self._same is not None:
+            return self._same.result()
+        if self._thread is not None:
+            self._thread.join()
         if self._error is not None:
             raise DataError(f"cannot read {self.path} to fingerprint it: {self._error}")
         assert self._digest is not None
