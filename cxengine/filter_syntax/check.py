@@ -100,6 +100,8 @@ class _Resolver:
         if isinstance(node, n.Column):
             return self.column(node)
         updates: dict[str, object] = {}
+        # Children are the node-valued fields and tuples of nodes (IN's values, a
+        # call's arguments); a Column's `qualified` is a tuple of names, not nodes.
         for key, value in vars(node).items():
             if isinstance(value, tuple) and value and not isinstance(value[0], str):
                 updates[key] = tuple(self.resolve(v) for v in value)

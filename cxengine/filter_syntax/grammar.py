@@ -216,10 +216,10 @@ class _Parser:
     def condition(self) -> n.Node:
         tree = self.or_()
         if self.tok.kind != "end":
+            # Something follows a whole condition: name it if it is a known construct
+            # (`x GLOB 'a'`, `x COLLATE nocase`), else point at it.
             if self.tok.word in RESERVED and self.tok.word not in _PREDICATE_WORDS | {"NOT"}:
                 self.refuse_word(self.tok)
-            if self.at_op(")"):
-                self.fail()
             self.fail()
         return tree
 
