@@ -83,6 +83,7 @@ class SparkSessionHandle:
             self.spark = builder.getOrCreate()
             self._owned = True
         self._views: list[str] = []
+        self._schemas: dict[str, dict[str, str]] = {}  # a bound view's column kinds
         for key, value in SESSION_CONF.items():
             self.spark.conf.set(key, value)
         #: Functions of the engine this server's Spark lacks: min_by(x, ord, k) is 4.2+.
@@ -97,11 +98,18 @@ class SparkSessionHandle:
         written), each query of the run reuses the resolved relation. Dropped on close.
         """
         name = f"_cx_rel_{uuid.uuid4().hex}"
-        self.spark.sql(f"SELECT * FROM {relation} AS _cx_bound").createOrReplaceTempView(name)
+        bound = self.spark.sql(f"SELECT * FROM {relation} AS _cx_bound")
+        bound.createOrReplaceTempView(name)
         self._views.append(name)
+        # Its columns are known now: the schema probe of the bound name that follows
+        # needs no second analysis of the relation (0.1-0.4 s at 1M rows).
+        self._schemas[f"`{name}`"] = {f.name: _kind(f.dataType) for f in bound.schema.fields}
         return f"`{name}`"
 
     def schema(self, relation: str) -> dict[str, str]:
+        known = self._schemas.get(relation)
+        if known is not None:
+            return dict(known)
         df = self.spark.sql(f"SELECT * FROM {relation} AS _cx_probe LIMIT 0")
         return {f.name: _kind(f.dataType) for f in df.schema.fields}
 
@@ -129,6 +137,7 @@ class SparkSessionHandle:
             with contextlib.suppress(Exception):
                 self.spark.catalog.dropTempView(name)
         self._views.clear()
+        self._schemas.clear()
         if self._owned:
             self.spark.stop()
 
