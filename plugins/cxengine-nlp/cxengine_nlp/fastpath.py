@@ -27,7 +27,7 @@ from spacy.language import Language
 from spacy.strings import get_string_id
 
 from cxengine_nlp.lemmatizer import lemma_function
-from cxengine_nlp.letters import never_matches_letters
+from cxengine_nlp.letters import letters_to_keep, never_matches_letters
 from cxengine_nlp.sentiment import CxSentiment
 from cxengine_nlp.themes import CxThemes
 
@@ -36,6 +36,9 @@ from cxengine_nlp.themes import CxThemes
 MAX_MEMO = 100_000
 # Runs of whitespace and of anything else: `\s` is `str.isspace`, spaCy's test.
 _RUNS = re.compile(r"\s+|\S+")
+# A leading run of word characters that are no digit or "_": letters, mostly (checked
+# with str.isalpha before use).
+_LEADING_LETTERS = re.compile(r"[^\W\d_]+")
 
 Row = tuple[int, int]
 
@@ -121,6 +124,12 @@ class FastPath:
             self._suffix
         )
         self._plain_infixes = never_matches_letters(self._infix)
+        # Matches of these never start inside a run of letters, so a search may skip
+        # all but the last few letters of a string's leading run ("ресторан," is
+        # searched as "ан,"): spaCy's expressions try every alternative at every
+        # position, so the cost of a search is its length.
+        self._suffix_keep = letters_to_keep(self._suffix)
+        self._infix_keep = letters_to_keep(self._infix)
         # The same for the whole-token expressions (spaCy's URL expression needs a
         # "." at least), asked of what is left of nearly every span with punctuation.
         self._plain_tokens = never_matches_letters(self._token_match) and never_matches_letters(
@@ -237,7 +246,7 @@ class FastPath:
             last_size = len(string)
             found = prefix(string) if prefix is not None else None
             pre_len = found.end() - found.start() if found is not None else 0
-            found = suffix(string[pre_len:]) if suffix is not None else None
+            found = self._search(suffix, self._suffix_keep, string[pre_len:])
             suf_len = found.end() - found.start() if found is not None else 0
             if pre_len and string[pre_len:] and string[pre_len:] in specials:
                 return self._spacy(span)
@@ -269,14 +278,33 @@ class FastPath:
             return self._spacy(span)
         return tuple(tokens)
 
+    @staticmethod
+    def _skippable(string: str, keep: int | None) -> int:
+        """How many leading characters a search proven by `letters_to_keep` may skip."""
+        if keep is None:
+            return 0
+        head = _LEADING_LETTERS.match(string)
+        if head is None or head.end() <= keep + 1 or not head.group().isalpha():
+            return 0
+        return head.end() - keep
+
+    def _search(self, search: Callable[[str], Any] | None, keep: int | None, string: str) -> Any:
+        # Only the length of what a prefix or suffix search finds is used, so the
+        # match found in the shortened string serves as it is.
+        if search is None:
+            return None
+        skipped = self._skippable(string, keep)
+        return search(string[skipped:] if skipped else string)
+
     def _infixes(self, string: str) -> list[str]:
         # `_attach_tokens`: split at every infix match, skipping one at the very start.
         if self._infix is None or (self._plain_infixes and string.isalpha()):
             return [string]
         out = []
         start = 0
-        for match in self._infix(string):
-            infix_start, infix_end = match.start(), match.end()
+        skipped = self._skippable(string, self._infix_keep)
+        for match in self._infix(string[skipped:] if skipped else string):
+            infix_start, infix_end = match.start() + skipped, match.end() + skipped
             if infix_start == 0:
                 continue
             if infix_start != start:

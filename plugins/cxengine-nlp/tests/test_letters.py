@@ -1,14 +1,18 @@
-"""`letters.never_matches_letters`: a proof from the syntax, checked against matching."""
+"""`letters`: proofs from an expression's syntax, checked against matching."""
 
 from __future__ import annotations
 
 import random
 import re
 import sys
+from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from cxengine_nlp.letters import never_matches_letters
+from cxengine_nlp.fastpath import FastPath
+from cxengine_nlp.letters import letters_to_keep, never_matches_letters
 from cxengine_nlp.lexicon import load_lexicon
 from cxengine_nlp.pipeline import get_pipeline
 from cxengine_nlp.taxonomy import default_taxonomy
@@ -54,3 +58,39 @@ def test_spacys_expressions_are_proven_and_find_nothing_in_letters(lang: str) ->
         assert tokenizer.suffix_search(text) is None, text  # type: ignore[union-attr]
         assert next(tokenizer.infix_finditer(text), None) is None, text  # type: ignore[union-attr]
         assert tokenizer.url_match(text) is None, text  # type: ignore[union-attr]
+
+
+def test_what_starts_inside_letters_is_not_proven() -> None:
+    for source in (r"a\.", r"\w+\.", r"(?<=a)b", r"x?\.", r"(?i:\.)", r"(?<=[a-z])k"):
+        assert letters_to_keep(re.compile(source).search) is None, source
+
+
+def test_lookbehinds_set_how_many_letters_to_keep() -> None:
+    assert letters_to_keep(re.compile(r"(?:,|(?<=[a-z])\.)$").search) == 1
+    assert letters_to_keep(re.compile(r"(?:,|(?<=°[FC])\.)$").search) == 2
+    assert letters_to_keep(re.compile(r"(?<=[0-9])km$").search) == 1
+
+
+_HEADS = st.text(alphabet=st.sampled_from([*"abcXYZжЁß°²_"]), min_size=0, max_size=12)
+_TAILS = st.text(alphabet=st.sampled_from([*"abcж.,!?'’)(:;-–—%$°²0123456789…\"«»\n"]), max_size=6)
+
+
+@pytest.mark.parametrize("lang", ["en", "ru", "xx"])
+@given(head=_HEADS, tail=_TAILS)
+def test_searching_past_leading_letters_finds_the_same(lang: str, head: str, tail: str) -> None:
+    tokenizer: Any = get_pipeline(lang, default_taxonomy()).tokenizer
+    text = head + tail
+    for search in (tokenizer.suffix_search, tokenizer.infix_finditer):
+        keep = letters_to_keep(search)
+        assert keep is not None  # the fast path's shortcut applies to spaCy's expressions
+        skipped = FastPath._skippable(text, keep)
+        full = [(m.start(), m.end()) for m in _all(search, text)]
+        short = [(m.start() + skipped, m.end() + skipped) for m in _all(search, text[skipped:])]
+        assert short == full, (text, skipped)
+
+
+def _all(search: Any, text: str) -> list[Any]:
+    found = search(text)
+    if found is None:
+        return []
+    return [found] if isinstance(found, re.Match) else list(found)
