@@ -173,3 +173,33 @@ def examples_on_spark(tmp_path: Path) -> None:
     # come back as one row (a top-20 branch per reason would send 21 rows).
     assert traffic["queries"] == 3
     assert traffic["rows_fetched"] < len(ours.rejects) == 21
+    older_spark_examples(files, tmp_path, ours)
+
+
+def older_spark_examples(files: Path, tmp_path: Path, newer: RunResult) -> None:
+    """Spark before 4.2 has no min_by(x, ord, k): the same rejects, from the fallback.
+
+    The session says which functions its server lacks (`missing_functions`, from
+    its version); a server that lacks min_by gets the examples PostgreSQL gets (a
+    shared prefix scan and a top-20 branch per rare reason) rendered in Spark SQL.
+    """
+    from unittest import mock
+
+    from cxengine.engines.spark import SparkSessionHandle
+
+    opened = SparkSessionHandle.__init__
+
+    def as_older_spark(self: SparkSessionHandle, master: str, timeout_s: float) -> None:
+        opened(self, master, timeout_s)
+        self.missing_functions = frozenset({"min_by"})
+
+    with mock.patch.object(SparkSessionHandle, "__init__", as_older_spark):
+        older = run_project(load_config(parquet_project(files, tmp_path / "older")), store=False)
+    assert assert_same_values(newer, older) > 5
+    assert sorted((r.metric, r.locator, r.value) for r in older.rejects) == sorted(
+        (r.metric, r.locator, r.value) for r in newer.rejects
+    )
+    traffic = older.datasets["responses"].engine
+    assert traffic is not None
+    # One row per example key now (the branches' rows), not one row for them all.
+    assert traffic["rows_fetched"] >= len(older.rejects) == 21
