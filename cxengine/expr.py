@@ -46,7 +46,6 @@ this module is what renders the SQL a run executes.
 
 from __future__ import annotations
 
-import difflib
 import re
 import unicodedata
 from collections.abc import Collection, Iterator
@@ -59,9 +58,16 @@ from sqlglot.tokens import Token, TokenType
 
 # One error class for both readers of the filter language (cxengine/filter_syntax),
 # and the same bounds (their reasons below).
-from cxengine.filter_syntax.check import MAX_DEPTH
+from cxengine.filter_syntax.check import MAX_DEPTH, known_spelling
 from cxengine.filter_syntax.errors import ExpressionError
-from cxengine.filter_syntax.lexer import MAX_LENGTH, MAX_NESTING, MAX_PREFIX_RUN
+from cxengine.filter_syntax.grammar import STATEMENT_WORDS
+from cxengine.filter_syntax.lexer import (
+    MAX_LENGTH,
+    MAX_NESTING,
+    MAX_PREFIX_RUN,
+    char_name,
+    check_look_alikes,
+)
 
 DIALECT = "duckdb"
 # Why the bounds imported above have these values: sqlglot's recursive-descent parser
@@ -182,16 +188,6 @@ _CONDITIONS = (
 _W = "\x00"
 _NUMBER = re.compile(r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _BAD_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
-# First words that make the text a statement, for a clearer message than a parse error.
-# fmt: off
-_STATEMENT_WORDS = frozenset({
-    "ALTER", "ANALYZE", "ATTACH", "BEGIN", "CALL", "CHECKPOINT", "COMMIT", "COPY", "CREATE",
-    "DEALLOCATE", "DELETE", "DESCRIBE", "DETACH", "DROP", "EXECUTE", "EXPLAIN", "EXPORT",
-    "FROM", "GRANT", "IMPORT", "INSERT", "INSTALL", "LOAD", "MERGE", "PIVOT", "PRAGMA",
-    "PREPARE", "RESET", "REVOKE", "ROLLBACK", "SELECT", "SET", "SHOW", "SUMMARIZE", "TRUNCATE",
-    "UNPIVOT", "UPDATE", "USE", "VACUUM", "VALUES", "WITH",
-})
-# fmt: on
 _SPECIAL_STRINGS = {
     TokenType.RAW_STRING: "dollar-quoted strings ($$…$$)",
     TokenType.HEREDOC_STRING: "dollar-quoted strings ($$…$$)",
@@ -204,7 +200,6 @@ _SPECIAL_STRINGS = {
 }
 _PARAMETERS = {TokenType.PARAMETER, TokenType.PLACEHOLDER, TokenType.SESSION_PARAMETER}
 _CASTS = (exp.Cast, exp.TryCast)
-_CONFUSABLE_SCRIPTS = frozenset({"LATIN", "CYRILLIC", "GREEK", "ARMENIAN", "CHEROKEE", "COPTIC"})
 _PREFIX = {TokenType.NOT, TokenType.DASH, TokenType.PLUS, TokenType.TILDE}
 _OPEN = {TokenType.L_PAREN, TokenType.L_BRACKET, TokenType.L_BRACE}
 _CLOSE = {TokenType.R_PAREN, TokenType.R_BRACKET, TokenType.R_BRACE}
@@ -293,7 +288,7 @@ def _check_characters(text: str) -> None:
             # make a filter read differently from what it does.
             raise ExpressionError(
                 f"the filter contains an invisible or control character "
-                f"{_char_name(ch)} at character {i + 1}; remove it",
+                f"{char_name(ch)} at character {i + 1}; remove it",
                 i,
             )
 
@@ -346,30 +341,16 @@ def _check_bare_name(tok: Token) -> None:
     for ch in name:
         if not (ch.isalnum() or ch == "_"):
             raise ExpressionError(
-                f"unexpected character {_char_name(ch)} in {name!r}; "
+                f"unexpected character {char_name(ch)} in {name!r}; "
                 "if it is part of a column name, put the name in double quotes",
                 tok.start + name.index(ch),
             )
-    # A keyword or name typed with a Cyrillic 'О' or a fullwidth 'Ｏ' looks right and
-    # means something else; refuse it rather than guess.
-    odd = next((ch for ch in name if unicodedata.normalize("NFKC", ch) != ch), None)
-    if odd is not None:
-        raise ExpressionError(
-            f"{name!r} contains the look-alike character {_char_name(odd)}; retype it",
-            tok.start + name.index(odd),
-        )
-    scripts = {_script(ch) for ch in name if ch.isalpha()} & _CONFUSABLE_SCRIPTS
-    if "LATIN" in scripts and len(scripts) > 1:
-        mixed = " and ".join(sorted(sc.title() for sc in scripts))
-        raise ExpressionError(
-            f"{name!r} mixes {mixed} letters that look alike; retype it in one alphabet",
-            tok.start,
-        )
+    check_look_alikes(name, tok.start)
 
 
 def _raise_parse_error(exc: ParseError, tokens: list[Token], text: str) -> NoReturn:
     first = tokens[0]
-    if first.text.upper() in _STATEMENT_WORDS:
+    if first.text.upper() in STATEMENT_WORDS:
         raise ExpressionError(
             f"{first.text!r} starts a SQL statement; a filter must be a single condition "
             f"such as channel <> 'test' (if {first.text!r} is a column, write it in double "
@@ -408,17 +389,6 @@ def _comment_at(text: str) -> int | None:
         elif text.startswith(("--", "/*"), i):
             return i
     return None
-
-
-def _char_name(ch: str) -> str:
-    name = unicodedata.name(ch, "")
-    code = f"U+{ord(ch):04X}"
-    shown = repr(ch) if ch.isprintable() else code
-    return f"{shown} ({code} {name})" if name else shown
-
-
-def _script(ch: str) -> str:
-    return unicodedata.name(ch, "?").split(" ")[0]
 
 
 # --------------------------------------------------------------- the whitelist walk
@@ -599,33 +569,9 @@ def _resolve_column(col: exp.Column, columns: Collection[str] | None, text: str)
     if columns is not None:
         known = [columns] if isinstance(columns, str) else list(columns)
         if name not in known:
-            # DuckDB matches names case-insensitively; so do we, then use the known spelling.
-            folded = [c for c in known if c.lower() == name.lower()]
-            if len(folded) > 1:
-                raise ExpressionError(
-                    f"column {name!r} is ambiguous: it could be "
-                    + " or ".join(repr(c) for c in folded)
-                    + "; write it exactly, in double quotes",
-                    _start(col),
-                )
-            if not folded:
-                raise ExpressionError(_unknown_column(name, known), _start(col))
-            name = folded[0]
+            name = known_spelling(name, known, _start(col))
     # Quoting every name makes keywords and odd characters safe as column names.
     col.set("this", exp.to_identifier(name, quoted=True))
-
-
-def _unknown_column(name: str, known: list[str]) -> str:
-    by_lower = {c.lower(): c for c in known}
-    close = difflib.get_close_matches(name.lower(), list(by_lower), n=3, cutoff=0.6)
-    message = f"unknown column {name!r} in the filter"
-    if close:
-        message += "; did you mean " + " or ".join(repr(by_lower[c]) for c in close) + "?"
-    if known:
-        shown = sorted(known)
-        listing = ", ".join(shown[:20]) + (", …" if len(shown) > 20 else "")
-        message += f" Known columns: {listing}"
-    return message
 
 
 def _refuse(node: exp.Expr | None, text: str | None, template: str) -> NoReturn:

@@ -125,18 +125,26 @@ class _Resolver:
             return n.Column(found, start=col.start, end=col.end)
         if self.known is None or name in self.known:
             return col
-        # DuckDB matches names case-insensitively; so do we, then use the known spelling.
-        folded = [c for c in self.known if c.lower() == name.lower()]
-        if len(folded) > 1:
-            raise ExpressionError(
-                f"column {name!r} is ambiguous: it could be "
-                + " or ".join(repr(c) for c in folded)
-                + "; write it exactly, in double quotes",
-                col.start,
-            )
-        if not folded:
-            raise ExpressionError(unknown_column(name, self.known), col.start)
-        return n.Column(folded[0], start=col.start, end=col.end)
+        return n.Column(known_spelling(name, self.known, col.start), start=col.start, end=col.end)
+
+
+def known_spelling(name: str, known: list[str], position: int | None) -> str:
+    """Return the known column `name` stands for, matched case-insensitively as DuckDB does.
+
+    Raise ExpressionError (at `position`) when it matches none or several. Both readers
+    of the filter language call it (cxengine/expr.py too).
+    """
+    folded = [c for c in known if c.lower() == name.lower()]
+    if len(folded) > 1:
+        raise ExpressionError(
+            f"column {name!r} is ambiguous: it could be "
+            + " or ".join(repr(c) for c in folded)
+            + "; write it exactly, in double quotes",
+            position,
+        )
+    if not folded:
+        raise ExpressionError(unknown_column(name, known), position)
+    return folded[0]
 
 
 def unknown_column(name: str, known: list[str]) -> str:

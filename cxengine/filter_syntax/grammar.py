@@ -100,7 +100,7 @@ _LABELS = {
     "MAP": "MAP",
     "UNNEST": "UNNEST",
 }
-_STATEMENT_WORDS = frozenset({
+STATEMENT_WORDS = frozenset({
     "ALTER", "ANALYZE", "ATTACH", "BEGIN", "CALL", "CHECKPOINT", "COMMIT", "COPY", "CREATE",
     "DEALLOCATE", "DELETE", "DESCRIBE", "DETACH", "DROP", "EXECUTE", "EXPLAIN", "EXPORT",
     "FROM", "GRANT", "IMPORT", "INSERT", "INSTALL", "LOAD", "MERGE", "PIVOT", "PRAGMA",
@@ -122,7 +122,7 @@ def parse(tokens: list[Token], text: str) -> n.Node:
         first, second = tokens[0], tokens[1]
         # A column that happens to be called `show` (`show = 1 AND …`) keeps the message
         # of what actually failed; only a word that reads as a statement gets this one.
-        if first.word in _STATEMENT_WORDS and (second.kind != "op" or second.text == "("):
+        if first.word in STATEMENT_WORDS and (second.kind != "op" or second.text == "("):
             # `SELECT …`, `DELETE FROM …`, `COPY (…) TO …`: whatever part failed, the
             # useful message is that this is a statement, not a condition.
             raise ExpressionError(

@@ -216,7 +216,7 @@ class _Lexer:
                 "unicode-escape strings (U&'…') are not allowed; write plain 'single-quoted' text",
                 start,
             )
-        _check_bare_name(name, start)
+        check_look_alikes(name, start)
         self.tokens.append(Token("name", name, start, i))
         self.i = i
 
@@ -274,8 +274,11 @@ def _unclosed() -> NoReturn:
     )
 
 
-def _check_bare_name(name: str, start: int) -> None:
-    """Refuse unquoted names with look-alike characters (fullwidth, mixed scripts)."""
+def check_look_alikes(name: str, start: int) -> None:
+    """Refuse unquoted names with look-alike characters (fullwidth, mixed scripts).
+
+    Both readers of the filter language call it (cxengine/expr.py too).
+    """
     # A keyword or name typed with a Cyrillic 'О' or a fullwidth 'Ｏ' looks right and
     # means something else; refuse it rather than guess.
     odd = next((ch for ch in name if unicodedata.normalize("NFKC", ch) != ch), None)
